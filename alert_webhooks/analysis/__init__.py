@@ -1,0 +1,1 @@
+"""Incident analysis: evidence, deterministic analyst, LLM refinement with grounding."""

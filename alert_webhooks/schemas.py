@@ -1,0 +1,48 @@
+"""Pydantic models for what crosses the service's edge: the Alertmanager v4 webhook payload.
+
+Alertmanager 0.25 sends ``version: "4"``. Firing alerts carry a *future* ``endsAt`` (or
+``0001-01-01T00:00:00Z``), so firing/resolved is read from ``status``, never from ``endsAt``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["firing", "resolved"]
+
+
+class _Edge(BaseModel):
+    # Unknown keys are tolerated (newer Alertmanagers add fields) but every documented key is typed.
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Alert(_Edge):
+    status: Status
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime
+    endsAt: datetime | None = None
+    generatorURL: str = ""
+    fingerprint: str = Field(min_length=1)
+
+    @property
+    def name(self) -> str:
+        return self.labels.get("alertname", "unknown")
+
+
+class Notification(_Edge):
+    """One webhook POST: one alert group at one moment."""
+
+    version: Literal["4"]
+    groupKey: str = Field(min_length=1)
+    truncatedAlerts: int = 0
+    status: Status
+    receiver: str
+    groupLabels: dict[str, str] = Field(default_factory=dict)
+    commonLabels: dict[str, str] = Field(default_factory=dict)
+    commonAnnotations: dict[str, str] = Field(default_factory=dict)
+    externalURL: str = ""
+    alerts: list[Alert] = Field(min_length=1)

@@ -1,0 +1,1 @@
+"""llm-sre: the command line that ties the exporters, rules, dashboards and webhook service together."""
