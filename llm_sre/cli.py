@@ -15,6 +15,7 @@ from collections.abc import Sequence
 # Modules that contribute subcommands, in --help order.
 COMMAND_MODULES: tuple[str, ...] = (
     "llm_sre.stack",
+    "llm_sre.demo",
     "alert_webhooks.cli",
     "exporters.cli",
 )

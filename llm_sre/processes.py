@@ -17,6 +17,9 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 # binary -> Debian package that ships it
 PACKAGES: dict[str, str] = {
@@ -50,20 +53,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.1, what: str = "") -> None:
-    """Poll ``predicate`` until it is true; raise ``TimeoutError`` naming ``what`` otherwise."""
+def wait_until(predicate: Callable[[], T], timeout: float, interval: float = 0.1, what: str = "") -> T:
+    """Poll ``predicate`` until it returns something truthy, and return that.
+
+    Exceptions count as "not yet" (a server that is still starting refuses connections); on
+    timeout the ``TimeoutError`` names ``what``.
+    """
     deadline = time.monotonic() + timeout
     while True:
         with contextlib.suppress(Exception):
-            if predicate():
-                return
+            if value := predicate():
+                return value
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
         time.sleep(interval)
 
 
 def http_ok(url: str) -> bool:
-    with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback health checks only
+    with urllib.request.urlopen(url, timeout=2) as resp:
         return 200 <= resp.status < 300
 
 
@@ -81,7 +88,7 @@ class ManagedProcess:
     def start(self, timeout: float = 30.0) -> ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603 - argv built from our own config
+        self.proc = subprocess.Popen(
             list(self.argv),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -94,7 +101,9 @@ class ManagedProcess:
                 wait_until(self._ready, timeout, what=f"{self.name} at {self.ready_url}")
             except TimeoutError:
                 self.stop()
-                raise RuntimeError(f"{self.name} did not become ready; last log lines:\n{self.tail()}") from None
+                raise RuntimeError(
+                    f"{self.name} did not become ready; last log lines:\n{self.tail()}"
+                ) from None
         return self
 
     def _ready(self) -> bool:
