@@ -1,0 +1,418 @@
+"""Record LLM calls, retrievals, reranks and cache lookups into the catalogue's metrics.
+
+Every recorder works as a sync or async context manager and as a decorator::
+
+    from exporters.instrument import Instruments
+    inst = Instruments()                      # default prometheus-client REGISTRY; one per registry
+
+    with inst.llm_call(provider="ollama", model="qwen2.5:7b", operation="chat") as call:
+        call.first_token()                    # streaming: time to first token
+        call.tokens(input=12, output=30)
+        call.error("429")                     # a failure without an exception (HTTP status)
+
+    async with inst.retrieval(service="rag") as r:
+        docs = await store.search(q)
+        r.documents(len(docs), top_score=docs[0].score if docs else None)
+
+    @inst.cache_lookup("embedding")           # decorator: a None result counts as a miss
+    def cached_embedding(text): ...
+
+An exception inside the block is recorded (``error_type`` = its class name) and re-raised. Label
+values from callers are bounded (:mod:`exporters.labels`), so a model path or a stray status
+text cannot explode the series count. When an OTLP mirror is attached (``exporters.otlp``),
+every observation is also sent as an OpenTelemetry metric.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, Self, TypeVar
+
+from prometheus_client import CollectorRegistry
+
+from exporters.catalogue import metrics
+from exporters.labels import BoundedLabel, enum_label, error_type, normalise_model
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# OTel gen_ai.operation.name well-known values; anything else is folded into _OTHER.
+OPERATIONS = ("chat", "text_completion", "embeddings", "generate_content", "execute_tool", "create_agent",
+              "invoke_agent")
+# OTel gen_ai.provider.name values plus the self-hosted servers this project targets.
+PROVIDERS = ("ollama", "vllm", "llama.cpp", "openai", "anthropic", "azure.ai.openai", "aws.bedrock",
+             "gcp.vertex_ai", "gcp.gemini", "mistral_ai", "cohere", "groq", "deepseek", "x_ai", "huggingface")
+
+
+class Mirror(Protocol):
+    """Receives every observation as (catalogue name, value, labels); see ``exporters.otlp``."""
+
+    def record(self, name: str, value: float, labels: Mapping[str, str]) -> None: ...
+
+
+class Instruments:
+    """Recorders bound to one registry. Create one per registry and share it (it is thread-safe)."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None = None,
+        *,
+        service: str = "app",
+        max_models: int = 30,
+        max_values: int = 20,
+        clock: Callable[[], float] = time.perf_counter,
+        mirror: Mirror | None = None,
+    ) -> None:
+        self.metrics = metrics(registry)
+        self.service = service
+        self.clock = clock
+        self.mirror = mirror
+        self.provider_label = BoundedLabel(PROVIDERS, limit=5)
+        self.model_label = BoundedLabel(limit=max_models)
+        self.operation_label = BoundedLabel(OPERATIONS)
+        self.error_label = BoundedLabel(limit=max_values)
+        self.name_label = BoundedLabel(limit=max_values)  # service, cache, eval metric, rerank model
+        # Resolving label children is the costly part of prometheus-client; label sets are bounded,
+        # so caching the children is safe and keeps per-call overhead near bare observe()/inc().
+        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._lock = threading.Lock()
+
+    # --- low-level recording -------------------------------------------------------------------
+    def _child(self, name: str, labels: Mapping[str, str]) -> Any:
+        key = (name, tuple(labels.values()))
+        child = self._children.get(key)
+        if child is None:
+            with self._lock:
+                metric = self.metrics[name]
+                child = metric.labels(**labels) if labels else metric
+                self._children[key] = child
+        return child
+
+    def observe(self, name: str, value: float, **labels: str) -> None:
+        self._child(name, labels).observe(value)
+        if self.mirror is not None:
+            self.mirror.record(name, value, labels)
+
+    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
+        self._child(name, labels).inc(amount)
+        if self.mirror is not None:
+            self.mirror.record(name, amount, labels)
+
+    def set(self, name: str, value: float, **labels: str) -> None:
+        self._child(name, labels).set(value)
+        if self.mirror is not None:
+            self.mirror.record(name, value, labels)
+
+    # --- one-shot records (used by the recorders, the trace tailer and client wrappers) --------
+    def genai_labels(self, provider: str, model: str, operation: str) -> dict[str, str]:
+        return {
+            "gen_ai_operation_name": self.operation_label(operation),
+            "gen_ai_provider_name": self.provider_label(provider),
+            "gen_ai_request_model": self.model_label(normalise_model(model)),
+        }
+
+    def record_llm_call(
+        self,
+        *,
+        provider: str,
+        model: str,
+        operation: str = "chat",
+        duration: float,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        error: BaseException | int | str | None = None,
+        time_to_first_chunk: float | None = None,
+    ) -> None:
+        """Record one finished LLM call (the context manager and the trace tailer end here)."""
+        base = self.genai_labels(provider, model, operation)
+        labels = {**base, "error_type": self.error_label(error_type(error)) if error else ""}
+        self.observe("gen_ai_client_operation_duration_seconds", duration, **labels)
+        self.inc("llm_sre_llm_calls_total", **labels)
+        if time_to_first_chunk is not None:
+            self.observe("gen_ai_client_operation_time_to_first_chunk_seconds", time_to_first_chunk, **labels)
+        for token_type, count in (("input", input_tokens), ("output", output_tokens)):
+            if count is None:
+                continue
+            self.observe("gen_ai_client_token_usage", count, **labels, gen_ai_token_type=token_type)
+            self.inc("llm_sre_llm_tokens_total", count, gen_ai_provider_name=base["gen_ai_provider_name"],
+                     gen_ai_request_model=base["gen_ai_request_model"], gen_ai_token_type=token_type)
+
+    def record_server_timing(
+        self,
+        *,
+        provider: str,
+        model: str,
+        duration: float | None = None,
+        time_to_first_token: float | None = None,
+        time_per_output_token: float | None = None,
+        error: BaseException | int | str | None = None,
+    ) -> None:
+        """Record the server's own timings (e.g. Ollama's nanosecond fields) for one request."""
+        labels = {"gen_ai_provider_name": self.provider_label(provider),
+                  "gen_ai_request_model": self.model_label(normalise_model(model))}
+        if duration is not None:
+            err = self.error_label(error_type(error)) if error else ""
+            self.observe("gen_ai_server_request_duration_seconds", duration, **labels, error_type=err)
+        if time_to_first_token is not None:
+            self.observe("gen_ai_server_time_to_first_token_seconds", time_to_first_token, **labels)
+        if time_per_output_token is not None:
+            self.observe("gen_ai_server_time_per_output_token_seconds", time_per_output_token, **labels)
+
+    def record_retrieval(
+        self,
+        *,
+        duration: float,
+        documents: int | None,
+        top_score: float | None = None,
+        context_tokens: int | None = None,
+        failed: bool = False,
+        service: str | None = None,
+    ) -> None:
+        svc = self.name_label(service or self.service)
+        outcome = "error" if failed else ("empty" if documents == 0 else "hit")
+        self.inc("llm_sre_rag_retrievals_total", service=svc, outcome=outcome)
+        self.observe("llm_sre_rag_retrieval_duration_seconds", duration, service=svc)
+        if documents is not None and not failed:
+            self.observe("llm_sre_rag_documents", documents, service=svc)
+        if top_score is not None:
+            self.observe("llm_sre_rag_top_score", min(max(top_score, 0.0), 1.0), service=svc)
+        if context_tokens is not None:
+            self.observe("llm_sre_rag_context_tokens", context_tokens, service=svc)
+
+    def record_rerank(self, *, outcome: str, duration: float | None, model: str = "",
+                      service: str | None = None) -> None:
+        svc = self.name_label(service or self.service)
+        self.inc("llm_sre_rag_reranks_total", service=svc,
+                 outcome=enum_label(outcome, ("applied", "skipped", "fallback"), "rerank outcome"))
+        if duration is not None:
+            self.observe("llm_sre_rag_rerank_duration_seconds", duration, service=svc,
+                         rerank_model=self.name_label(normalise_model(model)))
+
+    def record_cache(self, cache: str, *, hit: bool, duration: float | None = None) -> None:
+        name = self.name_label(cache)
+        self.inc("llm_sre_cache_requests_total", cache=name, result="hit" if hit else "miss")
+        if duration is not None:
+            self.observe("llm_sre_cache_lookup_duration_seconds", duration, cache=name)
+
+    def cache_entries(self, cache: str, entries: int) -> None:
+        self.set("llm_sre_cache_entries", entries, cache=self.name_label(cache))
+
+    def cache_evicted(self, cache: str, count: int = 1) -> None:
+        self.inc("llm_sre_cache_evictions_total", count, cache=self.name_label(cache))
+
+    def eval_score(self, metric: str, score: float) -> None:
+        """An evaluation or grounding score; clamped to 0..1 so the buckets stay meaningful."""
+        self.observe("llm_sre_eval_score", min(max(score, 0.0), 1.0), metric=self.name_label(metric))
+
+    # --- recorders (context managers and decorators) --------------------------------------------
+    def llm_call(self, *, provider: str, model: str, operation: str = "chat") -> LLMCall:
+        return LLMCall(self, provider=provider, model=model, operation=operation)
+
+    def retrieval(self, service: str | None = None) -> Retrieval:
+        return Retrieval(self, service=service)
+
+    def rerank(self, model: str = "", service: str | None = None) -> Rerank:
+        return Rerank(self, model=model, service=service)
+
+    def cache_lookup(self, cache: str) -> CacheLookup:
+        return CacheLookup(self, cache=cache)
+
+
+class _Recorder:
+    """Times a block; sync/async context manager, and a decorator that makes a fresh one per call.
+
+    As a decorator, the wrapped function's return value is offered to ``_result`` so the recorder
+    can read what it needs (token usage, document count, hit or miss) without extra code.
+    """
+
+    def __init__(self, inst: Instruments, **params: Any) -> None:
+        self._inst = inst
+        self._params = params
+        self._start = 0.0
+
+    def __enter__(self) -> Self:
+        self._start = self._inst.clock()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        self._finish(self._inst.clock() - self._start, exc)
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: object) -> None:
+        self.__exit__(exc_type, exc, tb)
+
+    def elapsed(self) -> float:
+        return self._inst.clock() - self._start
+
+    def _fresh(self) -> Self:
+        return type(self)(self._inst, **self._params)
+
+    def _result(self, value: Any) -> None:
+        """Hook for decorators: inspect the wrapped function's return value."""
+
+    def _finish(self, duration: float, exc: BaseException | None) -> None:
+        raise NotImplementedError
+
+    def __call__(self, func: F) -> F:
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                async with self._fresh() as rec:
+                    value = await func(*args, **kwargs)
+                    rec._result(value)
+                    return value
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self._fresh() as rec:
+                value = func(*args, **kwargs)
+                rec._result(value)
+                return value
+        return wrapper  # type: ignore[return-value]
+
+
+def tokens_from_response(response: Any) -> tuple[int | None, int | None]:
+    """(input, output) token counts from an Ollama or OpenAI-style response object or dict."""
+
+    def get(obj: Any, key: str) -> Any:
+        return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+    if get(response, "prompt_eval_count") is not None or get(response, "eval_count") is not None:
+        return get(response, "prompt_eval_count"), get(response, "eval_count")
+    usage = get(response, "usage")
+    if usage is not None:
+        return get(usage, "prompt_tokens"), get(usage, "completion_tokens")
+    return None, None
+
+
+class LLMCall(_Recorder):
+    """One LLM request; see :class:`Instruments`."""
+
+    def __init__(self, inst: Instruments, *, provider: str, model: str, operation: str) -> None:
+        super().__init__(inst, provider=provider, model=model, operation=operation)
+        self._input: int | None = None
+        self._output: int | None = None
+        self._ttfc: float | None = None
+        self._error: BaseException | int | str | None = None
+
+    def tokens(self, input: int | None = None, output: int | None = None) -> None:
+        if input is not None:
+            self._input = input
+        if output is not None:
+            self._output = output
+
+    def first_token(self) -> None:
+        """Mark the first streamed token; later calls are ignored."""
+        if self._ttfc is None:
+            self._ttfc = self.elapsed()
+
+    def error(self, error: BaseException | int | str) -> None:
+        """Mark the call failed without raising (an HTTP status, an error class)."""
+        self._error = error
+
+    def _result(self, value: Any) -> None:
+        self.tokens(*tokens_from_response(value))
+
+    def _finish(self, duration: float, exc: BaseException | None) -> None:
+        self._inst.record_llm_call(
+            **self._params, duration=duration, input_tokens=self._input, output_tokens=self._output,
+            error=exc if exc is not None else self._error, time_to_first_chunk=self._ttfc,
+        )
+
+
+class Retrieval(_Recorder):
+    """One vector-store query. Report ``documents()``; zero documents counts as outcome ``empty``."""
+
+    def __init__(self, inst: Instruments, *, service: str | None) -> None:
+        super().__init__(inst, service=service)
+        self._documents: int | None = None
+        self._top: float | None = None
+        self._context: int | None = None
+
+    def documents(self, count: int, top_score: float | None = None,
+                  context_tokens: int | None = None) -> None:
+        self._documents, self._top, self._context = count, top_score, context_tokens
+
+    def _result(self, value: Any) -> None:
+        if hasattr(value, "__len__"):
+            self.documents(len(value))
+
+    def _finish(self, duration: float, exc: BaseException | None) -> None:
+        self._inst.record_retrieval(duration=duration, documents=self._documents, top_score=self._top,
+                                    context_tokens=self._context, failed=exc is not None, **self._params)
+
+
+class Rerank(_Recorder):
+    """One rerank step: ``applied`` unless ``skip()`` or ``fallback()`` is called or it raises."""
+
+    def __init__(self, inst: Instruments, *, model: str, service: str | None) -> None:
+        super().__init__(inst, model=model, service=service)
+        self._outcome = "applied"
+
+    def skip(self) -> None:
+        self._outcome = "skipped"
+
+    def fallback(self) -> None:
+        self._outcome = "fallback"
+
+    def _finish(self, duration: float, exc: BaseException | None) -> None:
+        outcome = "fallback" if exc is not None else self._outcome
+        # A skipped rerank did no work: its duration would only drag the latency histogram down.
+        self._inst.record_rerank(outcome=outcome, duration=None if outcome == "skipped" else duration,
+                                 **self._params)
+
+
+class CacheLookup(_Recorder):
+    """One cache lookup: a miss unless ``hit()`` is called (decorator: a non-None result is a hit)."""
+
+    def __init__(self, inst: Instruments, *, cache: str) -> None:
+        super().__init__(inst, cache=cache)
+        self._hit = False
+
+    def hit(self, hit: bool = True) -> None:
+        self._hit = hit
+
+    def miss(self) -> None:
+        self._hit = False
+
+    def _result(self, value: Any) -> None:
+        self.hit(value is not None)
+
+    def _finish(self, duration: float, exc: BaseException | None) -> None:
+        self._inst.record_cache(self._params["cache"], hit=self._hit and exc is None, duration=duration)
+
+
+_default: Instruments | None = None
+_default_lock = threading.Lock()
+
+
+def default() -> Instruments:
+    """The process-wide :class:`Instruments` on prometheus-client's default registry."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Instruments()
+        return _default
+
+
+def llm_call(*, provider: str, model: str, operation: str = "chat") -> LLMCall:
+    return default().llm_call(provider=provider, model=model, operation=operation)
+
+
+def retrieval(service: str | None = None) -> Retrieval:
+    return default().retrieval(service)
+
+
+def rerank(model: str = "", service: str | None = None) -> Rerank:
+    return default().rerank(model, service)
+
+
+def cache_lookup(cache: str) -> CacheLookup:
+    return default().cache_lookup(cache)
