@@ -76,8 +76,12 @@ def run_scenario(
         return value
 
     say("· healthy traffic: 20 LLM calls/s to qwen2.5:7b")
-    until("scraped", lambda: _get_json(
-        f"{stack.url('prometheus')}/api/v1/query?query=llm_sre_llm_calls_total")["data"]["result"])
+    until(
+        "scraped",
+        lambda: _get_json(f"{stack.url('prometheus')}/api/v1/query?query=llm_sre_llm_calls_total")["data"][
+            "result"
+        ],
+    )
     say(f"· injecting a failure burst: {FAILURE_RATIO:.0%} of calls time out")
     traffic.failure_ratio = FAILURE_RATIO
     until("firing", lambda: _alert_state(stack) == "active")

@@ -31,8 +31,11 @@ def prometheus_config(
     target-down alert stays meaningful on a laptop.
     """
     out: Doc = copy.deepcopy(dict(doc))
-    out["global"] = {**out.get("global", {}), "scrape_interval": scrape_interval,
-                     "evaluation_interval": evaluation_interval}
+    out["global"] = {
+        **out.get("global", {}),
+        "scrape_interval": scrape_interval,
+        "evaluation_interval": evaluation_interval,
+    }
     out["rule_files"] = list(rule_files)
     out["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     jobs = []
