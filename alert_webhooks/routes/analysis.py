@@ -1,0 +1,104 @@
+"""Analysis API: knowledge base CRUD and search (analyze endpoints join as the analyst lands)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from alert_webhooks.analysis.factory import open_knowledge
+from alert_webhooks.analysis.knowledge import KnowledgeBase, KnowledgeDocument, KnowledgeInput
+from alert_webhooks.analysis.result import Category
+from alert_webhooks.settings import get_settings
+
+router = APIRouter(prefix="/api/v1", tags=["analysis"])
+
+
+def get_knowledge() -> KnowledgeBase:
+    return open_knowledge(get_settings().data_dir)
+
+
+KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
+
+
+class SearchQuery(BaseModel):
+    query: str = Field(min_length=1, max_length=4000)
+    category: Category | None = None
+    limit: int = Field(5, ge=1, le=50)
+
+
+class SearchHit(BaseModel):
+    score: float
+    document: KnowledgeDocument
+
+
+def _found(doc: KnowledgeDocument | None, doc_id: str) -> KnowledgeDocument:
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no knowledge document {doc_id!r}")
+    return doc
+
+
+@router.post("/knowledge", status_code=status.HTTP_201_CREATED)
+def create_document(data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
+    """Add a document; 409 if the given id exists (use PUT to replace)."""
+    if data.id and kb.get(data.id) is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"knowledge document {data.id!r} exists")
+    return kb.put(data)
+
+
+@router.get("/knowledge")
+def list_documents(
+    kb: KnowledgeDep,
+    category: Category | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[KnowledgeDocument]:
+    """List documents, optionally of one category."""
+    return kb.documents(category, limit, offset)
+
+
+@router.post("/knowledge/bulk-import", status_code=status.HTTP_201_CREATED)
+def bulk_import(
+    docs: Annotated[list[KnowledgeInput], Field(max_length=1000)], kb: KnowledgeDep
+) -> dict[str, int]:
+    """Create or replace many documents at once."""
+    return {"imported": len(kb.bulk_import(docs))}
+
+
+@router.get("/knowledge/{doc_id}")
+def get_document(doc_id: str, kb: KnowledgeDep) -> KnowledgeDocument:
+    """One document."""
+    return _found(kb.get(doc_id), doc_id)
+
+
+@router.put("/knowledge/{doc_id}")
+def replace_document(doc_id: str, data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
+    """Create or replace the document at this id (the path id wins over a body id)."""
+    return kb.put(data, doc_id=doc_id)
+
+
+@router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_document(doc_id: str, kb: KnowledgeDep) -> None:
+    """Remove a document."""
+    if not kb.delete(doc_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no knowledge document {doc_id!r}")
+
+
+@router.post("/search")
+def search(body: SearchQuery, kb: KnowledgeDep) -> list[SearchHit]:
+    """BM25 search over the knowledge base."""
+    return [
+        SearchHit(score=h.score, document=h.document)
+        for h in kb.search(body.query, body.limit, body.category)
+    ]
+
+
+@router.get("/search/similar")
+def similar(
+    kb: KnowledgeDep,
+    query: Annotated[str, Query(min_length=1, max_length=4000)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> list[SearchHit]:
+    """Documents most similar to free text (an error line, an alert summary)."""
+    return [SearchHit(score=h.score, document=h.document) for h in kb.search(query, limit)]

@@ -1,0 +1,57 @@
+"""Knowledge base CRUD and BM25 search through the HTTP API."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+DOC = {
+    "id": "pgbouncer-pool-full",
+    "category": "connection",
+    "title": "PgBouncer pool exhausted",
+    "symptoms": ["no more connections allowed (max_client_conn)"],
+    "root_causes": ["pool_size too small for the worker count"],
+    "solutions": ["raise default_pool_size"],
+    "tags": ["pgbouncer", "postgres"],
+}
+
+
+def test_crud_round_trip(api: TestClient) -> None:
+    created = api.post("/api/v1/knowledge", json=DOC)
+    assert created.status_code == 201, created.text
+    assert created.json()["created_at"] == created.json()["updated_at"]
+    assert api.post("/api/v1/knowledge", json=DOC).status_code == 409
+
+    replaced = api.put("/api/v1/knowledge/pgbouncer-pool-full", json={**DOC, "title": "PgBouncer pool full"})
+    assert replaced.json()["title"] == "PgBouncer pool full"
+    assert replaced.json()["created_at"] == created.json()["created_at"]
+    assert api.get("/api/v1/knowledge/pgbouncer-pool-full").json()["title"] == "PgBouncer pool full"
+
+    listed = api.get("/api/v1/knowledge", params={"category": "connection"}).json()
+    assert "pgbouncer-pool-full" in {d["id"] for d in listed}
+    assert {d["category"] for d in listed} == {"connection"}
+
+    assert api.delete("/api/v1/knowledge/pgbouncer-pool-full").status_code == 204
+    assert api.get("/api/v1/knowledge/pgbouncer-pool-full").status_code == 404
+    assert api.delete("/api/v1/knowledge/pgbouncer-pool-full").status_code == 404
+
+
+def test_validation_rejects_unknown_category(api: TestClient) -> None:
+    assert api.post("/api/v1/knowledge", json={**DOC, "category": "weather"}).status_code == 422
+
+
+def test_bulk_import_then_search_finds_it_first(api: TestClient) -> None:
+    docs = [{**DOC, "id": f"doc-{i}", "title": f"{DOC['title']} {i}"} for i in range(3)]
+    assert api.post("/api/v1/knowledge/bulk-import", json=docs).json() == {"imported": 3}
+    hits = api.post("/api/v1/search", json={"query": "max_client_conn pgbouncer", "limit": 3}).json()
+    assert [h["document"]["id"][:4] for h in hits] == ["doc-"] * 3
+
+
+def test_similar_ranks_the_shipped_runbook_for_a_real_error_line(api: TestClient) -> None:
+    line = "redis.exceptions.ResponseError: OOM command not allowed when used memory > 'maxmemory'."
+    hits = api.get("/api/v1/search/similar", params={"query": line}).json()
+    assert hits[0]["document"]["id"] == "redis-oom"
+    assert hits[0]["score"] > hits[1]["score"]
+
+
+def test_search_with_only_punctuation_returns_nothing(api: TestClient) -> None:
+    assert api.post("/api/v1/search", json={"query": '"*) (: -'}).json() == []
