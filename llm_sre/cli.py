@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llm_sre.demo",
     "alert_webhooks.cli",
     "exporters.cli",
+    "exporters.logs_cli",
 )
 
 
