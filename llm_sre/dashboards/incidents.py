@@ -1,0 +1,235 @@
+"""Incidents: what the webhook service received and delivered, how the analyst did, and the logs.
+
+The page an on-call engineer lands on from a Slack link: incident annotations (tag ``llm-sre``)
+on the key panels, delivery health of the webhook service, LLM fallback and grounding of the
+summaries, and the selected service's log patterns next to its raw logs in Loki.
+"""
+
+from __future__ import annotations
+
+from llm_sre.dashboards import panels as p
+from llm_sre.dashboards.board import Board, Row
+
+UID = "llm-sre-incidents"
+
+SVC = '{service=~"$service"}'
+DELIVERIES = "llm_sre_webhook_deliveries_total"
+PATTERN_LABELS = ("service", "level", "pattern")
+
+
+def board() -> Board:
+    failed = '{outcome="dead_letter"}'
+    webhook = Row(
+        "Webhook service",
+        [
+            p.Tile(
+                p.stat_panel(
+                    "Incidents (range)",
+                    p.Query(p.increase("llm_sre_webhook_incidents_total", window="$__range")),
+                    unit="short",
+                )
+            ),
+            p.Tile(
+                p.stat_panel(
+                    "Queue depth",
+                    p.Query("sum(llm_sre_webhook_queue_depth)"),
+                    unit="short",
+                    limits=p.thresholds((None, "green"), (100, "orange"), (1000, "red")),
+                )
+            ),
+            p.Tile(
+                p.stat_panel(
+                    "Oldest queued",
+                    p.Query("max(llm_sre_webhook_queue_oldest_age_seconds)"),
+                    unit="s",
+                    limits=p.thresholds((None, "green"), (60, "orange"), (300, "red")),
+                )
+            ),
+            p.Tile(
+                p.stat_panel(
+                    "Dead letters",
+                    p.Query("sum(llm_sre_webhook_dead_letters)"),
+                    unit="short",
+                    limits=p.thresholds((None, "green"), (1, "red")),
+                    description="Deliveries that gave up; re-drive them with `llm-sre replay`.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Incidents by severity",
+                    [
+                        p.Query(
+                            p.increase("llm_sre_webhook_incidents_total", by=("severity",)), "{{severity}}"
+                        ),
+                    ],
+                    unit="short",
+                    stack=True,
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Notifications by outcome",
+                    [
+                        p.Query(
+                            p.rate("llm_sre_webhook_notifications_total", by=("outcome",)), "{{outcome}}"
+                        ),
+                    ],
+                    unit="reqps",
+                    stack=True,
+                    description="duplicate = an Alertmanager re-send or re-notify, recognised and not "
+                    "delivered again.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Deliveries by sink and outcome",
+                    [
+                        p.Query(p.rate(DELIVERIES, by=("sink", "outcome")), "{{sink}} {{outcome}}"),
+                    ],
+                    unit="ops",
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Retries and dead letters by sink",
+                    [
+                        p.Query(
+                            p.rate("llm_sre_webhook_delivery_retries_total", by=("sink",)), "retry {{sink}}"
+                        ),
+                        p.Query(p.rate(DELIVERIES, failed, ("sink",)), "dead letter {{sink}}"),
+                    ],
+                    unit="ops",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Processing latency",
+                    [
+                        p.Query(
+                            p.quantile(q, "llm_sre_webhook_processing_duration_seconds"), f"p{round(q * 100)}"
+                        )
+                        for q in (0.5, 0.95, 0.99)
+                    ],
+                    unit="s",
+                    width=24,
+                    description="From notification accepted to every sink delivered.",
+                )
+            ),
+        ],
+    )
+    analyst = Row(
+        "Incident analyst",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "Summaries by backend",
+                    [
+                        p.Query(p.rate("llm_sre_analyst_results_total", by=("backend",)), "{{backend}}"),
+                    ],
+                    unit="ops",
+                    stack=True,
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Fallbacks to the deterministic summary",
+                    [
+                        p.Query(p.rate("llm_sre_analyst_fallbacks_total", by=("reason",)), "{{reason}}"),
+                    ],
+                    unit="ops",
+                    stack=True,
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "LLM latency p95 by backend",
+                    [
+                        p.Query(
+                            p.quantile(0.95, "llm_sre_analyst_llm_duration_seconds", by=("backend",)),
+                            "{{backend}}",
+                        ),
+                    ],
+                    unit="s",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Grounding",
+                    [
+                        p.Query(p.quantile(0.5, "llm_sre_analyst_grounded_ratio"), "grounded ratio p50"),
+                        p.Query(p.quantile(0.1, "llm_sre_analyst_grounded_ratio"), "grounded ratio p10"),
+                        p.Query(p.rate("llm_sre_analyst_dropped_sentences_total"), "dropped sentences/s"),
+                    ],
+                    unit="short",
+                    description="Share of summary sentences backed by evidence; ungrounded ones are dropped.",
+                )
+            ),
+        ],
+    )
+    logs = Row(
+        "Logs of $service",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "Log events by pattern (top 10)",
+                    [
+                        p.Query(
+                            f"topk(10, {p.rate('llm_sre_log_events_total', SVC, PATTERN_LABELS)})",
+                            "{{level}} {{pattern}}",
+                        ),
+                    ],
+                    unit="ops",
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "New log patterns",
+                    [
+                        p.Query(
+                            p.increase("llm_sre_log_new_patterns_total", SVC, ("service", "level")),
+                            "{{service}} {{level}}",
+                        ),
+                    ],
+                    unit="short",
+                    description="A template never seen before: often the first sign of a new failure.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Application errors by route and code",
+                    [
+                        p.Query(
+                            p.increase("llm_sre_app_errors_total", SVC, ("service", "route", "error_code")),
+                            "{{route}} {{error_code}}",
+                        ),
+                    ],
+                    unit="short",
+                    width=24,
+                    stack=True,
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.logs_panel(
+                    "Logs",
+                    '{service=~"$service"}',
+                    description="Container logs shipped by the collector (labels: service, container, "
+                    "stream).",
+                )
+            ),
+        ],
+    )
+    return Board(
+        uid=UID,
+        title="Incidents",
+        description="Incidents, webhook deliveries, analyst fallbacks and grounding, log patterns and logs.",
+        variables=(
+            p.datasource_variable("loki", "loki", p.LOKI_UID, "Loki"),
+            p.label_variable("service", "llm_sre_log_events_total", "service", "Service"),
+        ),
+        rows=(webhook, analyst, logs),
+    )

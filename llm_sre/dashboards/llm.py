@@ -1,0 +1,176 @@
+"""LLM overview: is the model answering, how fast, and how much — per provider and model.
+
+Built on the OpenTelemetry GenAI histograms (latency, TTFT, time per output token) and llm-sre's
+call/token counters, whose ``error_type`` label is empty on success.
+"""
+
+from __future__ import annotations
+
+from llm_sre.dashboards import panels as p
+from llm_sre.dashboards.board import Board, Row
+
+UID = "llm-sre-llm"
+
+SEL = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"}'
+OK = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", error_type=""}'
+ERR = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", error_type!=""}'
+
+CALLS = "llm_sre_llm_calls_total"
+TOKENS = "llm_sre_llm_tokens_total"
+DURATION = "gen_ai_client_operation_duration_seconds"
+TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
+TTFT = "gen_ai_server_time_to_first_token_seconds"
+TPOT = "gen_ai_server_time_per_output_token_seconds"
+
+# Latency thresholds (seconds) drawn as dashed lines: a chat answer past 10 s feels broken.
+LATENCY_LIMITS = p.thresholds((None, "green"), (5, "orange"), (10, "red"))
+
+
+def _percentiles(histogram: str, sel: str) -> list[p.Query]:
+    return [p.Query(p.quantile(q, histogram, sel), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)]
+
+
+def board() -> Board:
+    success = p.ratio(p.rate(CALLS, OK), p.rate(CALLS, SEL))
+    error_ratio = (
+        f"{p.rate(CALLS, ERR, ('error_type',))}\n/ ignoring(error_type) group_left\n{p.rate(CALLS, SEL)}"
+    )
+    health = Row(
+        "Health",
+        [
+            p.Tile(
+                p.stat_panel(
+                    "Success rate",
+                    p.Query(success),
+                    unit="percentunit",
+                    limits=p.GOOD_HIGH,
+                    description="Share of LLM calls that returned without an error.",
+                )
+            ),
+            p.Tile(
+                p.stat_panel(
+                    "Latency p95",
+                    p.Query(p.quantile(0.95, DURATION, SEL)),
+                    unit="s",
+                    limits=LATENCY_LIMITS,
+                    description="Client-side duration of a whole call.",
+                )
+            ),
+            p.Tile(p.stat_panel("Calls per second", p.Query(p.rate(CALLS, SEL)), unit="reqps")),
+            p.Tile(p.stat_panel("Tokens per second", p.Query(p.rate(TOKENS, SEL)), unit="suffix: tok/s")),
+            p.Tile(
+                p.timeseries_panel(
+                    "Error ratio by error type",
+                    [p.Query(error_ratio, "{{error_type}}")],
+                    unit="percentunit",
+                    stack=True,
+                    min_value=0,
+                    description="Errors as a share of all calls; error_type is the exception class "
+                    "or HTTP status.",
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Latency p50 / p95 / p99", _percentiles(DURATION, SEL), unit="s", limits=LATENCY_LIMITS
+                ),
+                key=True,
+            ),
+        ],
+    )
+    streaming = Row(
+        "Streaming and server timings",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "Time to first token",
+                    [
+                        p.Query(p.quantile(0.5, TTFC, SEL), "client p50"),
+                        p.Query(p.quantile(0.95, TTFC, SEL), "client p95"),
+                        p.Query(p.quantile(0.95, TTFT, SEL), "server p95"),
+                    ],
+                    unit="s",
+                    description=(
+                        "Client: first streamed token as the app saw it. Server: model load + prompt "
+                        "evaluation, from the model server's own timings."
+                    ),
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Time per output token",
+                    [
+                        p.Query(p.quantile(0.5, TPOT, SEL), "p50"),
+                        p.Query(p.quantile(0.95, TPOT, SEL), "p95"),
+                    ],
+                    unit="s",
+                    description="Decode speed: eval_duration / eval_count as reported by the server.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "p95 latency by model",
+                    [
+                        p.Query(
+                            p.quantile(0.95, DURATION, SEL, ("gen_ai_request_model",)),
+                            "{{gen_ai_request_model}}",
+                        ),
+                    ],
+                    unit="s",
+                    limits=LATENCY_LIMITS,
+                ),
+                key=True,
+            ),
+        ],
+    )
+    traffic = Row(
+        "Traffic",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "Tokens per second by model",
+                    [
+                        p.Query(
+                            p.rate(TOKENS, SEL, ("gen_ai_request_model", "gen_ai_token_type")),
+                            "{{gen_ai_request_model}} {{gen_ai_token_type}}",
+                        ),
+                    ],
+                    unit="suffix: tok/s",
+                    stack=True,
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Calls by provider and model",
+                    [
+                        p.Query(
+                            p.rate(CALLS, SEL, ("gen_ai_provider_name", "gen_ai_request_model")),
+                            "{{gen_ai_provider_name}} / {{gen_ai_request_model}}",
+                        ),
+                    ],
+                    unit="reqps",
+                    stack=True,
+                )
+            ),
+            p.Tile(
+                p.table_panel(
+                    "Calls by operation and outcome (selected range)",
+                    p.Query(
+                        f"sum by (gen_ai_operation_name, gen_ai_request_model, error_type) "
+                        f"(increase({CALLS}{SEL}[$__range]))"
+                    ),
+                    width=24,
+                )
+            ),
+        ],
+    )
+    return Board(
+        uid=UID,
+        title="LLM overview",
+        description="Success, latency, time to first token and token throughput of LLM calls.",
+        variables=(
+            p.label_variable("provider", CALLS, "gen_ai_provider_name", "Provider"),
+            p.label_variable("model", CALLS, "gen_ai_request_model", "Model"),
+        ),
+        rows=(health, streaming, traffic),
+    )
