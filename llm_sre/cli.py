@@ -16,6 +16,7 @@ from collections.abc import Sequence
 COMMAND_MODULES: tuple[str, ...] = (
     "llm_sre.stack",
     "llm_sre.demo",
+    "llm_sre.rules_cli",
     "alert_webhooks.cli",
     "exporters.cli",
     "exporters.logs_cli",
