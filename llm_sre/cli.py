@@ -17,6 +17,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "llm_sre.stack",
     "llm_sre.demo",
     "llm_sre.rules_cli",
+    "llm_sre.dashboards.cli",
+    "llm_sre.compose",
     "alert_webhooks.cli",
     "exporters.cli",
     "exporters.logs_cli",
