@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,45 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("PROMETHEUS_URL", "prometheus_url")
     )
     loki_url: str | None = Field(None, validation_alias=AliasChoices("LOKI_URL", "loki_url"))
+
+    # --- webhook service: intake, store, worker, delivery (docs/webhook.md lists each) ---
+    alertmanager_url: str | None = Field(
+        None, validation_alias=AliasChoices("ALERTMANAGER_URL", "alertmanager_url")
+    )
+    max_body_bytes: int = Field(
+        1_048_576, gt=0, validation_alias=AliasChoices("LLM_SRE_WEBHOOK_MAX_BODY_BYTES", "max_body_bytes")
+    )
+    store_backend: Literal["sqlite", "redis"] = Field(
+        "sqlite", validation_alias=AliasChoices("LLM_SRE_STORE", "store_backend")
+    )
+    # NORMAL survives a process crash (the WAL is in the OS cache); FULL also survives power loss.
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL", validation_alias=AliasChoices("LLM_SRE_SQLITE_SYNCHRONOUS", "sqlite_synchronous")
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "redis_url")
+    )
+    worker_concurrency: int = Field(
+        4, gt=0, validation_alias=AliasChoices("LLM_SRE_WORKER_CONCURRENCY", "worker_concurrency")
+    )
+    llm_concurrency: int = Field(
+        1, ge=0, validation_alias=AliasChoices("LLM_SRE_LLM_CONCURRENCY", "llm_concurrency")
+    )
+    delivery_max_attempts: int = Field(
+        8, gt=0, validation_alias=AliasChoices("LLM_SRE_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts")
+    )
+    retry_base_seconds: float = Field(
+        1.0, gt=0, validation_alias=AliasChoices("LLM_SRE_RETRY_BASE_SECONDS", "retry_base_seconds")
+    )
+    retry_max_seconds: float = Field(
+        300.0, gt=0, validation_alias=AliasChoices("LLM_SRE_RETRY_MAX_SECONDS", "retry_max_seconds")
+    )
+    lease_seconds: float = Field(
+        60.0, gt=0, validation_alias=AliasChoices("LLM_SRE_LEASE_SECONDS", "lease_seconds")
+    )
+    sink_timeout_seconds: float = Field(
+        10.0, gt=0, validation_alias=AliasChoices("LLM_SRE_SINK_TIMEOUT_SECONDS", "sink_timeout_seconds")
+    )
 
 
 @lru_cache

@@ -1,0 +1,62 @@
+"""The FastAPI app factory: lifespan (store, worker) and routers, nothing else.
+
+app = create_app(Settings())                 # what ``llm-sre serve`` runs
+app = create_app(settings, service=service)  # tests inject their own store, sinks and clock
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from alert_webhooks.limits import BodyLimit
+from alert_webhooks.routes import analysis, health, incidents, intake
+from alert_webhooks.schemas import Notification
+from alert_webhooks.service import Service, build_service
+from alert_webhooks.settings import Settings
+
+
+def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = service or build_service(settings)
+        app.state.service = svc
+        svc.store.recover()
+        task = asyncio.create_task(svc.worker.run())
+        try:
+            yield
+        finally:
+            await svc.worker.stop()
+            await task
+            svc.store.close()
+
+    app = FastAPI(
+        title="llm-sre webhook",
+        version="0.1.0",
+        description="Alertmanager webhook → durable incidents → Slack and Grafana.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (intake, incidents, health, analysis):
+        app.include_router(module.router)
+
+    def openapi() -> dict[str, Any]:
+        # The intake route parses its body by hand (auth first); publish the payload model anyway.
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            models = Notification.model_json_schema(ref_template="#/components/schemas/{model}")
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components.update(models.pop("$defs", {}))
+            components["Notification"] = models
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,78 @@
+"""``llm-sre serve`` (the webhook service) and ``llm-sre replay`` (re-drive dead letters or re-process an
+archived notification). Replay works on the store directly, so it runs beside a live service: the
+service's worker picks the re-queued jobs up on its next poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from alert_webhooks.settings import Settings
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the Alertmanager webhook service",
+        description="Run the webhook: POST /alertmanager, /api/v1/incidents, /metrics, /healthz, /readyz. "
+        "Configured by environment variables (docs/webhook.md).",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    serve.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    serve.set_defaults(func=_serve)
+
+    replay = subparsers.add_parser(
+        "replay",
+        help="re-drive dead-lettered deliveries or re-process an archived notification",
+        description="Without options: list dead letters. --dead-letters re-queues all of them (or those of "
+        "--incident); --notification N folds archived notification N in again and re-delivers its incident.",
+    )
+    replay.add_argument("--dead-letters", action="store_true", help="re-queue dead-lettered incidents")
+    replay.add_argument(
+        "--incident", action="append", default=None, metavar="ID", help="only this incident (repeatable)"
+    )
+    replay.add_argument("--notification", type=int, metavar="N", help="re-process archived notification N")
+    replay.set_defaults(func=_replay)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from alert_webhooks.app import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=10,
+    )
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from alert_webhooks.service import build_store
+
+    store = build_store(Settings())
+    try:
+        if args.notification is not None:
+            result = store.reprocess(args.notification, time.time())
+            print(f"re-processed notification {args.notification}: incident {result.incident_id} re-queued")
+        elif args.dead_letters:
+            count = store.replay_dead_letters(args.incident, time.time())
+            print(f"re-queued {count} dead-lettered incident(s)")
+        else:
+            letters = store.dead_letters()
+            for letter in letters:
+                print(f"{letter.incident_id}\tattempts={letter.attempts}\t{letter.error}")
+            print(f"{len(letters)} dead letter(s); re-drive with: llm-sre replay --dead-letters")
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}")
+        return 1
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,109 @@
+"""One Grafana annotation per incident, through grafana-client.
+
+    notifier = GrafanaNotifier(GrafanaApi.from_url(url, credential=TokenAuth(token)))
+
+The annotation starts at the incident's first ``startsAt`` and becomes a region when the resolve
+sets ``timeEnd``. grafana-client's ``partial_update_annotation`` always sends ``tags`` (``[]`` by
+default), and Grafana's PATCH replaces tags when they are sent (REFERENCE §3), so every update passes
+the full tag list again.
+
+Exactly one annotation even across a crash: before creating, the notifier looks for an annotation
+already carrying the incident's tag (a create whose response was lost to a SIGKILL) and adopts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+import niquests
+from grafana_client import GrafanaApi
+from grafana_client.client import GrafanaClientError, GrafanaException
+
+from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
+from alert_webhooks.delivery.render import dashboard_uid, incident_tag, panel_id, tags, view
+from alert_webhooks.incidents import DeliveryState, Incident
+
+TEXT_MAX = 10_000
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return int(moment.timestamp() * 1000) if moment else None
+
+
+def annotation_text(incident: Incident) -> str:
+    v = view(incident)
+    lines = [f"[{v.status.upper()}] {v.title}: {v.summary}"]
+    if v.root_cause:
+        lines.append(f"Root cause: {v.root_cause}")
+    lines.extend(f"- {a}" for a in v.actions)
+    if v.evidence_ids:
+        lines.append(f"Evidence: {', '.join(v.evidence_ids)}")
+    lines.append(f"Incident {incident.id} · {v.alert_count} alert(s)")
+    text = "\n".join(lines)
+    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "…"
+
+
+def annotation(incident: Incident) -> dict[str, Any]:
+    """The annotation fields as Grafana's API names them (also what the outbox records)."""
+    return {
+        "dashboardUID": dashboard_uid(incident),
+        "panelId": panel_id(incident),
+        "time": _ms(incident.starts_at),
+        "timeEnd": _ms(incident.ends_at) if incident.status == "resolved" else None,
+        "tags": tags(incident),
+        "text": annotation_text(incident),
+    }
+
+
+class GrafanaNotifier:
+    sink = "grafana"
+    metric_sink = "grafana"
+
+    def __init__(self, api: GrafanaApi) -> None:
+        self._api = api
+
+    async def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, **kwargs)
+        except GrafanaClientError as exc:
+            if exc.status_code == 429:
+                raise DeliveryError("grafana: HTTP 429") from exc
+            raise PermanentDeliveryError(f"grafana: HTTP {exc.status_code}") from exc
+        except GrafanaException as exc:  # 5xx and timeouts
+            raise DeliveryError(f"grafana: {type(exc).__name__} {exc.status_code}") from exc
+        except (niquests.RequestException, OSError) as exc:
+            raise DeliveryError(f"grafana: {type(exc).__name__}") from exc
+
+    async def _existing(self, incident: Incident) -> str | None:
+        found = await self._call(
+            self._api.annotations.find_annotations, tags=[incident_tag(incident.id)], limit=1
+        )
+        return str(found[0]["id"]) if isinstance(found, list) and found else None
+
+    async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
+        body = annotation(incident)
+        ref = state.ref or await self._existing(incident)
+        if ref is None:
+            created = await self._call(
+                self._api.annotations.add_annotation,
+                dashboard_uid=body["dashboardUID"],
+                panel_id=body["panelId"],
+                time_from=body["time"],
+                time_to=body["timeEnd"],
+                tags=body["tags"],
+                text=body["text"],
+            )
+            yield DeliveryState(str(created["id"]), incident.revision, incident.status)
+            return
+        await self._call(
+            self._api.annotations.partial_update_annotation,
+            annotations_id=int(ref),
+            time_from=body["time"],
+            time_to=body["timeEnd"],
+            tags=body["tags"],
+            text=body["text"],
+        )
+        yield DeliveryState(ref, incident.revision, incident.status)

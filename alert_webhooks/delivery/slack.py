@@ -1,0 +1,181 @@
+"""Slack delivery through slack-sdk: an incoming webhook, or a bot token with ``chat.postMessage``.
+
+    notifier = SlackWebhookNotifier(WebhookClient(url))     # one message, one resolved follow-up
+    notifier = SlackBotNotifier(WebClient(token), "#ops")   # edits the message, threads details
+
+An incoming webhook cannot edit what it posted (REFERENCE §5), so it posts the incident once and one
+resolved follow-up; the bot edits the message on every revision and threads the resolution.
+slack-sdk's own retries are left off: retries are the worker's, durable and visible in metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.webhook import WebhookClient
+
+from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
+from alert_webhooks.delivery.render import View, view
+from alert_webhooks.incidents import DeliveryState, Incident
+
+# Block Kit limits (REFERENCE §5); the header limit is Slack's 150 plain-text characters.
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+FALLBACK_MAX = 3000
+MAX_ACTIONS = 10
+EMOJI = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}
+
+
+def escape(text: str) -> str:
+    """Neutralise Slack control sequences (``<!channel>``, ``<@U…>``, links) in untrusted text."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mrkdwn(text: str, limit: int = SECTION_MAX) -> dict[str, Any]:
+    # Clip after escaping so an entity is never cut in half past the limit; verbatim stops Slack
+    # from turning bare names or URLs into mentions and links.
+    return {"type": "mrkdwn", "text": _clip(text, limit), "verbatim": True}
+
+
+def fallback_text(v: View) -> str:
+    return _clip(
+        escape(f"[{v.status.upper()}] {v.title} ({v.severity}) {v.service}: {v.summary}"), FALLBACK_MAX
+    )
+
+
+def message(incident: Incident, grafana_url: str | None = None) -> dict[str, Any]:
+    """The ``{text, blocks}`` body for an incident: within Block Kit limits, escaped and masked."""
+    v = view(incident, grafana_url)
+    header = f"{v.status.upper()}: {v.title}"
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": _clip(header, HEADER_MAX), "emoji": True}},
+        {"type": "section", "text": _mrkdwn(f"{EMOJI.get(v.status, '')} {escape(v.summary)}")},
+        {
+            "type": "section",
+            "fields": [
+                _mrkdwn(f"*{name}*\n{escape(value)}", FIELD_MAX)
+                for name, value in (
+                    ("Severity", v.severity),
+                    ("Service", v.service or "-"),
+                    ("Status", v.status),
+                    ("Alerts", str(v.alert_count)),
+                )
+            ],
+        },
+    ]
+    if v.root_cause:
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Root cause*\n{escape(v.root_cause)}")})
+    if v.actions:
+        steps = "\n".join(f"• {escape(a)}" for a in v.actions[:MAX_ACTIONS])
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Immediate actions*\n{steps}")})
+    if v.evidence_ids:
+        ids = ", ".join(escape(i) for i in v.evidence_ids)
+        blocks.append({"type": "context", "elements": [_mrkdwn(f"Evidence: {ids} · incident {incident.id}")]})
+    if v.links:
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {"type": "button", "text": {"type": "plain_text", "text": name}, "url": _clip(url, 3000)}
+                    for name, url in v.links
+                ],
+            }
+        )
+    return {"text": fallback_text(v), "blocks": blocks}
+
+
+def resolved_text(incident: Incident) -> str:
+    ends = incident.ends_at.isoformat() if incident.ends_at else "now"
+    return escape(
+        f"Resolved: {incident.alertname} ({incident.service or '-'}) at {ends}, incident {incident.id}"
+    )
+
+
+def _retry_after(headers: Any) -> float | None:
+    raw = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
+    if isinstance(raw, list):
+        raw = raw[0] if raw else None
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _check(status: int, headers: Any, what: str) -> None:
+    if status == 429 or status >= 500:
+        raise DeliveryError(f"slack {what}: HTTP {status}", _retry_after(headers))
+    if status >= 400:
+        raise PermanentDeliveryError(f"slack {what}: HTTP {status}")
+
+
+class SlackWebhookNotifier:
+    sink = "slack"
+    metric_sink = "slack"
+
+    def __init__(self, client: WebhookClient, grafana_url: str | None = None) -> None:
+        self._client = client
+        self._grafana_url = grafana_url
+
+    async def _post(self, body: dict[str, Any], what: str) -> None:
+        try:
+            resp = await asyncio.to_thread(self._client.send, **body)
+        except OSError as exc:  # urllib's URLError, timeouts, refused connections
+            raise DeliveryError(f"slack {what}: {type(exc).__name__}") from exc
+        _check(resp.status_code, resp.headers, what)
+
+    async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
+        if state.ref is None:
+            await self._post(message(incident, self._grafana_url), "post")
+            yield DeliveryState("webhook", incident.revision, incident.status)
+        elif incident.status == "resolved" and state.status != "resolved":
+            text = resolved_text(incident)
+            await self._post(
+                {"text": text, "blocks": [{"type": "section", "text": _mrkdwn(text)}]}, "resolve"
+            )
+            yield DeliveryState(state.ref, incident.revision, "resolved")
+        else:
+            # Nothing a webhook can edit: record that this revision needs no message.
+            yield DeliveryState(state.ref, incident.revision, state.status)
+
+
+class SlackBotNotifier:
+    sink = "slack"
+    metric_sink = "slack"
+
+    def __init__(self, client: WebClient, channel: str, grafana_url: str | None = None) -> None:
+        self._client = client
+        self._channel = channel
+        self._grafana_url = grafana_url
+
+    async def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(getattr(self._client, method), **kwargs)
+        except SlackApiError as exc:
+            _check(exc.response.status_code, exc.response.headers, method)
+            # 200 with ok=false (channel_not_found, invalid_auth, ...): a retry will not fix it.
+            raise PermanentDeliveryError(f"slack {method}: {exc.response.get('error')}") from exc
+        except OSError as exc:
+            raise DeliveryError(f"slack {method}: {type(exc).__name__}") from exc
+
+    async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
+        body = message(incident, self._grafana_url)
+        if state.ref is None:
+            resp = await self._call("chat_postMessage", channel=self._channel, **body)
+            yield DeliveryState(f"{resp['channel']}:{resp['ts']}", incident.revision, incident.status)
+            return
+        channel, ts = state.ref.split(":", 1)
+        if incident.status == "resolved" and state.status != "resolved":
+            await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=resolved_text(incident))
+            state = DeliveryState(state.ref, state.revision, "resolved")
+            yield state
+        await self._call("chat_update", channel=channel, ts=ts, **body)
+        yield DeliveryState(state.ref, incident.revision, incident.status)

@@ -1,0 +1,174 @@
+"""Incidents and their pure rules: dedup keys, which incident a notification belongs to, merging.
+
+Both stores (SQLite and Redis) call these functions inside their own transaction, so the rules that
+decide "duplicate / update / new incident" live in one place and are tested without any I/O.
+
+Alertmanager re-sends a notification after a timeout and re-notifies an unchanged group every
+``repeat_interval``; both carry the same ``(groupKey, fingerprint, startsAt, status)`` set
+(REFERENCE §1), so that set is the dedup key. A group's *new* alerts change the set and update the
+open incident; only a firing alert the group's latest incident has never seen opens a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.schemas import Alert, Notification
+
+Outcome = Literal["accepted", "duplicate", "rejected"]
+
+# Lower runs first: pages before tickets when the queue is long.
+PRIORITY: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
+DEFAULT_PRIORITY = 1
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """What one sink has of an incident: its handle there and the revision/status it shows."""
+
+    ref: str | None = None
+    revision: int = 0
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    id: str
+    group_key: str
+    status: str
+    severity: str
+    alertname: str
+    service: str
+    starts_at: datetime
+    ends_at: datetime | None
+    revision: int
+    notification: Notification
+    created_at: float
+    updated_at: float
+    analysis: AnalysisResult | None = None
+    deliveries: dict[str, DeliveryState] = field(default_factory=dict)
+
+    @property
+    def priority(self) -> int:
+        return priority_of(self.severity)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: Outcome
+    incident_id: str | None
+    notification_id: int | None = None
+    opened: bool = False  # a new incident (counted once, by severity)
+    severity: str = ""
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claim on "bring every sink up to date with this incident"; one per incident at a time."""
+
+    incident_id: str
+    attempts: int
+    token: str  # proves the claim is still ours when acking (leases can expire)
+
+
+def priority_of(severity: str) -> int:
+    return PRIORITY.get(severity, DEFAULT_PRIORITY)
+
+
+def dedup_key(notification: Notification) -> str:
+    parts = sorted(f"{a.fingerprint}|{a.startsAt.isoformat()}|{a.status}" for a in notification.alerts)
+    digest = hashlib.sha256(notification.groupKey.encode())
+    for part in parts:
+        digest.update(b"\n" + part.encode())
+    return digest.hexdigest()
+
+
+def belongs_to(latest: Incident | None, notification: Notification) -> bool:
+    """True when ``notification`` updates ``latest`` rather than opening a new incident."""
+    if latest is None:
+        return False
+    if latest.status == "firing":
+        return True
+    known = {(a.fingerprint, a.startsAt) for a in latest.notification.alerts}
+    # A late resolve (or a stale firing copy) of alerts we already track is an update; a firing alert
+    # with a new startsAt is the group firing again: a new incident.
+    return all((a.fingerprint, a.startsAt) in known for a in notification.alerts if a.status == "firing")
+
+
+def _newer(old: Alert, new: Alert) -> Alert:
+    if new.startsAt != old.startsAt:
+        return new if new.startsAt > old.startsAt else old
+    # Same episode of the same alert: resolved is final, a delayed firing copy must not reopen it.
+    return old if old.status == "resolved" else new
+
+
+def merge_alerts(old: list[Alert], new: list[Alert]) -> list[Alert]:
+    by_fp = {a.fingerprint: a for a in old}
+    for alert in new:
+        by_fp[alert.fingerprint] = (
+            _newer(by_fp[alert.fingerprint], alert) if alert.fingerprint in by_fp else alert
+        )
+    return sorted(by_fp.values(), key=lambda a: (a.startsAt, a.fingerprint))
+
+
+def severity_of(notification: Notification) -> str:
+    return notification.commonLabels.get("severity") or notification.alerts[0].labels.get("severity", "none")
+
+
+def _label(notification: Notification, name: str, default: str) -> str:
+    return (
+        notification.commonLabels.get(name)
+        or notification.groupLabels.get(name)
+        or (notification.alerts[0].labels.get(name, default))
+    )
+
+
+def open_incident(incident_id: str, notification: Notification, now: float) -> Incident:
+    return _derive(
+        Incident(
+            id=incident_id,
+            group_key=notification.groupKey,
+            status=notification.status,
+            severity=severity_of(notification),
+            alertname=_label(notification, "alertname", "unknown"),
+            service=_label(notification, "service", ""),
+            starts_at=notification.alerts[0].startsAt,
+            ends_at=None,
+            revision=1,
+            notification=notification,
+            created_at=now,
+            updated_at=now,
+        ),
+        notification.alerts,
+    )
+
+
+def update_incident(incident: Incident, notification: Notification, now: float) -> Incident:
+    """Fold a newer notification of the same group into ``incident`` (revision bumps only on change)."""
+    alerts = merge_alerts(incident.notification.alerts, notification.alerts)
+    # Keep the latest envelope (labels, externalURL) but with every alert the incident has seen.
+    envelope = notification.model_copy(update={"alerts": alerts})
+    updated = _derive(replace(incident, notification=envelope), alerts)
+    if updated.notification.alerts == incident.notification.alerts and updated.status == incident.status:
+        return incident
+    # Severity only escalates within one incident: a warning joining a critical group stays critical.
+    severity = min((incident.severity, severity_of(notification)), key=lambda s: PRIORITY.get(s, 9))
+    return replace(updated, severity=severity, revision=incident.revision + 1, updated_at=now)
+
+
+def _derive(incident: Incident, alerts: list[Alert]) -> Incident:
+    firing = [a for a in alerts if a.status == "firing"]
+    status = "firing" if firing else "resolved"
+    ends = max((a.endsAt for a in alerts if a.endsAt), default=None) if status == "resolved" else None
+    envelope = incident.notification.model_copy(update={"alerts": alerts, "status": status})
+    return replace(
+        incident,
+        status=status,
+        starts_at=min(a.startsAt for a in alerts),
+        ends_at=ends,
+        notification=envelope,
+    )

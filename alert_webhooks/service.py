@@ -1,0 +1,91 @@
+"""Composition: the store, sinks, analyst, metrics and worker one service process runs, built from
+settings. Tests build a :class:`Service` from their own parts instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from grafana_client import GrafanaApi
+from grafana_client.client import TokenAuth
+from prometheus_client import CollectorRegistry
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from alert_webhooks.analysis.factory import build_analyst
+from alert_webhooks.delivery import Notifier
+from alert_webhooks.delivery.grafana import GrafanaNotifier
+from alert_webhooks.delivery.outbox import OutboxNotifier
+from alert_webhooks.delivery.slack import SlackBotNotifier, SlackWebhookNotifier
+from alert_webhooks.metrics import ServiceMetrics
+from alert_webhooks.settings import Settings
+from alert_webhooks.store import SqliteStore, Store
+from alert_webhooks.worker import Worker, WorkerConfig
+
+OUTBOX_FILE = "outbox.jsonl"
+STORE_FILE = "webhook.db"
+
+
+@dataclass
+class Service:
+    settings: Settings
+    store: Store
+    metrics: ServiceMetrics
+    worker: Worker
+
+
+def build_store(settings: Settings) -> Store:
+    if settings.store_backend == "redis":
+        from alert_webhooks.redis_store import RedisStore  # only Redis deployments need the client
+
+        return RedisStore.from_url(settings.redis_url)
+    return SqliteStore(settings.data_dir / STORE_FILE, settings.sqlite_synchronous)
+
+
+def build_notifiers(settings: Settings) -> list[Notifier]:
+    """Slack (bot token over webhook) and Grafana when configured; the outbox stands in otherwise."""
+    timeout = int(settings.sink_timeout_seconds)
+    outbox = settings.data_dir / OUTBOX_FILE
+    notifiers: list[Notifier] = []
+    if settings.slack_bot_token and settings.slack_channel:
+        client = WebClient(
+            token=settings.slack_bot_token.get_secret_value(), timeout=timeout, retry_handlers=[]
+        )
+        notifiers.append(SlackBotNotifier(client, settings.slack_channel, settings.grafana_url))
+    elif settings.slack_webhook_url:
+        hook = WebhookClient(
+            settings.slack_webhook_url.get_secret_value(), timeout=timeout, retry_handlers=[]
+        )
+        notifiers.append(SlackWebhookNotifier(hook, settings.grafana_url))
+    else:
+        notifiers.append(OutboxNotifier(outbox, "slack", settings.grafana_url))
+    if settings.grafana_url and settings.grafana_token:
+        api = GrafanaApi.from_url(
+            settings.grafana_url,
+            credential=TokenAuth(settings.grafana_token.get_secret_value()),
+            timeout=settings.sink_timeout_seconds,
+        )
+        notifiers.append(GrafanaNotifier(api))
+    else:
+        notifiers.append(OutboxNotifier(outbox, "grafana", settings.grafana_url))
+    return notifiers
+
+
+def worker_config(settings: Settings) -> WorkerConfig:
+    return WorkerConfig(
+        concurrency=settings.worker_concurrency,
+        llm_concurrency=settings.llm_concurrency,
+        max_attempts=settings.delivery_max_attempts,
+        retry_base=settings.retry_base_seconds,
+        retry_max=settings.retry_max_seconds,
+        lease=settings.lease_seconds,
+    )
+
+
+def build_service(settings: Settings, registry: CollectorRegistry | None = None) -> Service:
+    store = build_store(settings)
+    metrics = ServiceMetrics.create(registry or CollectorRegistry())
+    worker = Worker(
+        store, build_notifiers(settings), build_analyst(settings), metrics, worker_config(settings)
+    )
+    return Service(settings, store, metrics, worker)

@@ -1,0 +1,387 @@
+"""The durable store behind the service: notifications, incidents, per-sink delivery state, the job
+queue and dead letters — one protocol, SQLite (WAL) by default, Redis in ``redis_store.py``.
+
+    store = SqliteStore(Path("data/webhook.db"))
+    result = store.ingest(notification, now=time.time())   # persisted before the HTTP ack
+    for job in store.claim("worker-1", limit=4, now=time.time(), lease=60):
+        ...
+
+The queue holds at most one job per incident and a job means "bring every sink up to date with the
+incident's current state". That makes deliveries idempotent and order-free (a resolve that arrives
+while the create is still queued just changes what the one job delivers), and a storm of updates
+to one group coalesces into one job instead of thousands. SQLite's WAL keeps the queue on disk, so
+a storm grows the file, not the heap.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.incidents import (
+    DeliveryState,
+    Incident,
+    IngestResult,
+    Job,
+    belongs_to,
+    dedup_key,
+    open_incident,
+    priority_of,
+    update_incident,
+)
+from alert_webhooks.schemas import Notification
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int
+    oldest_age_seconds: float
+    dead_letters: int
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    incident_id: str
+    attempts: int
+    error: str
+    dead_at: float
+
+
+@dataclass(frozen=True)
+class IncidentFilter:
+    status: str | None = None
+    severity: str | None = None
+    alertname: str | None = None
+    service: str | None = None
+
+
+class Store(Protocol):
+    def ingest(self, notification: Notification, now: float) -> IngestResult: ...
+    def reprocess(self, notification_id: int, now: float) -> IngestResult: ...
+    def incident(self, incident_id: str) -> Incident | None: ...
+    def incidents(self, where: IncidentFilter, limit: int, offset: int) -> tuple[list[Incident], int]: ...
+    def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None: ...
+    def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None: ...
+    def enqueue(self, incident_id: str, now: float) -> None: ...
+    def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Job]: ...
+    def complete(self, job: Job, now: float) -> None: ...
+    def retry(self, job: Job, due_at: float, error: str) -> None: ...
+    def dead_letter(self, job: Job, error: str, now: float) -> None: ...
+    def recover(self) -> None: ...
+    def stats(self, now: float) -> QueueStats: ...
+    def dead_letters(self) -> list[DeadLetter]: ...
+    def replay_dead_letters(self, incident_ids: list[str] | None, now: float) -> int: ...
+    def ping(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS notifications(
+  id INTEGER PRIMARY KEY, received_at REAL NOT NULL, dedup_key TEXT NOT NULL,
+  incident_id TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS seen(dedup_key TEXT PRIMARY KEY, incident_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS incidents(
+  id TEXT PRIMARY KEY, group_key TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
+  alertname TEXT NOT NULL, service TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT,
+  revision INTEGER NOT NULL, notification TEXT NOT NULL, analysis TEXT,
+  created_at REAL NOT NULL, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS incidents_by_group ON incidents(group_key, created_at);
+CREATE INDEX IF NOT EXISTS incidents_by_created ON incidents(created_at);
+CREATE TABLE IF NOT EXISTS deliveries(
+  incident_id TEXT NOT NULL, sink TEXT NOT NULL, ref TEXT, revision INTEGER NOT NULL, status TEXT,
+  PRIMARY KEY(incident_id, sink));
+CREATE TABLE IF NOT EXISTS jobs(
+  incident_id TEXT PRIMARY KEY, priority INTEGER NOT NULL, due_at REAL NOT NULL,
+  enqueued_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_token TEXT,
+  lease_until REAL, dirty INTEGER NOT NULL DEFAULT 0, last_error TEXT);
+CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(priority, due_at);
+CREATE TABLE IF NOT EXISTS dead_letters(
+  incident_id TEXT PRIMARY KEY, attempts INTEGER NOT NULL, error TEXT NOT NULL, dead_at REAL NOT NULL);
+"""
+
+_INCIDENT_COLUMNS = (
+    "id, group_key, status, severity, alertname, service, starts_at, ends_at, revision, "
+    "notification, analysis, created_at, updated_at"
+)
+
+
+class SqliteStore:
+    """SQLite in WAL mode; one connection shared under a lock (SQLite serialises writers anyway)."""
+
+    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
+        self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so a second process (``llm-sre replay``)
+        # waits for busy_timeout instead of failing half-way through a read-then-write.
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def ingest(self, notification: Notification, now: float) -> IngestResult:
+        key = dedup_key(notification)
+        with self._tx() as db:
+            row = db.execute("SELECT incident_id FROM seen WHERE dedup_key=?", (key,)).fetchone()
+            if row:
+                return IngestResult("duplicate", row[0])
+            incident, opened = self._fold(db, notification, now)
+            db.execute("INSERT INTO seen VALUES(?, ?)", (key, incident.id))
+            cur = db.execute(
+                "INSERT INTO notifications(received_at, dedup_key, incident_id, body) VALUES(?,?,?,?)",
+                (now, key, incident.id, notification.model_dump_json()),
+            )
+            return IngestResult("accepted", incident.id, cur.lastrowid, opened, incident.severity)
+
+    def reprocess(self, notification_id: int, now: float) -> IngestResult:
+        """Fold an archived notification in again and force every sink to re-render the incident."""
+        with self._tx() as db:
+            row = db.execute("SELECT body FROM notifications WHERE id=?", (notification_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no archived notification {notification_id}")
+            incident, _ = self._fold(db, Notification.model_validate_json(row[0]), now)
+            db.execute(
+                "UPDATE incidents SET revision=revision+1, updated_at=? WHERE id=?", (now, incident.id)
+            )
+            self._enqueue(db, incident.id, incident.priority, now)
+            return IngestResult("accepted", incident.id, notification_id)
+
+    def _fold(self, db: sqlite3.Connection, notification: Notification, now: float) -> tuple[Incident, bool]:
+        """Apply the notification to its group's incident (or open one); enqueue on any change."""
+        row = db.execute(
+            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE group_key=? ORDER BY created_at DESC LIMIT 1",
+            (notification.groupKey,),
+        ).fetchone()
+        latest = _incident(row) if row else None
+        if latest is not None and belongs_to(latest, notification):
+            incident, opened = update_incident(latest, notification, now), False
+            if incident is latest:
+                return latest, False
+        else:
+            incident, opened = open_incident(uuid.uuid4().hex[:16], notification, now), True
+        db.execute(
+            f"INSERT OR REPLACE INTO incidents({_INCIDENT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            _row(incident),
+        )
+        self._enqueue(db, incident.id, incident.priority, now)
+        return incident, opened
+
+    @staticmethod
+    def _enqueue(db: sqlite3.Connection, incident_id: str, priority: int, now: float) -> None:
+        # A job already queued keeps its place (and any backoff); a job being worked on is marked
+        # dirty so the worker runs it once more with the newer state instead of losing the update.
+        db.execute(
+            "INSERT INTO jobs(incident_id, priority, due_at, enqueued_at) VALUES(?,?,?,?) "
+            "ON CONFLICT(incident_id) DO UPDATE SET dirty=1, priority=min(priority, excluded.priority)",
+            (incident_id, priority, now, now),
+        )
+
+    def enqueue(self, incident_id: str, now: float) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT severity FROM incidents WHERE id=?", (incident_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"no incident {incident_id}")
+            self._enqueue(db, incident_id, priority_of(row[0]), now)
+
+    # --- incidents ----------------------------------------------------------------------------
+
+    def incident(self, incident_id: str) -> Incident | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id=?", (incident_id,)
+            ).fetchone()
+            return self._with_deliveries([_incident(row)])[0] if row else None
+
+    def _with_deliveries(self, incidents: list[Incident]) -> list[Incident]:
+        if not incidents:
+            return incidents
+        marks = ",".join("?" * len(incidents))
+        states: dict[str, dict[str, DeliveryState]] = {}
+        for iid, sink, ref, rev, status in self._db.execute(
+            f"SELECT incident_id, sink, ref, revision, status FROM deliveries WHERE incident_id IN ({marks})",
+            [i.id for i in incidents],
+        ):
+            states.setdefault(iid, {})[sink] = DeliveryState(ref, rev, status)
+        return [replace(i, deliveries=states.get(i.id, {})) for i in incidents]
+
+    def incidents(self, where: IncidentFilter, limit: int, offset: int) -> tuple[list[Incident], int]:
+        clauses, args = [], []
+        for column in ("status", "severity", "alertname", "service"):
+            value = getattr(where, column)
+            if value is not None:
+                clauses.append(f"{column}=?")
+                args.append(value)
+        cond = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        with self._lock:
+            total = self._db.execute(f"SELECT count(*) FROM incidents {cond}", args).fetchone()[0]
+            rows = self._db.execute(
+                f"SELECT {_INCIDENT_COLUMNS} FROM incidents {cond} "
+                "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                [*args, limit, offset],
+            ).fetchall()
+            return self._with_deliveries([_incident(r) for r in rows]), int(total)
+
+    def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE incidents SET analysis=?, revision=revision+?, updated_at=? WHERE id=?",
+                (analysis.model_dump_json(), int(bump), now, incident_id),
+            )
+
+    def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO deliveries VALUES(?,?,?,?,?)",
+                (incident_id, sink, state.ref, state.revision, state.status),
+            )
+
+    # --- queue --------------------------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Job]:
+        token = f"{owner}:{uuid.uuid4().hex[:8]}"
+        with self._tx() as db:
+            rows = db.execute(
+                "UPDATE jobs SET lease_token=?, lease_until=?, dirty=0 WHERE incident_id IN ("
+                " SELECT incident_id FROM jobs WHERE due_at<=? AND (lease_until IS NULL OR lease_until<?)"
+                " ORDER BY priority, due_at LIMIT ?) RETURNING incident_id, attempts",
+                (token, now + lease, now, now, limit),
+            ).fetchall()
+        return [Job(incident_id, attempts, token) for incident_id, attempts in rows]
+
+    def complete(self, job: Job, now: float) -> None:
+        with self._tx() as db:
+            done = db.execute(
+                "DELETE FROM jobs WHERE incident_id=? AND lease_token=? AND dirty=0",
+                (job.incident_id, job.token),
+            ).rowcount
+            if not done:  # updated while we worked: run again at once with the new state
+                db.execute(
+                    "UPDATE jobs SET lease_token=NULL, lease_until=NULL, attempts=0, due_at=?, dirty=0 "
+                    "WHERE incident_id=? AND lease_token=?",
+                    (now, job.incident_id, job.token),
+                )
+            db.execute("DELETE FROM dead_letters WHERE incident_id=?", (job.incident_id,))
+
+    def retry(self, job: Job, due_at: float, error: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE jobs SET lease_token=NULL, lease_until=NULL, attempts=attempts+1, due_at=?, "
+                "last_error=? WHERE incident_id=? AND lease_token=?",
+                (due_at, error, job.incident_id, job.token),
+            )
+
+    def dead_letter(self, job: Job, error: str, now: float) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO dead_letters VALUES(?,?,?,?)",
+                (job.incident_id, job.attempts + 1, error, now),
+            )
+            db.execute("DELETE FROM jobs WHERE incident_id=? AND lease_token=?", (job.incident_id, job.token))
+
+    def recover(self) -> None:
+        """Release every lease: only the one service process works an SQLite queue, so at its start
+        any lease left behind belongs to a crashed predecessor."""
+        with self._tx() as db:
+            db.execute("UPDATE jobs SET lease_token=NULL, lease_until=NULL WHERE lease_token IS NOT NULL")
+
+    def stats(self, now: float) -> QueueStats:
+        with self._lock:
+            depth, oldest = self._db.execute("SELECT count(*), min(enqueued_at) FROM jobs").fetchone()
+            dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
+        return QueueStats(int(depth), max(0.0, now - oldest) if oldest is not None else 0.0, int(dead))
+
+    def dead_letters(self) -> list[DeadLetter]:
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM dead_letters ORDER BY dead_at").fetchall()
+        return [DeadLetter(*r) for r in rows]
+
+    def replay_dead_letters(self, incident_ids: list[str] | None, now: float) -> int:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT d.incident_id, i.severity FROM dead_letters d JOIN incidents i ON i.id=d.incident_id"
+            ).fetchall()
+            chosen = [(i, s) for i, s in rows if incident_ids is None or i in incident_ids]
+            for incident_id, severity in chosen:
+                db.execute("DELETE FROM dead_letters WHERE incident_id=?", (incident_id,))
+                self._enqueue(db, incident_id, priority_of(severity), now)
+        return len(chosen)
+
+    def ping(self) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1").fetchone() == (1,)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _row(i: Incident) -> tuple[object, ...]:
+    return (
+        i.id,
+        i.group_key,
+        i.status,
+        i.severity,
+        i.alertname,
+        i.service,
+        i.starts_at.isoformat(),
+        i.ends_at.isoformat() if i.ends_at else None,
+        i.revision,
+        i.notification.model_dump_json(),
+        i.analysis.model_dump_json() if i.analysis else None,
+        i.created_at,
+        i.updated_at,
+    )
+
+
+def _incident(row: tuple[object, ...]) -> Incident:
+    (
+        iid,
+        group_key,
+        status,
+        severity,
+        alertname,
+        service,
+        starts_at,
+        ends_at,
+        revision,
+        notification,
+        analysis,
+        created_at,
+        updated_at,
+    ) = row
+    return Incident(
+        id=str(iid),
+        group_key=str(group_key),
+        status=str(status),
+        severity=str(severity),
+        alertname=str(alertname),
+        service=str(service),
+        starts_at=datetime.fromisoformat(str(starts_at)),
+        ends_at=datetime.fromisoformat(str(ends_at)) if ends_at else None,
+        revision=int(revision),  # type: ignore[call-overload]
+        notification=Notification.model_validate_json(str(notification)),
+        analysis=AnalysisResult.model_validate(json.loads(str(analysis))) if analysis else None,
+        created_at=float(created_at),  # type: ignore[arg-type]
+        updated_at=float(updated_at),  # type: ignore[arg-type]
+    )

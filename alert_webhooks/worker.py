@@ -1,0 +1,202 @@
+"""The worker: claim an incident's job → analyse → bring every sink up to date → ack, retry or dead-letter.
+
+    worker = Worker(store, notifiers, analyst, metrics, WorkerConfig())
+    task = asyncio.create_task(worker.run())
+    ...
+    worker.wake()        # intake calls this after persisting, so delivery starts at once
+    await worker.stop()
+
+Admission control: at most ``concurrency`` jobs run at a time and only that many are claimed, so a
+storm waits in the store (on disk), not in memory; the most severe incidents are claimed first. LLM
+refinement runs after the deterministic summary is out, bounded by its own semaphore, and is skipped
+(the deterministic summary stands) when its backlog is full — a storm never waits on the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from alert_webhooks.analysis.analyst import Analyst
+from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError
+from alert_webhooks.incidents import DeliveryState, Incident, Job
+from alert_webhooks.metrics import ServiceMetrics
+from alert_webhooks.store import Store
+from exporters.redact import redact
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    concurrency: int = 4
+    llm_concurrency: int = 1
+    max_attempts: int = 8
+    retry_base: float = 1.0
+    retry_max: float = 300.0
+    lease: float = 60.0
+    poll: float = 0.5  # longest a due retry waits for the loop to notice it
+    owner: str = f"{socket.gethostname()}-{os.getpid()}"
+
+
+def backoff(attempts: int, base: float, cap: float, retry_after: float | None) -> float:
+    """Exponential backoff with full jitter (AWS architecture blog), never shorter than ``Retry-After``."""
+    delay = random.uniform(base, min(cap, base * 2**attempts))
+    return max(delay, retry_after or 0.0)
+
+
+class Worker:
+    def __init__(
+        self,
+        store: Store,
+        notifiers: list[Notifier],
+        analyst: Analyst,
+        metrics: ServiceMetrics,
+        config: WorkerConfig,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._notifiers = notifiers
+        self._analyst = analyst
+        self._metrics = metrics
+        self._config = config
+        self._clock = clock
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._active: set[asyncio.Task[None]] = set()
+        self._llm = asyncio.Semaphore(max(config.llm_concurrency, 1))
+        self._llm_backlog = 0  # refinements waiting for or holding the semaphore
+        self._refining: set[asyncio.Task[None]] = set()
+        self.running = False
+
+    @property
+    def sinks(self) -> list[str]:
+        return [n.sink for n in self._notifiers]
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        self.running = True
+        try:
+            while not self._stopping:
+                claimed = await self._claim()
+                if not claimed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wakeup.wait(), self._config.poll)
+                    self._wakeup.clear()
+        finally:
+            self.running = False
+
+    async def _claim(self) -> int:
+        free = self._config.concurrency - len(self._active)
+        if free <= 0:
+            return 0
+        jobs = await asyncio.to_thread(
+            self._store.claim, self._config.owner, free, self._clock(), self._config.lease
+        )
+        for job in jobs:
+            task = asyncio.create_task(self._guarded(job))
+            self._active.add(task)
+            task.add_done_callback(self._done)
+        return len(jobs)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._active.discard(task)
+        self._wakeup.set()  # a slot is free: claim more
+
+    async def stop(self) -> None:
+        """Stop claiming and let running jobs finish; an unfinished one is released by its lease.
+
+        Pending LLM refinements are cancelled: they are best effort and the deterministic summary
+        is already out."""
+        self._stopping = True
+        self._wakeup.set()
+        for task in self._refining:
+            task.cancel()
+        if self._active:
+            await asyncio.wait(set(self._active), timeout=self._config.lease)
+
+    async def _guarded(self, job: Job) -> None:
+        try:
+            await self.process(job)
+        except Exception:  # a bug must not kill the loop; the lease brings the job back
+            log.exception("job for incident %s failed unexpectedly", job.incident_id)
+
+    async def process(self, job: Job) -> None:
+        incident = await asyncio.to_thread(self._store.incident, job.incident_id)
+        if incident is None:
+            await asyncio.to_thread(self._store.complete, job, self._clock())
+            return
+        if incident.analysis is None:
+            incident = await self._analyse(incident)
+        failures: list[tuple[Notifier, Exception]] = []
+        for notifier in self._notifiers:
+            state = incident.deliveries.get(notifier.sink, DeliveryState())
+            if state.revision >= incident.revision:
+                continue
+            try:
+                async for new_state in notifier.deliver(incident, state):
+                    await asyncio.to_thread(self._store.save_delivery, incident.id, notifier.sink, new_state)
+                self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome="success").inc()
+            except (DeliveryError, PermanentDeliveryError) as exc:
+                failures.append((notifier, exc))
+        await self._settle(job, incident, failures)
+
+    async def _analyse(self, incident: Incident) -> Incident:
+        analysis = await self._analyst.first(incident.id, incident.notification)
+        await asyncio.to_thread(self._store.save_analysis, incident.id, analysis, self._clock(), False)
+        incident = replace(incident, analysis=analysis)
+        # The backlog bound is the LLM budget: beyond it the deterministic summary is the answer.
+        if self._config.llm_concurrency > 0 and self._llm_backlog < 2 * self._config.llm_concurrency:
+            task = asyncio.create_task(self._refine(incident))
+            self._refining.add(task)
+            task.add_done_callback(self._refining.discard)
+        return incident
+
+    async def _refine(self, incident: Incident) -> None:
+        assert incident.analysis is not None
+        self._llm_backlog += 1
+        try:
+            async with self._llm:
+                better = await self._analyst.refine(incident.id, incident.notification, incident.analysis)
+        except Exception:
+            log.exception("refining incident %s failed; the deterministic summary stands", incident.id)
+            return
+        finally:
+            self._llm_backlog -= 1
+        if better is not None:
+            await asyncio.to_thread(self._store.save_analysis, incident.id, better, self._clock(), True)
+            await asyncio.to_thread(self._store.enqueue, incident.id, self._clock())
+            self.wake()
+
+    async def _settle(self, job: Job, incident: Incident, failures: list[tuple[Notifier, Exception]]) -> None:
+        now = self._clock()
+        if not failures:
+            await asyncio.to_thread(self._store.complete, job, now)
+            self._metrics.processing.observe(max(0.0, now - incident.updated_at))
+            return
+        error = redact("; ".join(f"{n.sink}: {exc}" for n, exc in failures))
+        permanent = any(isinstance(exc, PermanentDeliveryError) for _, exc in failures)
+        if permanent or job.attempts + 1 >= self._config.max_attempts:
+            await asyncio.to_thread(self._store.dead_letter, job, error, now)
+            outcome = "dead_letter"
+            log.warning(
+                "incident %s dead-lettered after %d attempt(s): %s", incident.id, job.attempts + 1, error
+            )
+        else:
+            retry_after = max((getattr(exc, "retry_after", None) or 0.0 for _, exc in failures), default=0.0)
+            delay = backoff(job.attempts, self._config.retry_base, self._config.retry_max, retry_after)
+            await asyncio.to_thread(self._store.retry, job, now + delay, error)
+            outcome = "retry"
+        for notifier, _ in failures:
+            self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome=outcome).inc()
+            if outcome == "retry":
+                self._metrics.retries.labels(sink=notifier.metric_sink).inc()

@@ -1,0 +1,120 @@
+"""Shared fixtures: Alertmanager v4 payloads, the service in-process against fake Slack/Grafana."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from alert_webhooks.app import create_app
+from alert_webhooks.settings import Settings
+from tests.fakes import FakeGrafana, FakeSlackWebhook
+
+TOKEN = "test-webhook-token-0123456789"
+GRAFANA_TOKEN = "glsa_testFakeServiceAccountToken_0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def notification(
+    group: str = "g1",
+    status: str = "firing",
+    alerts: int = 1,
+    starts: str = "2026-11-26T10:00:00Z",
+    severity: str = "critical",
+    alertname: str = "LLMErrorBurst",
+    **annotations: str,
+) -> dict[str, Any]:
+    """An Alertmanager 0.25 webhook body (REFERENCE §1) for one group."""
+    labels = {"alertname": alertname, "severity": severity, "service": f"svc-{group}"}
+    ends = "2026-11-26T10:05:00Z" if status == "resolved" else "2026-11-26T11:00:00Z"
+    return {
+        "version": "4",
+        "groupKey": f'{{}}/{{severity="{severity}"}}:{{alertname="{alertname}", group="{group}"}}',
+        "truncatedAlerts": 0,
+        "status": status,
+        "receiver": "llm-sre",
+        "groupLabels": {"alertname": alertname, "service": labels["service"]},
+        "commonLabels": labels,
+        "commonAnnotations": {"summary": annotations.get("summary", "LLM error ratio above 5%")},
+        "externalURL": "http://127.0.0.1:9093",
+        "alerts": [
+            {
+                "status": status,
+                "labels": {**labels, "instance": f"i{n}"},
+                "annotations": {"summary": "LLM error ratio above 5%", **annotations},
+                "startsAt": starts,
+                "endsAt": ends,
+                "generatorURL": "http://127.0.0.1:9090/graph?g0.expr=x",
+                "fingerprint": f"{group}-fp{n}",
+            }
+            for n in range(alerts)
+        ],
+    }
+
+
+def resolved(body: dict[str, Any]) -> dict[str, Any]:
+    done = copy.deepcopy(body)
+    done["status"] = "resolved"
+    for alert in done["alerts"]:
+        alert["status"] = "resolved"
+        alert["endsAt"] = "2026-11-26T10:05:00Z"
+    return done
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlackWebhook]:
+    with FakeSlackWebhook() as fake:
+        yield fake
+
+
+@pytest.fixture
+def grafana() -> Iterator[FakeGrafana]:
+    with FakeGrafana(GRAFANA_TOKEN) as fake:
+        yield fake
+
+
+def sink_env(slack: FakeSlackWebhook, grafana: FakeGrafana) -> dict[str, str]:
+    return {
+        "SLACK_WEBHOOK_URL": f"{slack.url}/services/T000/B000/test",
+        "GRAFANA_URL": grafana.url,
+        "GRAFANA_TOKEN": GRAFANA_TOKEN,
+    }
+
+
+@pytest.fixture
+def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
+    """Start the app in-process (lifespan runs the worker) with settings overrides."""
+    clients: list[TestClient] = []
+
+    def make(**overrides: Any) -> TestClient:
+        values = {
+            "data_dir": tmp_path,
+            "webhook_token": TOKEN,
+            "retry_base_seconds": 0.05,
+            "retry_max_seconds": 0.5,
+            "llm_concurrency": 0,
+            **overrides,
+        }
+        client = TestClient(create_app(Settings(**values)))
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def client(
+    make_client: Callable[..., TestClient], slack: FakeSlackWebhook, grafana: FakeGrafana
+) -> TestClient:
+    return make_client(
+        slack_webhook_url=f"{slack.url}/services/T000/B000/test",
+        grafana_url=grafana.url,
+        grafana_token=GRAFANA_TOKEN,
+    )
