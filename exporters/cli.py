@@ -1,0 +1,69 @@
+"""``llm-sre exporter``: serve /metrics from trace files, and optionally Ollama and Docker.
+
+With no options it tails ``TRACE_DIR`` (default ``<LLM_SRE_DATA_DIR>/traces``) and serves
+``http://127.0.0.1:9464/metrics``; it creates nothing outside ``LLM_SRE_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.process_collector import ProcessCollector
+
+from exporters.instrument import Instruments
+from exporters.settings import ExporterSettings, get_settings
+from exporters.sidecar import Sidecar, Source
+from exporters.traces import TraceSource
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "exporter",
+        help="serve /metrics for trace files, an Ollama server and Docker containers",
+        description="Tail JSONL trace files (TRACE_DIR) into Prometheus metrics and serve /metrics; "
+        "optionally poll an Ollama server and the Docker engine.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=9464, help="port to listen on (default 9464)")
+    p.add_argument("--trace-dir", type=Path, default=None,
+                   help="folder of *.jsonl trace files (default TRACE_DIR or <LLM_SRE_DATA_DIR>/traces)")
+    p.add_argument("--no-traces", action="store_true", help="do not tail trace files")
+    p.add_argument("--once", action="store_true",
+                   help="poll every source once, print the exposition to stdout and exit")
+    p.set_defaults(func=run)
+
+
+def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
+    """The registry and the sources the options ask for."""
+    registry = CollectorRegistry()
+    ProcessCollector(registry=registry)
+    inst = Instruments(registry, service=settings.service, max_models=settings.max_models,
+                       max_values=settings.max_label_values)
+    sources: list[Source] = []
+    if not args.no_traces:
+        sources.append(TraceSource(inst, args.trace_dir or settings.traces, settings.data_dir,
+                                   interval=settings.trace_poll_seconds,
+                                   aggregate_every=settings.aggregate_seconds))
+    return Sidecar(registry, sources)
+
+
+def run(args: argparse.Namespace) -> int:
+    sidecar = build(args, get_settings())
+    if args.once:
+        sidecar.poll_all()
+        sys.stdout.write(generate_latest(sidecar.registry).decode())
+        return 0
+    port = sidecar.serve(args.host, args.port)
+    print(f"llm-sre exporter: serving http://{args.host}:{port}/metrics", flush=True)
+    # SIGTERM (llm-sre up, systemd, docker stop) stops as cleanly as Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sidecar.stop())
+    try:
+        sidecar.wait()
+    finally:
+        sidecar.stop()
+    return 0

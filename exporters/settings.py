@@ -1,0 +1,63 @@
+"""The exporters' configuration: the only place in ``exporters`` that reads the environment.
+
+Every field has a default, so ``llm-sre exporter`` runs with nothing set. The OpenTelemetry SDK
+reads the rest of the standard ``OTEL_*`` variables (headers, timeout, export interval, service
+name) itself; we only look at the endpoint to decide whether OTLP export is switched on at all.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _from(default: Any, *env: str) -> Any:
+    """A field read from the first set variable of ``env`` (or passed by field name)."""
+    return Field(default, validation_alias=AliasChoices(*env))
+
+
+class ExporterSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    data_dir: Path = _from(Path("data"), "LLM_SRE_DATA_DIR")
+    # None means <data_dir>/traces, so everything stays under LLM_SRE_DATA_DIR by default.
+    trace_dir: Path | None = _from(None, "TRACE_DIR")
+    trace_poll_seconds: float = _from(1.0, "LLM_SRE_TRACE_POLL_SECONDS")
+    aggregate_seconds: float = _from(10.0, "LLM_SRE_AGGREGATE_SECONDS")
+    service: str = _from("app", "LLM_SRE_SERVICE")
+    max_models: int = _from(30, "LLM_SRE_MAX_MODELS")
+    max_label_values: int = _from(20, "LLM_SRE_MAX_LABEL_VALUES")
+    ollama_host: str = _from("http://127.0.0.1:11434", "OLLAMA_HOST")
+    ollama_poll_seconds: float = _from(15.0, "LLM_SRE_OLLAMA_POLL_SECONDS")
+    docker_host: str = _from("unix:///var/run/docker.sock", "DOCKER_HOST")
+    docker_poll_seconds: float = _from(15.0, "LLM_SRE_DOCKER_POLL_SECONDS")
+    docker_log_tail: int = _from(500, "LLM_SRE_DOCKER_LOG_TAIL")
+    cgroup_root: Path = _from(Path("/sys/fs/cgroup"), "LLM_SRE_CGROUP_ROOT")
+    # prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself; we read it too to serve the merged view.
+    multiproc_dir: Path | None = _from(None, "PROMETHEUS_MULTIPROC_DIR")
+    otlp_endpoint: str | None = _from(
+        None, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    # --- logs (docs/logs.md): Loki shipping and the log-pattern exporter ---
+    loki_url: str | None = _from(None, "LOKI_URL")
+    loki_env: str = _from("dev", "LOKI_ENV")
+    loki_tenant: str | None = _from(None, "LOKI_TENANT_ID")
+    loki_queue_size: int = _from(10_000, "LOKI_QUEUE_SIZE")
+    loki_batch_size: int = _from(1_000, "LOKI_BATCH_SIZE")
+    loki_batch_wait_seconds: float = _from(1.0, "LOKI_BATCH_WAIT_SECONDS")
+    loki_timeout_seconds: float = _from(5.0, "LOKI_TIMEOUT_SECONDS")
+    loki_max_retries: int = _from(8, "LOKI_MAX_RETRIES")
+    loki_structured_metadata: bool = _from(True, "LOKI_STRUCTURED_METADATA")
+
+    @property
+    def traces(self) -> Path:
+        return self.trace_dir if self.trace_dir is not None else self.data_dir / "traces"
+
+
+@lru_cache
+def get_settings() -> ExporterSettings:
+    return ExporterSettings()

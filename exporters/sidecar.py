@@ -1,0 +1,87 @@
+"""Run sidecar sources (trace files, Ollama, Docker) on their own schedules and serve ``/metrics``.
+
+A source is anything with ``name``, ``interval`` and ``poll()``. Each runs in its own thread so a
+slow Docker daemon cannot delay trace counting; a failing poll is counted in
+``llm_sre_exporter_collect_errors_total{source}`` and retried at the next tick, never fatal::
+
+    sidecar = Sidecar(registry, [TraceSource(...), OllamaPoller(...)])
+    sidecar.serve("127.0.0.1", 9464)      # starts the threads and the HTTP server
+    ...
+    sidecar.stop()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Protocol
+
+from prometheus_client import CollectorRegistry, start_http_server
+
+from exporters.catalogue import metrics
+
+log = logging.getLogger(__name__)
+
+
+class Source(Protocol):
+    name: str
+    interval: float
+
+    def poll(self) -> None: ...
+
+
+class Sidecar:
+    def __init__(self, registry: CollectorRegistry, sources: Sequence[Source]) -> None:
+        self.registry = registry
+        self.sources = list(sources)
+        self._errors = metrics(registry)["llm_sre_exporter_collect_errors_total"]
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._server: object | None = None
+        self.port = 0
+
+    def poll_once(self, source: Source) -> bool:
+        try:
+            source.poll()
+            return True
+        except Exception:  # a source failure must not kill the exporter; it is counted and logged
+            log.warning("polling %s failed", source.name, exc_info=True)
+            self._errors.labels(source=source.name).inc()
+            return False
+
+    def poll_all(self) -> None:
+        for source in self.sources:
+            self.poll_once(source)
+
+    def _loop(self, source: Source) -> None:
+        self.poll_once(source)
+        # Event.wait paces the polls and returns at once when stop() is called.
+        while not self._stop.wait(source.interval):
+            self.poll_once(source)
+
+    def start(self) -> None:
+        for source in self.sources:
+            thread = threading.Thread(target=self._loop, args=(source,), name=f"poll-{source.name}",
+                                      daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def serve(self, host: str, port: int) -> int:
+        """Start the pollers and the HTTP server; return the bound port (useful with port 0)."""
+        self.start()
+        server, _thread = start_http_server(port, addr=host, registry=self.registry)
+        self._server = server
+        self.port = int(server.server_port)
+        return self.port
+
+    def wait(self) -> None:
+        self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._server is not None:
+            self._server.shutdown()  # type: ignore[attr-defined]
+            self._server.server_close()  # type: ignore[attr-defined]
+        for thread in self._threads:
+            thread.join(timeout=5)
