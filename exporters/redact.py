@@ -21,8 +21,9 @@ import base64
 import binascii
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 MARKER = "[REDACTED:{}]"
 
@@ -342,6 +343,45 @@ def redact(text: str) -> str:
     for rule in _ALWAYS:
         text = rule.apply(text)
     return text
+
+
+# A whole key name that says its value is a secret (``db_password``, ``clientSecret``, ``hf_token``).
+_SECRET_KEY = re.compile(
+    r"(?i)(?:" + "|".join(f"(?P<k{i}>{rx})" for i, (_, rx, _) in enumerate(_KEYWORDS)) + r")$"
+)
+
+
+def secret_key_kind(key: str) -> str | None:
+    """The marker kind for a field named ``key`` if its name says it holds a secret, else None."""
+    m = _SECRET_KEY.search(key)
+    return None if m is None else _KV_KIND[m.lastgroup or ""]
+
+
+def redact_mapping(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Mask a structured record: values under secret-named keys whole, other strings by content.
+
+    ``{"password": "x"}`` has no secret *shape* for :func:`redact` to find; the key gives it away.
+    Numbers under token keys stay (``prompt_token: 57`` is a count).
+    """
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        kind = secret_key_kind(str(key))
+        counter = kind == "token" and isinstance(value, str) and value.isdigit()
+        if kind is not None and isinstance(value, str) and value and not counter:
+            out[key] = marker(kind)
+        else:
+            out[key] = _redact_value(value)
+    return out
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return redact_mapping(value)
+    if isinstance(value, list | tuple):
+        return [_redact_value(item) for item in value]
+    return value
 
 
 _PEM_BEGIN = re.compile(r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----")

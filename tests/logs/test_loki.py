@@ -1,0 +1,224 @@
+"""The Loki handler against a local receiver speaking Loki's push protocol: up, down, slow, 429."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from exporters.loki import LokiHandler, LokiOptions, retry_after
+from llm_sre.processes import free_port, wait_until
+
+from .loki_receiver import LokiReceiver
+
+FAST = LokiOptions(batch_wait=0.05, backoff=0.05, max_backoff=0.2, close_timeout=5.0, timeout=10.0)
+LABELS = {"service": "rag-api", "env": "test"}
+
+
+@pytest.fixture
+def receiver() -> Iterator[LokiReceiver]:
+    r = LokiReceiver(free_port()).start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def registry() -> CollectorRegistry:
+    return CollectorRegistry()
+
+
+def make_handler(url: str, registry: CollectorRegistry, **options: object) -> LokiHandler:
+    opts = LokiOptions(**{**FAST.__dict__, **options})
+    return LokiHandler(url, LABELS, opts, registry=registry)
+
+
+def record(msg: str, created: float | None = None, **extra: object) -> logging.LogRecord:
+    rec = logging.LogRecord("rag.api", logging.ERROR, __file__, 1, msg, (), None)
+    if created is not None:
+        rec.created = created
+    rec.__dict__.update(extra)
+    return rec
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def emit_in_thread(handler: LokiHandler, count: int) -> threading.Thread:
+    """Emit from another thread so a blocking emit shows up as a timeout, not a hung test run."""
+    t = threading.Thread(target=lambda: [handler.handle(record(f"event {i}")) for i in range(count)])
+    t.start()
+    return t
+
+
+def test_push_matches_loki_wire_format(receiver, registry):
+    handler = make_handler(receiver.url, registry)
+    created = 1764198065.123456
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    handler.handle(
+        record("login failed password=hunter22 for %s", created, trace_id=trace_id, route="/v1/chat",
+               error_code="E_AUTH")
+    )
+    handler.flush()
+    handler.close()
+    [(labels, ns, line, metadata)] = receiver.entries
+    assert labels == LABELS
+    assert ns == str(int(created * 1_000_000_000))
+    fields = json.loads(line)
+    assert fields["message"] == "login failed password=[REDACTED:password] for %s"
+    assert fields["route"] == "/v1/chat" and fields["error_code"] == "E_AUTH"
+    assert fields["ts"] == "2025-11-26T23:01:05.123Z"
+    assert metadata == {"trace_id": trace_id, "level": "error"}
+    assert receiver.requests[0].headers["Content-Encoding"] == "gzip"
+    assert sample(registry, "llm_sre_loki_records_sent_total") == 1
+
+
+def test_batches_by_size(receiver, registry):
+    handler = make_handler(receiver.url, registry, batch_size=10, batch_wait=30.0)
+    for i in range(30):
+        handler.handle(record(f"event {i}"))
+    wait_until(lambda: len(receiver.entries) == 30, 10, what="three full batches")
+    handler.close()
+    assert len(receiver.requests) == 3
+    assert [json.loads(line)["message"] for line in receiver.lines()] == [f"event {i}" for i in range(30)]
+
+
+def test_429_then_204_honours_retry_after_and_loses_nothing(receiver, registry):
+    receiver.script.append((429, {"Retry-After": "1"}))
+    handler = make_handler(receiver.url, registry)
+    for i in range(5):
+        handler.handle(record(f"event {i}"))
+    wait_until(lambda: len(receiver.entries) == 5, 10, what="retried batch")
+    handler.close()
+    first, second = receiver.requests[:2]
+    assert (first.status, second.status) == (429, 204)
+    assert second.at - first.at >= 0.9  # Retry-After: 1, not the 0.05 s backoff
+    messages = sorted(json.loads(line)["message"] for line in receiver.lines())
+    assert messages == [f"event {i}" for i in range(5)]
+    assert sample(registry, "llm_sre_loki_push_failures_total") == 1
+
+
+def test_5xx_is_retried(receiver, registry):
+    receiver.script.extend([(500, {}), (503, {})])
+    handler = make_handler(receiver.url, registry)
+    handler.handle(record("event"))
+    wait_until(lambda: len(receiver.entries) == 1, 10, what="delivery after two 5xx")
+    handler.close()
+    assert [r.status for r in receiver.requests] == [500, 503, 204]
+    assert sample(registry, "llm_sre_loki_push_failures_total") == 2
+
+
+def test_other_4xx_is_final_and_counted(receiver, registry):
+    receiver.script.append((400, {}))
+    handler = make_handler(receiver.url, registry)
+    for i in range(3):
+        handler.handle(record(f"event {i}"))
+    handler.flush()
+    handler.close()
+    assert len(receiver.requests) == 1
+    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="rejected") == 3
+
+
+def test_receiver_down_then_up_delivers_everything(registry):
+    receiver = LokiReceiver(free_port())
+    handler = make_handler(receiver.url, registry, max_retries=100)
+    emitter = emit_in_thread(handler, 20)
+    wait_until(lambda: not emitter.is_alive(), 10, what="emits to return while Loki is down")
+    wait_until(lambda: sample(registry, "llm_sre_loki_push_failures_total") >= 2, 10, what="failed pushes")
+    receiver.start()
+    try:
+        wait_until(lambda: len(receiver.entries) == 20, 10, what="delivery once Loki is back")
+        handler.close()
+    finally:
+        receiver.stop()
+    assert sample(registry, "llm_sre_loki_records_sent_total") == 20
+
+
+def test_hung_receiver_never_blocks_and_drops_are_counted(receiver, registry):
+    receiver.gate.clear()  # every push hangs until released
+    handler = make_handler(receiver.url, registry, queue_size=50, batch_size=10)
+    emitter = emit_in_thread(handler, 500)
+    wait_until(lambda: not emitter.is_alive(), 10, what="500 emits to return while Loki hangs")
+    dropped = sample(registry, "llm_sre_loki_records_dropped_total", reason="queue_full")
+    assert dropped >= 500 - 50 - 10
+    receiver.gate.set()
+    handler.flush()
+    handler.close()
+    messages = [json.loads(line)["message"] for line in receiver.lines()]
+    assert len(messages) == len(set(messages))  # nothing delivered twice
+    assert len(messages) + dropped == 500  # nothing lost that was not counted
+
+
+def test_close_gives_up_at_its_deadline_and_counts_the_rest(receiver, registry):
+    receiver.gate.clear()
+    handler = make_handler(receiver.url, registry, close_timeout=0.5, timeout=1.0, batch_size=5)
+    for i in range(20):
+        handler.handle(record(f"event {i}"))
+    closer = threading.Thread(target=handler.close)
+    closer.start()
+    wait_until(lambda: not closer.is_alive(), 10, what="close to return despite a hung Loki")
+    lost = sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown")
+    assert lost + sample(registry, "llm_sre_loki_records_sent_total") == 20
+    assert lost > 0
+
+
+def test_handler_ignores_its_own_http_client_logs(receiver, registry):
+    """Attached to the root logger, httpx's request logs from the worker must not loop back."""
+    handler = make_handler(receiver.url, registry)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        logging.getLogger("app").info("one app line")
+        wait_until(lambda: len(receiver.entries) >= 1, 10, what="first push")
+        logging.getLogger("app").info("second app line")
+        handler.flush()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+        handler.close()
+    assert [json.loads(line)["message"] for line in receiver.lines()] == ["one app line", "second app line"]
+
+
+def test_long_lines_are_truncated_to_the_limit(receiver, registry):
+    handler = make_handler(receiver.url, registry, max_line_bytes=300)
+    handler.handle(record("x" * 5000))
+    handler.close()
+    [line] = receiver.lines()
+    assert len(line.encode()) <= 300 and line.endswith("…[truncated]")
+
+
+def test_flush_on_interpreter_exit(receiver):
+    """No explicit close: logging.shutdown at exit must push what is queued."""
+    script = (
+        "import logging; from exporters.loki import LokiHandler, LokiOptions; "
+        f"h = LokiHandler({receiver.url!r}, {{'service': 'child', 'env': 'test'}}, "
+        "LokiOptions(batch_wait=30)); "
+        "log = logging.getLogger('child'); log.addHandler(h); log.setLevel(logging.INFO); "
+        "[log.info('line %d', i) for i in range(100)]"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=60)
+    assert len(receiver.entries) == 100
+    assert {labels["service"] for labels, _, _, _ in receiver.entries} == {"child"}
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [(None, None), ("7", 7.0), ("100000", 300.0), ("soon", None)],
+)
+def test_retry_after_delta_seconds(header, seconds):
+    assert retry_after(header) == seconds
+
+
+def test_retry_after_http_date():
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    assert 25 <= (retry_after(when) or 0) <= 30
