@@ -40,9 +40,6 @@ class Settings(BaseSettings):
     loki_url: str | None = Field(None, validation_alias=AliasChoices("LOKI_URL", "loki_url"))
 
     # --- webhook service: intake, store, worker, delivery (docs/webhook.md lists each) ---
-    alertmanager_url: str | None = Field(
-        None, validation_alias=AliasChoices("ALERTMANAGER_URL", "alertmanager_url")
-    )
     max_body_bytes: int = Field(
         1_048_576, gt=0, validation_alias=AliasChoices("LLM_SRE_WEBHOOK_MAX_BODY_BYTES", "max_body_bytes")
     )
@@ -76,6 +73,42 @@ class Settings(BaseSettings):
     )
     sink_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("LLM_SRE_SINK_TIMEOUT_SECONDS", "sink_timeout_seconds")
+    )
+
+    # --- incident analyst: LLM backends, deadlines, grounding (docs/analyst.md lists each) ---
+    analyst_backend: Literal["ollama", "openai", "none"] = Field(
+        "ollama", validation_alias=AliasChoices("LLM_SRE_ANALYST_BACKEND", "analyst_backend")
+    )
+    analyst_deadline_seconds: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=AliasChoices("LLM_SRE_ANALYST_DEADLINE_SECONDS", "analyst_deadline_seconds"),
+    )
+    analyst_evidence_seconds: float = Field(
+        3.0,
+        gt=0,
+        validation_alias=AliasChoices("LLM_SRE_ANALYST_EVIDENCE_SECONDS", "analyst_evidence_seconds"),
+    )
+    analyst_grounding_threshold: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        validation_alias=AliasChoices("LLM_SRE_ANALYST_GROUNDING_THRESHOLD", "analyst_grounding_threshold"),
+    )
+    analyst_max_context_tokens: int = Field(
+        8192,
+        ge=2048,
+        validation_alias=AliasChoices("LLM_SRE_ANALYST_MAX_CONTEXT_TOKENS", "analyst_max_context_tokens"),
+    )
+    ollama_keep_alive: str = Field(
+        "30m", validation_alias=AliasChoices("OLLAMA_KEEP_ALIVE", "ollama_keep_alive")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("LLM_SRE_OPENAI_BASE_URL", "openai_base_url")
+    )
+    openai_model: str = Field("", validation_alias=AliasChoices("LLM_SRE_OPENAI_MODEL", "openai_model"))
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("LLM_SRE_OPENAI_API_KEY", "openai_api_key")
     )
 
 

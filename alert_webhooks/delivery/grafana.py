@@ -78,10 +78,12 @@ class GrafanaNotifier:
             raise DeliveryError(f"grafana: {type(exc).__name__}") from exc
 
     async def _existing(self, incident: Incident) -> str | None:
-        found = await self._call(
-            self._api.annotations.find_annotations, tags=[incident_tag(incident.id)], limit=1
-        )
-        return str(found[0]["id"]) if isinstance(found, list) and found else None
+        tag = incident_tag(incident.id)
+        found = await self._call(self._api.annotations.find_annotations, tags=[tag], limit=100)
+        # Grafana filters by tag already; checking again costs nothing and guards against a proxy or
+        # an older Grafana that ignores the filter.
+        mine = [a for a in found or [] if isinstance(a, dict) and tag in (a.get("tags") or [])]
+        return str(mine[0]["id"]) if mine else None
 
     async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
         body = annotation(incident)

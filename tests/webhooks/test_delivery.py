@@ -1,0 +1,106 @@
+"""Sinks misbehaving: Slack 429 with Retry-After and 500s, Grafana down, resolve before create,
+permanent failures into dead letters and back out with ``llm-sre replay``."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi.testclient import TestClient
+
+from llm_sre.cli import main
+from llm_sre.processes import wait_until
+from tests.fakes import Failure, FakeGrafana, FakeSlackWebhook
+from tests.webhooks.conftest import AUTH, notification, resolved
+
+
+def _incident(client: TestClient) -> dict:
+    (item,) = client.get("/api/v1/incidents").json()["items"]
+    return item
+
+
+def _metric(client: TestClient, line: str) -> float:
+    for row in client.get("/metrics").text.splitlines():
+        if row.startswith(line + " "):
+            return float(row.rsplit(" ", 1)[1])
+    raise AssertionError(f"{line} not exposed")
+
+
+def test_slack_429_retry_after_is_honoured_and_500s_are_retried(
+    client: TestClient, slack: FakeSlackWebhook, grafana: FakeGrafana
+) -> None:
+    slack.failures.extend([Failure(429, {"Retry-After": "1"}, "rate_limited"), Failure(500, {}, "oops")])
+    start = time.monotonic()
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _incident(client)["delivered"], 15, what="delivery after 429 and 500")
+    assert time.monotonic() - start >= 1.0  # the 429's Retry-After held the retry back
+    assert len(slack.messages) == 1
+    assert len(grafana.annotations) == 1  # Grafana succeeded the first time and was not re-sent
+    assert len([r for r in grafana.requests if r.method == "POST"]) == 1
+    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2
+    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="slack"}') == 1
+
+
+def test_grafana_down_then_back_and_a_resolve_while_the_create_is_pending(
+    client: TestClient, slack: FakeSlackWebhook, grafana: FakeGrafana
+) -> None:
+    grafana.failures.extend(Failure(503, {}, "down") for _ in range(4))
+    body = notification()
+    client.post("/alertmanager", json=body, headers=AUTH)
+    client.post("/alertmanager", json=resolved(body), headers=AUTH)
+    wait_until(lambda: _incident(client)["delivered"], 20, what="Grafana back")
+    (annotation,) = grafana.annotations.values()
+    assert annotation["timeEnd"] > annotation["time"]
+    assert "llm-sre" in annotation["tags"] and "LLMErrorBurst" in annotation["tags"]
+    assert _incident(client)["status"] == "resolved"
+    assert len(slack.messages) <= 2  # at most the message and its one resolved follow-up
+
+
+def test_permanent_failure_is_a_dead_letter_until_replayed(
+    client: TestClient, grafana: FakeGrafana, tmp_path, monkeypatch
+) -> None:
+    grafana.failures.append(Failure(400, {}, {"message": "bad request"}))
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 10, what="dead letter")
+    assert not _incident(client)["delivered"]
+    assert grafana.annotations == {}
+
+    monkeypatch.setenv("LLM_SRE_DATA_DIR", str(tmp_path))
+    assert main(["replay", "--dead-letters"]) == 0
+    wait_until(lambda: _incident(client)["delivered"], 10, what="replayed delivery")
+    assert len(grafana.annotations) == 1
+    assert _metric(client, "llm_sre_webhook_dead_letters") == 0
+
+
+def test_a_4xx_is_permanent_and_retries_stop_after_max_attempts(make_client, slack: FakeSlackWebhook) -> None:
+    client = make_client(
+        slack_webhook_url=f"{slack.url}/services/T/B/x", grafana_url=slack.url, grafana_token="any"
+    )
+    # The fake Slack answers Grafana's API with a 400: permanent, straight to the dead letters.
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 10, what="dead letter")
+    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="grafana"}') == 1
+    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="grafana"}') == 0
+
+
+def test_retries_stop_after_max_attempts(make_client, slack: FakeSlackWebhook) -> None:
+    client = make_client(slack_webhook_url=f"{slack.url}/services/T/B/x", delivery_max_attempts=3)
+    slack.failures.extend(Failure(500) for _ in range(10))
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="retries exhausted")
+    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2  # 3 attempts
+    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="slack"}') == 1
+    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="outbox"}') == 1
+    assert len(slack.failures) == 7
+
+
+def test_replay_reprocesses_an_archived_notification(
+    client: TestClient, grafana: FakeGrafana, tmp_path, monkeypatch
+):
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _incident(client)["delivered"], 10, what="delivery")
+    monkeypatch.setenv("LLM_SRE_DATA_DIR", str(tmp_path))
+    assert main(["replay", "--notification", "1"]) == 0
+    wait_until(lambda: _incident(client)["revision"] == 2 and _incident(client)["delivered"], 10)
+    assert len([r for r in grafana.requests if r.method == "PATCH"]) == 1  # re-rendered, not re-created
+    assert len(grafana.annotations) == 1
+    assert main(["replay", "--notification", "99"]) == 1
