@@ -2,7 +2,8 @@
 
     llm-sre rules generate           # rules/slos.yaml -> rules/generated/*.yml
     llm-sre rules generate --check   # exit 1 if the committed files differ from a fresh generation
-    llm-sre rules test               # promtool check/test rules, amtool check-config and routes
+    llm-sre rules test               # promtool check/test rules, amtool check-config and routes,
+                                     # and every metric a rule reads known to exporters.catalogue
 
 The checks are listed by :func:`checks` so the test suite runs exactly what the command runs.
 """
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from llm_sre import slo
+from llm_sre import rule_lint, slo
 from llm_sre.processes import require
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,6 +122,11 @@ def _cmd_test(args: argparse.Namespace) -> int:
         if result.returncode != 0:
             failed += 1
             print((result.stdout + result.stderr).rstrip(), file=sys.stderr)
+    problems = rule_lint.lint(rule_files(args.rules))
+    print(f"{'ok  ' if not problems else 'FAIL'} metric names, labels and values known to the catalogue")
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    failed += bool(problems)
     print(f"{failed} of the checks failed" if failed else "all checks passed")
     return 1 if failed else 0
 
@@ -149,7 +155,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "test",
         help="promtool check/test every rule file, amtool check-config and route every alert",
         description="Run promtool check rules and promtool test rules on the rule folder, amtool "
-        "check-config on the Alertmanager config, and amtool config routes test for each shipped alert.",
+        "check-config on the Alertmanager config, amtool config routes test for each shipped alert, and "
+        "check that every metric, label and value a rule reads is defined by exporters.catalogue.",
     )
     test.add_argument("--rules", type=Path, default=RULES, help="rules folder (default: %(default)s)")
     test.add_argument("--alertmanager", type=Path, default=ALERTMANAGER,
