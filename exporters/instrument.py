@@ -317,13 +317,23 @@ class LLMCall(_Recorder):
         """Mark the call failed without raising (an HTTP status, an error class)."""
         self._error = error
 
+    def server_timing(self, *, duration: float | None = None, time_to_first_token: float | None = None,
+                      time_per_output_token: float | None = None) -> None:
+        """Record the timings the server reported for this call (e.g. Ollama's nanosecond fields)."""
+        self._inst.record_server_timing(
+            provider=self._params["provider"], model=self._params["model"], duration=duration,
+            time_to_first_token=time_to_first_token, time_per_output_token=time_per_output_token,
+        )
+
     def _result(self, value: Any) -> None:
         self.tokens(*tokens_from_response(value))
 
     def _finish(self, duration: float, exc: BaseException | None) -> None:
+        # An explicit error() (say, the HTTP status of the exception being raised) wins over the
+        # exception's class name: it is the more useful label.
         self._inst.record_llm_call(
             **self._params, duration=duration, input_tokens=self._input, output_tokens=self._output,
-            error=exc if exc is not None else self._error, time_to_first_chunk=self._ttfc,
+            error=self._error if self._error is not None else exc, time_to_first_chunk=self._ttfc,
         )
 
 

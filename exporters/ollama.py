@@ -1,0 +1,67 @@
+"""Drop-in metrics for the ``ollama`` Python client: chat, generate and embed, sync and async.
+
+::
+
+    import ollama
+    from exporters.ollama import instrument
+    client = instrument(ollama.Client(host="http://127.0.0.1:11434"))
+    client.chat(model="qwen2.5:7b", messages=[...])              # recorded
+    for chunk in client.chat(model="qwen2.5:7b", messages=[...], stream=True): ...
+
+Besides the client-side GenAI metrics, each response's nanosecond fields feed the server-side
+histograms (REFERENCE §6): time to first token = ``load_duration + prompt_eval_duration``, time
+per output token = ``eval_duration / eval_count``, request duration = ``total_duration``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from exporters.clientwrap import Adapter, patch
+from exporters.instrument import Instruments, LLMCall, default
+
+C = TypeVar("C")
+NS = 1e9
+METHODS = {"chat": "chat", "generate": "text_completion", "embed": "embeddings", "embeddings": "embeddings"}
+
+
+def _get(obj: Any, key: str) -> Any:
+    return obj.get(key) if isinstance(obj, Mapping) else getattr(obj, key, None)
+
+
+def _has_token(chunk: Any) -> bool:
+    message = _get(chunk, "message")
+    text = _get(message, "content") if message is not None else _get(chunk, "response")
+    return bool(text) or bool(message is not None and _get(message, "tool_calls"))
+
+
+def _on_response(call: LLMCall, response: Any) -> None:
+    total = _get(response, "total_duration")
+    if total is None:  # an intermediate stream chunk: the counts come with the final one
+        return
+    prompt_tokens, output_tokens = _get(response, "prompt_eval_count"), _get(response, "eval_count")
+    call.tokens(input=prompt_tokens, output=output_tokens)
+    ttft = None
+    if _get(response, "prompt_eval_duration") is not None:
+        ttft = ((_get(response, "load_duration") or 0) + _get(response, "prompt_eval_duration")) / NS
+    eval_duration = _get(response, "eval_duration")
+    tpot = eval_duration / output_tokens / NS if eval_duration and output_tokens else None
+    call.server_timing(duration=total / NS, time_to_first_token=ttft, time_per_output_token=tpot)
+
+
+def _status(exc: BaseException) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+ADAPTER = Adapter(provider="ollama", on_response=_on_response, has_token=_has_token, status_of=_status)
+
+
+def instrument(client: C, inst: Instruments | None = None) -> C:
+    """Record every chat/generate/embed call of an ``ollama.Client`` or ``ollama.AsyncClient``.
+
+    Patches the instance (not the class) and returns it; calling it twice is harmless.
+    """
+    patch(client, METHODS, inst or default(), ADAPTER)
+    return client
