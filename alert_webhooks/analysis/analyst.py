@@ -1,16 +1,42 @@
-"""The analyst contract the worker calls, and the walking-skeleton deterministic analyst.
+"""The analyst contract the worker calls, and the incident analyst that implements it.
 
 Two phases: ``first`` is deterministic and always succeeds (it is what goes out at once);
-``refine`` may return a better, grounded LLM answer later, or ``None`` to keep the first.
+``refine`` asks the LLM for a better answer within a hard deadline and returns it only if it
+passes the grounding check — otherwise ``None``, and the first result stands.
+
+    analyst = IncidentAnalyst(kb, sources=[PrometheusSource(url, http)], llm=OllamaLLM(host, model))
+    first = await analyst.first(incident_id, notification)     # deliver now
+    better = await analyst.refine(incident_id, notification, first)  # update delivery if not None
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
-from alert_webhooks.analysis.result import AnalysisResult, Evidence, Grounding
+from prometheus_client import CollectorRegistry
+from pydantic import ValidationError
+
+from alert_webhooks.analysis import deterministic
+from alert_webhooks.analysis.archive import Archive
+from alert_webhooks.analysis.case import Case, Scalar
+from alert_webhooks.analysis.evidence import clean
+from alert_webhooks.analysis.facts import alert_findings, log_findings, metric_findings
+from alert_webhooks.analysis.grounding import ground_answer
+from alert_webhooks.analysis.knowledge import KnowledgeBase
+from alert_webhooks.analysis.llm import LLM
+from alert_webhooks.analysis.prompt import LLMAnswer, answer_schema, context_tokens, messages
+from alert_webhooks.analysis.result import AnalysisResult, Grounding
+from alert_webhooks.analysis.sources import EvidenceSource, Finding
 from alert_webhooks.schemas import Notification
-from exporters.redact import redact
+from exporters.catalogue import metrics
+
+log = logging.getLogger(__name__)
 
 
 class Analyst(Protocol):
@@ -21,41 +47,150 @@ class Analyst(Protocol):
     ) -> AnalysisResult | None: ...
 
 
-def _severity(notification: Notification) -> str:
-    sev = notification.commonLabels.get("severity") or notification.alerts[0].labels.get("severity", "")
-    return sev if sev in ("critical", "warning", "info") else "warning"
+@dataclass(frozen=True)
+class AnalystConfig:
+    deadline: float = 5.0  # seconds for the whole LLM call, connection included
+    evidence_deadline: float = 3.0  # seconds per evidence source (Prometheus, Loki)
+    grounding_threshold: float = 0.6  # below this share of grounded sentences, reject the answer
+    max_context_tokens: int = 8192  # larger prompts are not sent: fallback "budget"
 
 
-class DeterministicAnalyst:
-    """Summarise an alert group from its own labels and annotations, citing each as evidence."""
+_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
 
-    async def first(self, incident_id: str, notification: Notification) -> AnalysisResult:
-        evidence: list[Evidence] = []
-        for alert in notification.alerts:
-            labels = ", ".join(f"{k}={v}" for k, v in sorted(alert.labels.items()))
-            notes = "; ".join(f"{k}: {v}" for k, v in sorted(alert.annotations.items()))
-            evidence.append(
-                Evidence(
-                    id=f"E{len(evidence) + 1}",
-                    source="alert",
-                    text=redact(f"{alert.status} since {alert.startsAt.isoformat()} {labels} {notes}".strip()),
-                )
-            )
-        lead = notification.alerts[0]
-        headline = lead.annotations.get("summary") or lead.name
-        summary = redact(f"{lead.name}: {headline} ({len(notification.alerts)} alert(s), {notification.status}) [E1]")
-        return AnalysisResult(
-            incident_id=incident_id,
-            severity=_severity(notification),  # type: ignore[arg-type]
-            category="llm",
-            summary=summary,
-            root_cause_analysis=redact(lead.annotations.get("description", headline)) + " [E1]",
-            confidence_score=0.5,
-            evidence=evidence,
-            grounding=Grounding(grounded_ratio=1.0, dropped_sentences=0, backend="deterministic"),
+
+class IncidentAnalyst:
+    """Deterministic first, LLM second; the worker, ``POST /api/v1/analyze`` and the CLI share it."""
+
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        *,
+        sources: Sequence[EvidenceSource] = (),
+        llm: LLM | None = None,
+        archive: Archive | None = None,
+        config: AnalystConfig = AnalystConfig(),  # frozen: safe to share as a default
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.knowledge, self.sources, self.llm, self.archive, self.config = (
+            knowledge,
+            sources,
+            llm,
+            archive,
+            config,
+        )
+        self._metrics = metrics(registry)
+
+    # --- phase one -----------------------------------------------------------------------------
+    async def first(
+        self,
+        incident_id: str,
+        notification: Notification,
+        *,
+        logs: Sequence[str] = (),
+        extra_metrics: Mapping[str, Scalar] | None = None,
+    ) -> AnalysisResult:
+        """The deterministic result; ``logs``/``extra_metrics`` are what ``llm-sre analyze`` adds."""
+        return await self.first_case(
+            incident_id, Case.from_notification(notification, tuple(logs), extra_metrics)
         )
 
+    async def first_case(self, incident_id: str, case: Case) -> AnalysisResult:
+        findings = alert_findings(case) + log_findings(case.logs) + metric_findings(case.metrics)
+        for found in await asyncio.gather(*(self._collect(s, case) for s in self.sources)):
+            findings += found
+        result = deterministic.analyse(incident_id, case, findings, self.knowledge)
+        self._save(result)
+        return result
+
+    async def _collect(self, source: EvidenceSource, case: Case) -> list[Finding]:
+        try:
+            return await asyncio.wait_for(source.collect(case), self.config.evidence_deadline)
+        except TimeoutError:
+            log.warning("%s evidence missed its %.1fs budget", source.name, self.config.evidence_deadline)
+            return []
+
+    # --- phase two -----------------------------------------------------------------------------
     async def refine(
-        self, incident_id: str, notification: Notification, first: AnalysisResult
+        self, incident_id: str, notification: Notification | None, first: AnalysisResult
     ) -> AnalysisResult | None:
-        return None
+        """The grounded LLM result, or ``None`` when the first result should stand."""
+        final = await self.conclude(first)
+        return None if final.grounding.fallback_reason else final
+
+    async def conclude(self, first: AnalysisResult) -> AnalysisResult:
+        """The result to keep: the LLM's if grounded, else ``first`` with the fallback reason."""
+        refined, reason = await self._attempt(first)
+        if refined is None:
+            self._metrics["llm_sre_analyst_fallbacks_total"].labels(reason=reason).inc()
+            refined = first.model_copy(
+                update={"grounding": first.grounding.model_copy(update={"fallback_reason": reason})}
+            )
+        self._metrics["llm_sre_analyst_results_total"].labels(backend=refined.grounding.backend).inc()
+        self._save(refined)
+        return refined
+
+    async def analyse(self, incident_id: str, case: Case) -> AnalysisResult:
+        """Both phases at once, for callers that wait for the answer (API, CLI)."""
+        return await self.conclude(await self.first_case(incident_id, case))
+
+    async def _attempt(self, first: AnalysisResult) -> tuple[AnalysisResult | None, str]:
+        if self.llm is None:
+            return None, "disabled"
+        msgs = messages(first)
+        num_ctx = context_tokens(msgs)
+        if num_ctx > self.config.max_context_tokens:
+            return None, "budget"
+        started = time.perf_counter()
+        try:
+            completion = await asyncio.wait_for(
+                self.llm.complete(msgs, answer_schema(), num_ctx), self.config.deadline
+            )
+        except TimeoutError:
+            return None, "timeout"
+        except Exception as exc:  # any failure of the model server is a fallback, never a crash
+            log.warning("analyst LLM (%s) failed: %s", self.llm.backend, type(exc).__name__)
+            return None, "error"
+        finally:
+            elapsed = time.perf_counter() - started
+            self._metrics["llm_sre_analyst_llm_duration_seconds"].labels(backend=self.llm.backend).observe(
+                elapsed
+            )
+        try:
+            answer = LLMAnswer.model_validate_json(_FENCE.sub("", completion.content))
+        except ValidationError:
+            return None, "malformed"
+        return self._grounded(first, answer, self.llm.backend)
+
+    def _grounded(
+        self, first: AnalysisResult, answer: LLMAnswer, backend: str
+    ) -> tuple[AnalysisResult | None, str]:
+        # Masked and defused *before* grounding: the check then sees exactly what will be sent.
+        text = {
+            "summary": clean(answer.summary, 1500),
+            "root_cause_analysis": clean(answer.root_cause_analysis, 1500),
+            "immediate_actions": [clean(a) for a in answer.immediate_actions],
+            "detailed_steps": [clean(s) for s in answer.detailed_steps],
+            "prevention_tips": [clean(p) for p in answer.prevention_tips],
+        }
+        verdict = ground_answer(text, {e.id: e.text for e in first.evidence})
+        self._metrics["llm_sre_analyst_grounded_ratio"].observe(verdict.ratio)
+        self._metrics["llm_sre_analyst_dropped_sentences_total"].inc(verdict.dropped)
+        if verdict.ratio < self.config.grounding_threshold or not verdict.fields["summary"]:
+            return None, "ungrounded"
+        grounding = Grounding(
+            grounded_ratio=round(verdict.ratio, 3), dropped_sentences=verdict.dropped, backend=backend
+        )
+        refined = first.model_copy(
+            update={
+                **verdict.fields,
+                # An empty grounded field keeps the deterministic one: never deliver less than phase one.
+                **{k: getattr(first, k) for k, v in verdict.fields.items() if not v},
+                "confidence_score": round(min(answer.confidence_score, 1.0) * verdict.ratio, 2),
+                "grounding": grounding,
+            }
+        )
+        return refined, ""
+
+    def _save(self, result: AnalysisResult) -> None:
+        if self.archive is not None:
+            self.archive.save(result)

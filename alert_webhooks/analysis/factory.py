@@ -1,13 +1,18 @@
-"""Builds the analyst the worker and ``llm-sre analyze`` share, from settings."""
+"""Builds the analyst the worker, the API and ``llm-sre analyze`` share, from settings."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
-from alert_webhooks.analysis.analyst import Analyst, DeterministicAnalyst
+from prometheus_client import CollectorRegistry
+
+from alert_webhooks.analysis.analyst import AnalystConfig, IncidentAnalyst
+from alert_webhooks.analysis.archive import Archive
 from alert_webhooks.analysis.knowledge import KnowledgeBase
+from alert_webhooks.analysis.llm import LLM, OllamaLLM, OpenAICompatLLM
 from alert_webhooks.analysis.runbooks import load_runbooks
+from alert_webhooks.analysis.sources import EvidenceSource, LokiSource, PrometheusSource
 from alert_webhooks.settings import Settings
 
 
@@ -19,5 +24,49 @@ def open_knowledge(data_dir: Path) -> KnowledgeBase:
     return kb
 
 
-def build_analyst(settings: Settings) -> Analyst:
-    return DeterministicAnalyst()
+@lru_cache
+def open_archive(data_dir: Path) -> Archive:
+    return Archive(data_dir / "knowledge.db")
+
+
+def build_llm(settings: Settings) -> LLM | None:
+    """The configured backend; ``openai`` without a base URL is a configuration error, not a silent None."""
+    timeout = settings.analyst_deadline_seconds + 1  # the analyst's deadline cancels first
+    if settings.analyst_backend == "ollama":
+        return OllamaLLM(settings.ollama_host, settings.ollama_model, settings.ollama_keep_alive, timeout)
+    if settings.analyst_backend == "openai":
+        if not settings.openai_base_url or not settings.openai_model:
+            raise ValueError(
+                "LLM_SRE_ANALYST_BACKEND=openai needs LLM_SRE_OPENAI_BASE_URL and LLM_SRE_OPENAI_MODEL"
+            )
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+        return OpenAICompatLLM(settings.openai_base_url, settings.openai_model, key, timeout)
+    return None
+
+
+def build_sources(settings: Settings) -> list[EvidenceSource]:
+    sources: list[EvidenceSource] = []
+    if settings.prometheus_url:
+        sources.append(PrometheusSource(settings.prometheus_url, timeout=settings.analyst_evidence_seconds))
+    if settings.loki_url:
+        sources.append(LokiSource(settings.loki_url, timeout=settings.analyst_evidence_seconds))
+    return sources
+
+
+def build_analyst(
+    settings: Settings, registry: CollectorRegistry | None = None, use_llm: bool = True
+) -> IncidentAnalyst:
+    """``registry``: where the ``llm_sre_analyst_*`` metrics go (default: the global registry)."""
+    return IncidentAnalyst(
+        open_knowledge(settings.data_dir),
+        sources=build_sources(settings),
+        llm=build_llm(settings) if use_llm else None,
+        archive=open_archive(settings.data_dir),
+        config=AnalystConfig(
+            deadline=settings.analyst_deadline_seconds,
+            evidence_deadline=settings.analyst_evidence_seconds,
+            grounding_threshold=settings.analyst_grounding_threshold,
+            max_context_tokens=settings.analyst_max_context_tokens,
+        ),
+        registry=registry,
+    )

@@ -1,15 +1,23 @@
-"""Analysis API: knowledge base CRUD and search (analyze endpoints join as the analyst lands)."""
+"""Analysis API: analyze an incident, read past analyses, manage and search the knowledge base.
+
+Thin routes over :mod:`alert_webhooks.analysis`; the analyst is the same code path as the worker's.
+The app may share its worker's analyst by overriding :func:`get_analyst`.
+"""
 
 from __future__ import annotations
 
+import uuid
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from alert_webhooks.analysis.factory import open_knowledge
+from alert_webhooks.analysis.analyst import IncidentAnalyst
+from alert_webhooks.analysis.case import IncidentInput
+from alert_webhooks.analysis.factory import build_analyst, open_knowledge
 from alert_webhooks.analysis.knowledge import KnowledgeBase, KnowledgeDocument, KnowledgeInput
-from alert_webhooks.analysis.result import Category
+from alert_webhooks.analysis.result import AnalysisResult, Category
 from alert_webhooks.settings import get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
@@ -19,7 +27,13 @@ def get_knowledge() -> KnowledgeBase:
     return open_knowledge(get_settings().data_dir)
 
 
+@lru_cache
+def get_analyst() -> IncidentAnalyst:
+    return build_analyst(get_settings())
+
+
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
+AnalystDep = Annotated[IncidentAnalyst, Depends(get_analyst)]
 
 
 class SearchQuery(BaseModel):
@@ -37,6 +51,21 @@ def _found(doc: KnowledgeDocument | None, doc_id: str) -> KnowledgeDocument:
     if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no knowledge document {doc_id!r}")
     return doc
+
+
+@router.post("/analyze")
+async def analyze(incident: IncidentInput, analyst: AnalystDep) -> AnalysisResult:
+    """Analyse an incident now: deterministic, then the LLM within its deadline if it grounds."""
+    return await analyst.analyse(f"api-{uuid.uuid4().hex[:16]}", incident.to_case())
+
+
+@router.get("/analyze/{incident_id}")
+def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
+    """The latest analysis of an incident (from the API or from an Alertmanager notification)."""
+    found = analyst.archive.get(incident_id) if analyst.archive else None
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no analysis for incident {incident_id!r}")
+    return found
 
 
 @router.post("/knowledge", status_code=status.HTTP_201_CREATED)

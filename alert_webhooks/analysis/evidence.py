@@ -1,0 +1,71 @@
+"""Evidence: numbered, masked, size-bounded facts that every summary sentence must cite.
+
+Everything the analyst learns (alert labels, PromQL values, log patterns, metrics, runbooks)
+becomes an :class:`~alert_webhooks.analysis.result.Evidence` with an id ``E1``, ``E2``, … and is
+cleaned *before* anything else sees it — the LLM prompt, the grounding check, the API.
+
+    book = EvidenceBook(max_items=24)
+    eid = book.add("log", "ERR max number of clients reached (x312)", weight=3.0)
+    book.items  # [Evidence(id="E1", source="log", text=...)]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from alert_webhooks.analysis.result import Evidence
+from exporters.redact import redact
+
+# Slack reads <!channel>, <!here>, <@U123>, <#C123>, <!subteam^…> and <url|label> as commands or
+# links; Grafana renders HTML. The sinks escape too, but evidence comes from attackers' log lines
+# and LLM output, so the analyst removes the brackets itself: a missed escape downstream must not
+# page a whole channel. Look-alike angle quotes keep the text readable.
+_BRACKETS = str.maketrans({"<": "‹", ">": "›"})
+_SPACE = re.compile(r"\s+")
+
+
+def clean(text: str, limit: int = 600) -> str:
+    """Mask secrets, defuse markup and cap the length of untrusted text (evidence or LLM output)."""
+    text = _SPACE.sub(" ", redact(text)).strip().translate(_BRACKETS)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Item:
+    evidence: Evidence
+    weight: float  # how telling: ranks what the deterministic summary cites first
+
+
+@dataclass
+class EvidenceBook:
+    """Collects evidence in the order it is added, within a count and a character budget."""
+
+    max_items: int = 24
+    max_chars: int = 8000
+    item_chars: int = 600
+    _items: list[Item] = field(default_factory=list)
+    _chars: int = 0
+
+    def add(self, source: str, text: str, weight: float = 0.0, limit: int | None = None) -> str | None:
+        """Add one piece; returns its id, or ``None`` when empty, a duplicate or over budget."""
+        body = clean(text, limit or self.item_chars)
+        if not body or len(self._items) >= self.max_items or self._chars + len(body) > self.max_chars:
+            return None
+        if any(i.evidence.text == body for i in self._items):
+            return None
+        eid = f"E{len(self._items) + 1}"
+        self._items.append(Item(Evidence(id=eid, source=source, text=body), weight))
+        self._chars += len(body)
+        return eid
+
+    @property
+    def items(self) -> list[Evidence]:
+        return [i.evidence for i in self._items]
+
+    def ranked(self, exclude: tuple[str, ...] = ()) -> list[Item]:
+        """Most telling first; ties keep insertion order (alerts, then PromQL, logs, metrics)."""
+        pool = (
+            [i for i in self._items if not i.evidence.source.startswith(exclude)] if exclude else self._items
+        )
+        return sorted(pool, key=lambda i: -i.weight)

@@ -1,0 +1,120 @@
+"""The grounding check: keep only sentences whose citations exist and whose facts they contain.
+
+A small local model writes fluent, confident and sometimes invented text. Every sentence of an
+LLM answer must cite evidence ids (``[E2]``, ``[E1, E4]``) that exist, and every *fact* in it —
+numbers, error codes, hosts, identifiers — must occur in the text of the evidence it cites.
+Anything else is dropped and counted; the caller rejects the whole answer below a threshold.
+
+    checked = ground_text("used_memory hit 1073741824 bytes [E4].", {"E4": "used_memory=1073741824"})
+    checked.kept  # ["used_memory hit 1073741824 bytes [E4]."]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+_CITATION = re.compile(r"\[\s*(E\d+(?:\s*[,;]\s*E\d+)*)\s*\]")
+_ONLY_CITATIONS = re.compile(r"^(?:\s*\[\s*E\d+(?:\s*[,;]\s*E\d+)*\s*\])+[.!?]?\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)\s+|\n+")
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@%'-]*[A-Za-z0-9%]|\d")
+
+# Capitalised words that are vocabulary, not facts about this incident.
+GENERIC = frozenset(
+    ("API", "CPU", "GPU", "RAM", "VRAM", "HTTP", "HTTPS", "TLS", "SSL", "DNS", "TTL", "LRU", "AOF", "RDB",
+     "LLM", "RAG", "SLO", "SLA", "UTC", "JSON", "URL", "TCP", "UDP", "IP", "SQL", "INFO", "CONFIG",
+     "RSS", "KV", "P99", "P95", "P50", "E.G", "I.E")
+)  # fmt: skip
+
+
+def _is_fact(token: str) -> bool:
+    """Numbers, codes and identifiers: what a hallucination gets wrong and an engineer acts on."""
+    if token.upper() in GENERIC:
+        return False
+    if "_" in token or any(c.isdigit() for c in token):
+        return True
+    if token.isupper() and len(token) >= 3:  # ECONNREFUSED, CLUSTERDOWN, MISCONF
+        return True
+    if re.search(r"[a-z][A-Z]", token):  # ConnectionRefusedError, ResponseError
+        return True
+    return bool(re.search(r"[A-Za-z0-9][.:/@][A-Za-z0-9]", token))  # hosts, modules, host:port
+
+
+def facts(sentence: str) -> list[str]:
+    body = _CITATION.sub(" ", _LIST_PREFIX.sub("", sentence))
+    return [t for t in _TOKEN.findall(body) if _is_fact(t)]
+
+
+def _contains(haystack: str, fact: str) -> bool:
+    pattern = rf"(?<![A-Za-z0-9]){re.escape(fact.lower())}(?![A-Za-z0-9])"
+    return re.search(pattern, haystack) is not None
+
+
+def sentences(text: str) -> list[str]:
+    """Split on sentence ends; a trailing "[E1]." after the full stop belongs to the sentence before."""
+    out: list[str] = []
+    for part in _SENTENCE_END.split(text.strip()):
+        if not part.strip():
+            continue
+        if out and _ONLY_CITATIONS.match(part):
+            out[-1] = f"{out[-1]} {part.strip()}"
+        else:
+            out.append(part.strip())
+    return out
+
+
+@dataclass
+class Checked:
+    kept: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.kept)
+
+
+def supported(sentence: str, evidence: Mapping[str, str]) -> bool:
+    cited = {i.strip() for group in _CITATION.findall(sentence) for i in re.split(r"[,;]", group)}
+    if not cited or not cited <= evidence.keys():
+        return False
+    haystack = " ".join(evidence[i] for i in cited).lower()
+    return all(_contains(haystack, f) for f in facts(sentence))
+
+
+def ground_text(text: str, evidence: Mapping[str, str]) -> Checked:
+    checked = Checked()
+    for s in sentences(text):
+        (checked.kept if supported(s, evidence) else checked.dropped).append(s)
+    return checked
+
+
+@dataclass
+class Verdict:
+    """Grounded fields of an answer plus the counts the metrics and ``Grounding`` report."""
+
+    fields: dict[str, str | list[str]]
+    kept: int
+    dropped: int
+
+    @property
+    def ratio(self) -> float:
+        total = self.kept + self.dropped
+        return self.kept / total if total else 0.0
+
+
+def ground_answer(answer: Mapping[str, str | list[str]], evidence: Mapping[str, str]) -> Verdict:
+    """Ground every text field and every list item; list items left empty disappear."""
+    out: dict[str, str | list[str]] = {}
+    kept = dropped = 0
+    for name, value in answer.items():
+        items = [value] if isinstance(value, str) else value
+        grounded = []
+        for item in items:
+            checked = ground_text(item, evidence)
+            kept, dropped = kept + len(checked.kept), dropped + len(checked.dropped)
+            if checked.kept:
+                grounded.append(checked.text)
+        out[name] = " ".join(grounded) if isinstance(value, str) else grounded
+    return Verdict(out, kept, dropped)

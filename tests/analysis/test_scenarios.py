@@ -1,0 +1,67 @@
+"""Labelled incident scenarios through the deterministic analyst (the phase that always ships).
+
+Each case folder holds an alert, log lines, metrics and the expected category plus one key
+evidence string the summary must cite. Some logs carry secrets and prompt-injection text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from alert_webhooks.analysis.analyst import IncidentAnalyst
+from alert_webhooks.analysis.grounding import ground_answer
+from alert_webhooks.analysis.knowledge import KnowledgeBase
+from alert_webhooks.analysis.result import AnalysisResult
+from tests.analysis.payloads import case_names, load_case
+
+MENTIONS = re.compile(r"<!(?:channel|here|everyone)|<@U|<!subteam")
+
+
+def analyse(kb: KnowledgeBase, name: str) -> tuple[AnalysisResult, dict]:
+    notification, data = load_case(name)
+    analyst = IncidentAnalyst(kb, registry=CollectorRegistry())
+    result = asyncio.run(
+        analyst.first(name, notification, logs=data.get("logs", []), extra_metrics=data.get("metrics", {}))
+    )
+    return result, data
+
+
+def cited_ids(text: str) -> set[str]:
+    return set(re.findall(r"E\d+", " ".join(re.findall(r"\[(E\d+(?:, E\d+)*)\]", text))))
+
+
+def test_every_category_has_two_scenarios() -> None:
+    per_category = Counter(load_case(n)[1]["expect"]["category"] for n in case_names())
+    assert len(per_category) == 12
+    assert min(per_category.values()) >= 2
+
+
+@pytest.mark.parametrize("name", case_names())
+def test_scenario(kb: KnowledgeBase, name: str) -> None:
+    result, data = analyse(kb, name)
+    expect = data["expect"]
+    assert result.category == expect["category"], result.summary
+
+    # The key evidence line is cited by the summary or the root-cause analysis.
+    evidence = {e.id: e.text for e in result.evidence}
+    cited = cited_ids(result.summary) | cited_ids(result.root_cause_analysis)
+    assert any(expect["key"].lower() in evidence[i].lower() for i in cited), (expect["key"], result.summary)
+
+    # Nothing secret and no Slack mention survives anywhere in the result.
+    dumped = result.model_dump_json()
+    for secret in expect.get("secrets", []):
+        assert secret not in dumped
+    assert not MENTIONS.search(dumped)
+
+    # Every deterministic sentence is grounded by the same check LLM answers must pass.
+    fields = result.model_dump(
+        include={"summary", "root_cause_analysis", "immediate_actions", "prevention_tips"}
+    )
+    verdict = ground_answer(fields, evidence)
+    assert verdict.dropped == 0, [f for f in fields.values()]
+    assert result.immediate_actions and result.references[0].startswith("runbook:")
