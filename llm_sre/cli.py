@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "alert_webhooks.cli",
     "exporters.cli",
     "exporters.logs_cli",
+    "alert_webhooks.analysis.cli",
 )
 
 
