@@ -106,12 +106,7 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Processing latency",
-                    [
-                        p.Query(
-                            p.quantile(q, "llm_sre_webhook_processing_duration_seconds"), f"p{round(q * 100)}"
-                        )
-                        for q in (0.5, 0.95, 0.99)
-                    ],
+                    p.percentiles("llm_sre_webhook_processing_duration_seconds"),
                     unit="s",
                     width=24,
                     description="From notification accepted to every sink delivered.",
@@ -159,8 +154,9 @@ def board() -> Board:
                 p.timeseries_panel(
                     "Grounding",
                     [
-                        p.Query(p.quantile(0.5, "llm_sre_analyst_grounded_ratio"), "grounded ratio p50"),
-                        p.Query(p.quantile(0.1, "llm_sre_analyst_grounded_ratio"), "grounded ratio p10"),
+                        *p.percentiles(
+                            "llm_sre_analyst_grounded_ratio", qs=(0.5, 0.1), legend="grounded ratio "
+                        ),
                         p.Query(p.rate("llm_sre_analyst_dropped_sentences_total"), "dropped sentences/s"),
                     ],
                     unit="short",

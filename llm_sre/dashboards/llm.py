@@ -26,10 +26,6 @@ TPOT = "gen_ai_server_time_per_output_token_seconds"
 LATENCY_LIMITS = p.thresholds((None, "green"), (5, "orange"), (10, "red"))
 
 
-def _percentiles(histogram: str, sel: str) -> list[p.Query]:
-    return [p.Query(p.quantile(q, histogram, sel), f"p{round(q * 100)}") for q in (0.5, 0.95, 0.99)]
-
-
 def board() -> Board:
     success = p.ratio(p.rate(CALLS, OK), p.rate(CALLS, SEL))
     error_ratio = (
@@ -72,7 +68,7 @@ def board() -> Board:
             ),
             p.Tile(
                 p.timeseries_panel(
-                    "Latency p50 / p95 / p99", _percentiles(DURATION, SEL), unit="s", limits=LATENCY_LIMITS
+                    "Latency p50 / p95 / p99", p.percentiles(DURATION, SEL), unit="s", limits=LATENCY_LIMITS
                 ),
                 key=True,
             ),
@@ -99,10 +95,7 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Time per output token",
-                    [
-                        p.Query(p.quantile(0.5, TPOT, SEL), "p50"),
-                        p.Query(p.quantile(0.95, TPOT, SEL), "p95"),
-                    ],
+                    p.percentiles(TPOT, SEL, qs=(0.5, 0.95)),
                     unit="s",
                     description="Decode speed: eval_duration / eval_count as reported by the server.",
                 )

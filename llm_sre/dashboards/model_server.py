@@ -129,20 +129,14 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Time to first token",
-                    [
-                        p.Query(p.quantile(q, "vllm:time_to_first_token_seconds", VLLM), f"p{round(q * 100)}")
-                        for q in (0.5, 0.95)
-                    ],
+                    p.percentiles("vllm:time_to_first_token_seconds", VLLM, qs=(0.5, 0.95)),
                     unit="s",
                 )
             ),
             p.Tile(
                 p.timeseries_panel(
                     "End-to-end request latency",
-                    [
-                        p.Query(p.quantile(q, "vllm:e2e_request_latency_seconds", VLLM), f"p{round(q * 100)}")
-                        for q in (0.5, 0.95)
-                    ],
+                    p.percentiles("vllm:e2e_request_latency_seconds", VLLM, qs=(0.5, 0.95)),
                     unit="s",
                 )
             ),

@@ -88,6 +88,17 @@ def quantile(q: float, histogram: str, sel: str = "", by: Sequence[str] = ()) ->
     return f"histogram_quantile({q}, {rate(histogram + '_bucket', sel, ('le', *by))})"
 
 
+def percentiles(
+    histogram: str,
+    sel: str = "",
+    qs: Sequence[float] = (0.5, 0.95, 0.99),
+    by: Sequence[str] = (),
+    legend: str = "",
+) -> list[Query]:
+    """One query per quantile, legends ``<legend>p50``, ``<legend>p95``, ..."""
+    return [Query(quantile(q, histogram, sel, by), f"{legend}p{round(q * 100)}") for q in qs]
+
+
 def ratio(numerator: str, denominator: str) -> str:
     """``num / den`` where both sides are already aggregated to the same labels."""
     return f"({numerator})\n/\n({denominator})"

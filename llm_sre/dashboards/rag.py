@@ -77,12 +77,7 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Retrieval latency",
-                    [
-                        p.Query(
-                            p.quantile(q, "llm_sre_rag_retrieval_duration_seconds", SVC), f"p{round(q * 100)}"
-                        )
-                        for q in (0.5, 0.95, 0.99)
-                    ],
+                    p.percentiles("llm_sre_rag_retrieval_duration_seconds", SVC),
                     unit="s",
                 ),
                 key=True,
@@ -138,10 +133,7 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Context tokens per request",
-                    [
-                        p.Query(p.quantile(0.5, "llm_sre_rag_context_tokens", SVC), "p50"),
-                        p.Query(p.quantile(0.95, "llm_sre_rag_context_tokens", SVC), "p95"),
-                    ],
+                    p.percentiles("llm_sre_rag_context_tokens", SVC, qs=(0.5, 0.95)),
                     unit="short",
                     min_value=0,
                 )
@@ -149,10 +141,7 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Evaluation scores",
-                    [
-                        p.Query(p.quantile(0.5, "llm_sre_eval_score", by=("metric",)), "{{metric}} p50"),
-                        p.Query(p.quantile(0.1, "llm_sre_eval_score", by=("metric",)), "{{metric}} p10"),
-                    ],
+                    p.percentiles("llm_sre_eval_score", qs=(0.5, 0.1), by=("metric",), legend="{{metric}} "),
                     unit="percentunit",
                     min_value=0,
                     max_value=1,
