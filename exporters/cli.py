@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
 from exporters.instrument import Instruments
+from exporters.ollama_server import OllamaPoller
 from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source
 from exporters.traces import TraceSource
@@ -33,6 +34,8 @@ def register(subparsers: Any) -> None:
     p.add_argument("--trace-dir", type=Path, default=None,
                    help="folder of *.jsonl trace files (default TRACE_DIR or <LLM_SRE_DATA_DIR>/traces)")
     p.add_argument("--no-traces", action="store_true", help="do not tail trace files")
+    p.add_argument("--ollama", nargs="?", const="", default=None, metavar="URL",
+                   help="poll an Ollama server's /api/ps and /api/tags (default URL: OLLAMA_HOST)")
     p.add_argument("--once", action="store_true",
                    help="poll every source once, print the exposition to stdout and exit")
     p.set_defaults(func=run)
@@ -49,6 +52,11 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
         sources.append(TraceSource(inst, args.trace_dir or settings.traces, settings.data_dir,
                                    interval=settings.trace_poll_seconds,
                                    aggregate_every=settings.aggregate_seconds))
+    if args.ollama is not None:
+        import ollama  # only needed with --ollama
+
+        client = ollama.Client(host=args.ollama or settings.ollama_host, timeout=10)
+        sources.append(OllamaPoller(inst, client, interval=settings.ollama_poll_seconds))
     return Sidecar(registry, sources)
 
 

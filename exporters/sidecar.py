@@ -20,6 +20,7 @@ from typing import Protocol
 from prometheus_client import CollectorRegistry, start_http_server
 
 from exporters.catalogue import metrics
+from exporters.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,9 @@ class Sidecar:
         try:
             source.poll()
             return True
-        except Exception:  # a source failure must not kill the exporter; it is counted and logged
-            log.warning("polling %s failed", source.name, exc_info=True)
+        except Exception as exc:  # a source failure must not kill the exporter; it is counted and logged
+            # One line, masked: a URL or an error body may carry credentials.
+            log.warning("polling %s failed: %s", source.name, redact(f"{type(exc).__name__}: {exc}"))
             self._errors.labels(source=source.name).inc()
             return False
 
