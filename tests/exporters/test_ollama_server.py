@@ -33,14 +33,16 @@ def test_loaded_models_vram_expiry_and_load_counts(setup):
     assert get(registry, "llm_sre_ollama_loaded_models") == 1
     assert get(registry, "llm_sre_ollama_model_vram_bytes", model="qwen2.5:7b") == 5_137_025_024
     assert get(registry, "llm_sre_ollama_model_expiry_timestamp_seconds", model="qwen2.5:7b") == 1_893_456_300
-    assert get(registry, "llm_sre_ollama_model_loads_total", model="qwen2.5:7b") == 0  # loaded before we watched
+    # Loaded before we watched: not a load we saw, but the series exists.
+    assert get(registry, "llm_sre_ollama_model_loads_total", model="qwen2.5:7b") == 0
 
     server.ps = [loaded("nomic-embed-text:latest", 300_000_000, "2030-01-01T01:00:00+01:00")]
     poller.poll()
     assert get(registry, "llm_sre_ollama_model_unloads_total", model="qwen2.5:7b") == 1
     assert get(registry, "llm_sre_ollama_model_loads_total", model="nomic-embed-text") == 1
     assert get(registry, "llm_sre_ollama_model_vram_bytes", model="qwen2.5:7b") is None
-    assert get(registry, "llm_sre_ollama_model_expiry_timestamp_seconds", model="nomic-embed-text") == 1_893_456_000
+    expiry = get(registry, "llm_sre_ollama_model_expiry_timestamp_seconds", model="nomic-embed-text")
+    assert expiry == 1_893_456_000
 
     server.ps = [loaded("qwen2.5:7b", 5_137_025_024), loaded("nomic-embed-text:latest", 300_000_000)]
     poller.poll()
