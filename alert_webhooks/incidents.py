@@ -12,6 +12,7 @@ open incident; only a firing alert the group's latest incident has never seen op
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
@@ -171,4 +172,38 @@ def _derive(incident: Incident, alerts: list[Alert]) -> Incident:
         starts_at=min(a.startsAt for a in alerts),
         ends_at=ends,
         notification=envelope,
+    )
+
+
+def dump_incident(incident: Incident) -> str:
+    """JSON for stores that keep an incident as one value (Redis); deliveries are stored apart."""
+    return json.dumps(
+        {
+            "id": incident.id,
+            "group_key": incident.group_key,
+            "status": incident.status,
+            "severity": incident.severity,
+            "alertname": incident.alertname,
+            "service": incident.service,
+            "starts_at": incident.starts_at.isoformat(),
+            "ends_at": incident.ends_at.isoformat() if incident.ends_at else None,
+            "revision": incident.revision,
+            "notification": incident.notification.model_dump(mode="json"),
+            "analysis": incident.analysis.model_dump(mode="json") if incident.analysis else None,
+            "created_at": incident.created_at,
+            "updated_at": incident.updated_at,
+        }
+    )
+
+
+def load_incident(text: str | bytes) -> Incident:
+    data = json.loads(text)
+    return Incident(
+        **{
+            **data,
+            "starts_at": datetime.fromisoformat(data["starts_at"]),
+            "ends_at": datetime.fromisoformat(data["ends_at"]) if data["ends_at"] else None,
+            "notification": Notification.model_validate(data["notification"]),
+            "analysis": AnalysisResult.model_validate(data["analysis"]) if data["analysis"] else None,
+        }
     )

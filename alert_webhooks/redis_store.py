@@ -1,0 +1,323 @@
+"""The scale-out store: incidents in Redis, the job queue as Redis Streams with one consumer group, so
+several service processes on several machines share the work.
+
+    store = RedisStore.from_url("redis://127.0.0.1:6379/0")   # LLM_SRE_STORE=redis, REDIS_URL=...
+
+Same contract as :class:`~alert_webhooks.store.SqliteStore` (one job per incident; a job updated
+while worked on runs again). The pieces:
+
+* one stream per priority (``queue:0`` critical … ``queue:2`` info), read most severe first;
+* a crashed worker's entries stay pending in the group; any worker takes them over with
+  ``XAUTOCLAIM`` once they have been idle longer than the lease;
+* retries wait in a sorted set per priority and are moved back into the stream when due;
+* enqueue/complete/promote are Lua scripts, because "is this incident already queued or being
+  worked on" must be decided atomically against a concurrent ack;
+* read-modify-write of one group's incident runs under a redis-py ``Lock`` on the group.
+
+Listing with filters scans the incident index in Python: fine for thousands of incidents, and the
+SQLite store is the one to use for a single node.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import replace
+
+import redis
+from redis.exceptions import ResponseError
+
+from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.incidents import (
+    PRIORITY,
+    DeliveryState,
+    Incident,
+    IngestResult,
+    Job,
+    belongs_to,
+    dedup_key,
+    dump_incident,
+    load_incident,
+    open_incident,
+    update_incident,
+)
+from alert_webhooks.schemas import Notification
+from alert_webhooks.store import DeadLetter, IncidentFilter, QueueStats
+
+GROUP = "workers"
+PRIORITIES = sorted(set(PRIORITY.values()))
+SEEN_TTL = 30 * 24 * 3600  # longer than any repeat_interval: a re-notify must still be a duplicate
+
+# KEYS: queued, dirty, enqueued, stream   ARGV: incident, now
+_ENQUEUE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[4], '*', 'incident', ARGV[1])
+  redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+else
+  redis.call('HSET', KEYS[2], ARGV[1], 1)
+end
+return 1
+"""
+# KEYS: queued, dirty, enqueued, stream, attempts, dead   ARGV: incident, entry, now
+_COMPLETE = """
+redis.call('XACK', KEYS[4], 'workers', ARGV[2])
+redis.call('XDEL', KEYS[4], ARGV[2])
+redis.call('HDEL', KEYS[5], ARGV[1])
+redis.call('HDEL', KEYS[6], ARGV[1])
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 1 then
+  redis.call('XADD', KEYS[4], '*', 'incident', ARGV[1])
+else
+  redis.call('SREM', KEYS[1], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+end
+return 1
+"""
+# KEYS: delayed, stream   ARGV: now
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('XADD', KEYS[2], '*', 'incident', id)
+end
+return #due
+"""
+
+
+class RedisStore:
+    def __init__(self, client: redis.Redis, prefix: str = "llm-sre") -> None:
+        self._r = client
+        self._p = prefix
+        self._enqueue_script = client.register_script(_ENQUEUE)
+        self._complete_script = client.register_script(_COMPLETE)
+        self._promote_script = client.register_script(_PROMOTE)
+        for priority in PRIORITIES:
+            try:
+                client.xgroup_create(self._k(f"queue:{priority}"), GROUP, id="0", mkstream=True)
+            except ResponseError as exc:  # BUSYGROUP: another process created it first
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    @classmethod
+    def from_url(cls, url: str) -> RedisStore:
+        return cls(redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30))
+
+    def _k(self, name: str) -> str:
+        return f"{self._p}:{name}"
+
+    # --- intake -------------------------------------------------------------------------------
+
+    def ingest(self, notification: Notification, now: float) -> IngestResult:
+        key = self._k(f"seen:{dedup_key(notification)}")
+        with self._r.lock(self._k(f"lock:{notification.groupKey}"), timeout=30, blocking_timeout=30):
+            # Checked under the group lock: two copies of one notification racing in both see it.
+            known = self._r.get(key)
+            if known is not None:
+                return IngestResult("duplicate", known.decode())
+            incident, opened = self._fold(notification, now)
+            number = int(self._r.incr(self._k("notification_seq")))
+            pipe = self._r.pipeline()
+            pipe.set(key, incident.id, ex=SEEN_TTL)
+            pipe.hset(
+                self._k(f"notification:{number}"),
+                mapping={"body": notification.model_dump_json(), "incident": incident.id, "received_at": now},
+            )
+            pipe.execute()
+        return IngestResult("accepted", incident.id, number, opened, incident.severity)
+
+    def reprocess(self, notification_id: int, now: float) -> IngestResult:
+        body = self._r.hget(self._k(f"notification:{notification_id}"), "body")
+        if body is None:
+            raise KeyError(f"no archived notification {notification_id}")
+        notification = Notification.model_validate_json(body)
+        with self._r.lock(self._k(f"lock:{notification.groupKey}"), timeout=30, blocking_timeout=30):
+            incident, _ = self._fold(notification, now)
+            self._save(replace(incident, revision=incident.revision + 1, updated_at=now))
+            self.enqueue(incident.id, now)
+        return IngestResult("accepted", incident.id, notification_id)
+
+    def _fold(self, notification: Notification, now: float) -> tuple[Incident, bool]:
+        latest_id = self._r.get(self._k(f"group:{notification.groupKey}"))
+        latest = self._load(latest_id.decode()) if latest_id else None
+        if latest is not None and belongs_to(latest, notification):
+            incident, opened = update_incident(latest, notification, now), False
+            if incident is latest:
+                # Not a no-op: a crash between saving and enqueueing leaves the notification unacked,
+                # Alertmanager re-sends it, and this enqueue is what delivers it.
+                self.enqueue(latest.id, now, latest.priority)
+                return latest, False
+        else:
+            incident, opened = open_incident(uuid.uuid4().hex[:16], notification, now), True
+        pipe = self._r.pipeline()
+        pipe.set(self._k(f"incident:{incident.id}"), dump_incident(incident))
+        pipe.set(self._k(f"group:{incident.group_key}"), incident.id)
+        pipe.zadd(self._k("incidents"), {incident.id: incident.created_at})
+        pipe.execute()
+        self.enqueue(incident.id, now, incident.priority)
+        return incident, opened
+
+    def _load(self, incident_id: str) -> Incident | None:
+        raw = self._r.get(self._k(f"incident:{incident_id}"))
+        return load_incident(raw) if raw else None
+
+    def _save(self, incident: Incident) -> None:
+        self._r.set(self._k(f"incident:{incident.id}"), dump_incident(incident))
+
+    def enqueue(self, incident_id: str, now: float, priority: int | None = None) -> None:
+        if priority is None:
+            incident = self._load(incident_id)
+            if incident is None:
+                raise KeyError(f"no incident {incident_id}")
+            priority = incident.priority
+        self._enqueue_script(
+            keys=[self._k("queued"), self._k("dirty"), self._k("enqueued"), self._k(f"queue:{priority}")],
+            args=[incident_id, now],
+        )
+
+    # --- incidents ----------------------------------------------------------------------------
+
+    def incident(self, incident_id: str) -> Incident | None:
+        incident = self._load(incident_id)
+        return self._with_deliveries([incident])[0] if incident else None
+
+    def _with_deliveries(self, incidents: list[Incident]) -> list[Incident]:
+        pipe = self._r.pipeline()
+        for incident in incidents:
+            pipe.hgetall(self._k(f"deliveries:{incident.id}"))
+        found = pipe.execute()
+        return [
+            replace(i, deliveries={s.decode(): DeliveryState(*json.loads(v)) for s, v in states.items()})
+            for i, states in zip(incidents, found, strict=True)
+        ]
+
+    def incidents(self, where: IncidentFilter, limit: int, offset: int) -> tuple[list[Incident], int]:
+        index = self._k("incidents")
+        if where == IncidentFilter():
+            ids = [i.decode() for i in self._r.zrevrange(index, offset, offset + limit - 1)]
+            page = [i for i in (self._load(x) for x in ids) if i]
+            return self._with_deliveries(page), int(self._r.zcard(index))
+        matches = [
+            i
+            for i in (self._load(x.decode()) for x in self._r.zrevrange(index, 0, -1))
+            if i
+            and all(
+                getattr(where, f) in (None, getattr(i, f))
+                for f in ("status", "severity", "alertname", "service")
+            )
+        ]
+        return self._with_deliveries(matches[offset : offset + limit]), len(matches)
+
+    def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None:
+        incident = self._load(incident_id)
+        if incident is None:
+            return
+        with self._r.lock(self._k(f"lock:{incident.group_key}"), timeout=30, blocking_timeout=30):
+            current = self._load(incident_id) or incident
+            self._save(
+                replace(current, analysis=analysis, revision=current.revision + int(bump), updated_at=now)
+            )
+
+    def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
+        self._r.hset(
+            self._k(f"deliveries:{incident_id}"), sink, json.dumps([state.ref, state.revision, state.status])
+        )
+
+    # --- queue --------------------------------------------------------------------------------
+
+    def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Job]:
+        jobs: list[Job] = []
+        for priority in PRIORITIES:
+            stream, delayed = self._k(f"queue:{priority}"), self._k(f"delayed:{priority}")
+            self._promote_script(keys=[delayed, stream], args=[now])
+            if len(jobs) < limit:
+                # Entries a crashed (or stuck) worker held longer than the lease come back first.
+                _, entries, *_ = self._r.xautoclaim(
+                    stream, GROUP, owner, int(lease * 1000), "0-0", count=limit - len(jobs)
+                )
+                jobs += self._jobs(priority, entries)
+            if len(jobs) < limit:
+                fresh = self._r.xreadgroup(GROUP, owner, {stream: ">"}, count=limit - len(jobs))
+                jobs += self._jobs(priority, fresh[0][1] if fresh else [])
+        return jobs
+
+    def _jobs(self, priority: int, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Job]:
+        jobs = []
+        for entry_id, fields in entries:
+            if not fields:  # deleted while pending
+                continue
+            incident_id = fields[b"incident"].decode()
+            self._r.hdel(self._k("dirty"), incident_id)  # we are about to read the newest state
+            attempts = int(self._r.hget(self._k("attempts"), incident_id) or 0)
+            jobs.append(Job(incident_id, attempts, f"{priority}:{entry_id.decode()}"))
+        return jobs
+
+    def _entry(self, job: Job) -> tuple[str, str]:
+        priority, entry = job.token.split(":", 1)
+        return self._k(f"queue:{priority}"), entry
+
+    def complete(self, job: Job, now: float) -> None:
+        stream, entry = self._entry(job)
+        self._complete_script(
+            keys=[
+                self._k("queued"),
+                self._k("dirty"),
+                self._k("enqueued"),
+                stream,
+                self._k("attempts"),
+                self._k("dead"),
+            ],
+            args=[job.incident_id, entry, now],
+        )
+
+    def retry(self, job: Job, due_at: float, error: str) -> None:
+        stream, entry = self._entry(job)
+        priority = job.token.split(":", 1)[0]
+        pipe = self._r.pipeline()  # MULTI: the entry leaves the stream and enters the delay set together
+        pipe.zadd(self._k(f"delayed:{priority}"), {job.incident_id: due_at})
+        pipe.hincrby(self._k("attempts"), job.incident_id, 1)
+        pipe.xack(stream, GROUP, entry)
+        pipe.xdel(stream, entry)
+        pipe.execute()
+
+    def dead_letter(self, job: Job, error: str, now: float) -> None:
+        stream, entry = self._entry(job)
+        letter = json.dumps([job.incident_id, job.attempts + 1, error, now])
+        pipe = self._r.pipeline()
+        pipe.hset(self._k("dead"), job.incident_id, letter)
+        for name in ("dirty", "enqueued", "attempts"):
+            pipe.hdel(self._k(name), job.incident_id)
+        pipe.srem(self._k("queued"), job.incident_id)
+        pipe.xack(stream, GROUP, entry)
+        pipe.xdel(stream, entry)
+        pipe.execute()
+
+    def recover(self) -> None:
+        """Nothing to do: pending entries of a crashed consumer are reclaimed by ``claim``."""
+
+    def stats(self, now: float) -> QueueStats:
+        enqueued = [float(v) for v in self._r.hvals(self._k("enqueued"))]
+        return QueueStats(
+            depth=int(self._r.scard(self._k("queued"))),
+            oldest_age_seconds=max(0.0, now - min(enqueued)) if enqueued else 0.0,
+            dead_letters=int(self._r.hlen(self._k("dead"))),
+        )
+
+    def dead_letters(self) -> list[DeadLetter]:
+        letters = [DeadLetter(*json.loads(v)) for v in self._r.hvals(self._k("dead"))]
+        return sorted(letters, key=lambda d: d.dead_at)
+
+    def replay_dead_letters(self, incident_ids: list[str] | None, now: float) -> int:
+        chosen = [
+            d.incident_id
+            for d in self.dead_letters()
+            if incident_ids is None or d.incident_id in incident_ids
+        ]
+        for incident_id in chosen:
+            self._r.hdel(self._k("dead"), incident_id)
+            self.enqueue(incident_id, now)
+        return len(chosen)
+
+    def ping(self) -> bool:
+        return bool(self._r.ping())
+
+    def close(self) -> None:
+        self._r.close()
