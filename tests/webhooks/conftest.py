@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import copy
+import json
+import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from alert_webhooks.app import create_app
 from alert_webhooks.settings import Settings
+from llm_sre.processes import ManagedProcess
 from tests.fakes import FakeGrafana, FakeSlackWebhook
 
 TOKEN = "test-webhook-token-0123456789"
@@ -118,3 +122,41 @@ def client(
         grafana_url=grafana.url,
         grafana_token=GRAFANA_TOKEN,
     )
+
+
+def serve(tmp_path: Path, port: int, env: dict[str, str]) -> ManagedProcess:
+    """``llm-sre serve`` as its own process (what Alertmanager talks to in production)."""
+    return ManagedProcess(
+        f"webhook-{port}",
+        [
+            str(Path(sys.executable).with_name("llm-sre")),
+            "serve",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        tmp_path / f"webhook-{port}.log",
+        env={
+            "LLM_SRE_DATA_DIR": str(tmp_path / "data"),
+            "LLM_SRE_WEBHOOK_TOKEN": TOKEN,
+            "LLM_SRE_LLM_CONCURRENCY": "0",
+            **env,
+        },
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+    ).start()
+
+
+def post(port: int, body: dict[str, Any]) -> int:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/alertmanager",
+        json.dumps(body).encode(),
+        {**AUTH, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return int(resp.status)
+
+
+def delivered_count(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/incidents?limit=500", timeout=10) as resp:
+        return sum(1 for i in json.load(resp)["items"] if i["delivered"])
