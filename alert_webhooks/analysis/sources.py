@@ -84,7 +84,7 @@ def describe_series(title: str, metric: dict[str, str], values: list[list], at: 
     before = [v for t, v in points if t <= at.timestamp()] or nums
     change = abs(nums[-1] - nums[0]) / max(abs(nums[0]), 1e-9)
     text = (
-        f"{title} {_series_label(metric, ())}: {fmt(nums[0])} -> {fmt(nums[-1])}, "
+        f"{title} {_series_label(metric, ())}: {fmt(nums[0])} → {fmt(nums[-1])}, "
         f"min {fmt(min(nums))}, max {fmt(max(nums))}, at incident start {fmt(before[-1])}"
     )
     return Finding("prometheus", text, 0.5 + min(2.0, change))
@@ -143,7 +143,7 @@ class PrometheusSource:
                 s["__name__"]
                 for s in series  # type: ignore[union-attr]
                 if not s["__name__"].startswith(("ALERTS", "scrape_"))
-                and not s["__name__"].endswith("_bucket")
+                and not s["__name__"].endswith(("_bucket", "_created"))
             }
         )
         counters = ("_total", "_count", "_sum")
