@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -153,6 +154,21 @@ def test_dockerfile_copies_only_what_dockerignore_lets_in() -> None:
     for source in sources:
         assert (REPO / source).exists(), source
         assert source.rstrip("/") in allowed, f"{source} is excluded by .dockerignore"
+
+
+def test_dockerfile_copies_every_package_setuptools_builds() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    copied = set(re.findall(r"^COPY (\S+) ", (REPO / "Dockerfile").read_text(), re.M))
+    copied |= {
+        word
+        for line in re.findall(r"^COPY (.+) \./$", (REPO / "Dockerfile").read_text(), re.M)
+        for word in line.split()
+    }
+    packages = {
+        pattern.rstrip("*") for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    assert packages <= copied, f"the image build misses {packages - copied}"
+    assert project["project"]["readme"] in copied
 
 
 def _entrypoint_script() -> str:
