@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
+from exporters.containers import ContainerExporter
 from exporters.instrument import Instruments
 from exporters.ollama_server import OllamaPoller
 from exporters.settings import ExporterSettings, get_settings
@@ -36,6 +37,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-traces", action="store_true", help="do not tail trace files")
     p.add_argument("--ollama", nargs="?", const="", default=None, metavar="URL",
                    help="poll an Ollama server's /api/ps and /api/tags (default URL: OLLAMA_HOST)")
+    p.add_argument("--docker", nargs="?", const="", default=None, metavar="DOCKER_HOST",
+                   help="export container state, resources and log error counts from the Docker API "
+                   "(default: DOCKER_HOST or unix:///var/run/docker.sock)")
     p.add_argument("--once", action="store_true",
                    help="poll every source once, print the exposition to stdout and exit")
     p.set_defaults(func=run)
@@ -57,6 +61,15 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
 
         client = ollama.Client(host=args.ollama or settings.ollama_host, timeout=10)
         sources.append(OllamaPoller(inst, client, interval=settings.ollama_poll_seconds))
+    if args.docker is not None:
+        import docker  # only needed with --docker
+
+        client = docker.DockerClient(base_url=args.docker or settings.docker_host, timeout=10)
+        cgroups = settings.cgroup_root if settings.cgroup_root.is_dir() else None
+        containers = ContainerExporter(client, inst, interval=settings.docker_poll_seconds,
+                                       log_tail=settings.docker_log_tail, cgroup_root=cgroups)
+        registry.register(containers)
+        sources.append(containers)
     return Sidecar(registry, sources)
 
 
