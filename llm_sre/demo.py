@@ -88,8 +88,8 @@ def run_scenario(
     say(f"🔥 {ALERT} is firing in Alertmanager (t={timeline.events['firing']}s)")
     timeline.incident = until("delivered", lambda: _incident(stack, "firing"))
     say(f"✉ incident delivered (t={timeline.events['delivered']}s): {timeline.incident['summary']}")
-    for sink in timeline.incident.get("deliveries", []):
-        say(f"    → {sink}")
+    for sink in timeline.incident["deliveries"]:
+        say(f"    → {sink['sink']}: {sink['ref'] or 'sent'}")
     traffic.failure_ratio = 0.0
     say("· failures stopped; waiting for the 1m error window to clear")
     timeline.incident = until("resolved", lambda: _incident(stack, "resolved"))

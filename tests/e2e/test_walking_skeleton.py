@@ -55,20 +55,21 @@ def test_one_message_and_one_annotation_then_resolution(delivered) -> None:
     slack, grafana, timeline, log = delivered
     assert list(timeline.events) == ["scraped", "firing", "delivered", "resolved"], log
 
-    messages = slack.messages
-    about_alert = [m for m in messages if ALERT in m["text"]]
-    assert len(about_alert) == len(messages), messages
+    # The burst also burns the availability SLO's budget fast enough to page; that incident is
+    # its own group. Here we follow the LLMErrorBurst incident.
+    messages = [m for m in slack.messages if ALERT in m["text"]]
     firing = [m for m in messages if "resolved" not in m["text"].lower()]
     resolved = [m for m in messages if "resolved" in m["text"].lower()]
     assert len(firing) == 1, messages  # one message for the incident...
     assert len(resolved) == 1, messages  # ...and one resolved follow-up (incoming webhooks can't edit)
     assert timeline.incident["summary"].split(" [")[0] in str(firing[0])
 
-    assert len(grafana.annotations) == 1, grafana.annotations
-    (annotation,) = grafana.annotations.values()
+    annotations = [a for a in grafana.annotations.values() if ALERT in a["tags"]]
+    assert len(annotations) == 1, grafana.annotations
+    (annotation,) = annotations
     assert ALERT in annotation["text"]
     assert {ALERT, "critical", "llm-app"} <= set(annotation["tags"])
     assert annotation["timeEnd"] > annotation["time"], annotation  # resolution closed the region
-    creates = [r for r in grafana.requests if r.method == "POST"]
+    creates = [r.body for r in grafana.requests if r.method == "POST" and ALERT in r.body["tags"]]
     assert len(creates) == 1
-    assert set(creates[0].body["tags"]) == set(annotation["tags"])  # the PATCH kept the tags
+    assert set(creates[0]["tags"]) == set(annotation["tags"])  # the PATCH kept the tags
