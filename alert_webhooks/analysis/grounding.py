@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 _CITATION = re.compile(r"\[\s*(E\d+(?:\s*[,;]\s*E\d+)*)\s*\]")
+_LATE_CITATION = re.compile(r"([.!?])\s*((?:\[\s*E\d+(?:\s*[,;]\s*E\d+)*\s*\]\s*)+)")
 _ONLY_CITATIONS = re.compile(r"^(?:\s*\[\s*E\d+(?:\s*[,;]\s*E\d+)*\s*\])+[.!?]?\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)\s+|\n+")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
@@ -48,21 +49,20 @@ def facts(sentence: str) -> list[str]:
 
 
 def _contains(haystack: str, fact: str) -> bool:
-    pattern = rf"(?<![A-Za-z0-9]){re.escape(fact.lower())}(?![A-Za-z0-9])"
+    """Whole-token match; a number must not be part of a longer number, decimal or percentage."""
+    if fact[0].isdigit():
+        pattern = rf"(?<![A-Za-z0-9.]){re.escape(fact.lower())}(?![A-Za-z0-9%]|\.\d)"
+    else:
+        pattern = rf"(?<![A-Za-z0-9]){re.escape(fact.lower())}(?![A-Za-z0-9])"
     return re.search(pattern, haystack) is not None
 
 
 def sentences(text: str) -> list[str]:
-    """Split on sentence ends; a trailing "[E1]." after the full stop belongs to the sentence before."""
-    out: list[str] = []
-    for part in _SENTENCE_END.split(text.strip()):
-        if not part.strip():
-            continue
-        if out and _ONLY_CITATIONS.match(part):
-            out[-1] = f"{out[-1]} {part.strip()}"
-        else:
-            out.append(part.strip())
-    return out
+    """Split on sentence ends; citations written after the full stop ("… refused. [E2]") move before it."""
+    text = _LATE_CITATION.sub(lambda m: f" {m.group(2).strip()}{m.group(1)} ", text.strip())
+    return [
+        part.strip() for part in _SENTENCE_END.split(text) if part.strip() and not _ONLY_CITATIONS.match(part)
+    ]
 
 
 @dataclass
