@@ -242,3 +242,10 @@ def test_compose_yaml_anchors_expand_into_both_llm_sre_services() -> None:
         service = raw["services"][name]
         assert service["build"]["context"] == "."
         assert service["environment"]["OLLAMA_HOST"] == "http://ollama:11434"
+
+
+def test_docs_list_every_variable_with_its_default() -> None:
+    docs = (REPO / "docs/stack.md").read_text()
+    for name, default in variables(COMPOSE_FILE.read_text()).items():
+        shown = f"`{default}`" if default else "(empty)"
+        assert f"| `{name}` | {shown} |" in docs, f"docs/stack.md: {name} with default {shown}"

@@ -178,3 +178,13 @@ def test_render_is_sorted_json_with_trailing_newline() -> None:
     text = render(BOARDS[0]())
     assert text.endswith("}\n")
     assert text == json.dumps(json.loads(text), sort_keys=True, indent=2) + "\n"
+
+
+def test_docs_list_every_board_and_key_panel() -> None:
+    docs = (REPO / "docs/stack.md").read_text()
+    for uid, board in boards().items():
+        assert f"`{uid}`" in docs, f"docs/stack.md does not list {uid}"
+        incidents = next(a for a in board["annotations"]["list"] if a["name"] == "llm-sre incidents")
+        titles = {p["id"]: p["title"] for p in all_panels(board)}
+        for panel_id in incidents["filter"]["ids"]:
+            assert f"{panel_id}: {titles[panel_id]}" in docs, f"{uid} key panel {panel_id} is not documented"
