@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
 from exporters.containers import ContainerExporter
-from exporters.instrument import Instruments
+from exporters.instrument import Instruments, otlp_mirror_from_env
 from exporters.ollama_server import OllamaPoller
 from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source
@@ -50,7 +50,7 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
     inst = Instruments(registry, service=settings.service, max_models=settings.max_models,
-                       max_values=settings.max_label_values)
+                       max_values=settings.max_label_values, mirror=otlp_mirror_from_env())
     sources: list[Source] = []
     if not args.no_traces:
         sources.append(TraceSource(inst, args.trace_dir or settings.traces, settings.data_dir,

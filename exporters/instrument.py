@@ -403,12 +403,26 @@ _default: Instruments | None = None
 _default_lock = threading.Lock()
 
 
+def otlp_mirror_from_env() -> Mirror | None:
+    """An OTLP mirror when the standard ``OTEL_EXPORTER_OTLP_*`` endpoint variables ask for one."""
+    from exporters.settings import get_settings
+
+    if not get_settings().otlp_endpoint:
+        return None
+    from exporters.otlp import OtlpMirror  # imported only when used: the SDK is slow to import
+
+    return OtlpMirror.http()  # the SDK reads the endpoint and the other OTEL_* variables itself
+
+
 def default() -> Instruments:
-    """The process-wide :class:`Instruments` on prometheus-client's default registry."""
+    """The process-wide :class:`Instruments` on prometheus-client's default registry.
+
+    It mirrors to OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_METRICS_ENDPOINT``) is set.
+    """
     global _default
     with _default_lock:
         if _default is None:
-            _default = Instruments()
+            _default = Instruments(mirror=otlp_mirror_from_env())
         return _default
 
 
