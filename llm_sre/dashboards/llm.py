@@ -163,7 +163,9 @@ def board() -> Board:
         description="Success, latency, time to first token and token throughput of LLM calls.",
         variables=(
             p.label_variable("provider", CALLS, "gen_ai_provider_name", "Provider"),
-            p.label_variable("model", CALLS, "gen_ai_request_model", "Model"),
+            p.label_variable(
+                "model", f'{CALLS}{{gen_ai_provider_name=~"$provider"}}', "gen_ai_request_model", "Model"
+            ),
         ),
         rows=(health, streaming, traffic),
     )

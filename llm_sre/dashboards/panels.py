@@ -126,19 +126,20 @@ def datasource_variable(name: str, plugin: str, uid: str, label: str) -> dash.Da
     )
 
 
-def label_variable(
-    name: str, metric: str, label: str, title: str, *, multi: bool = True
-) -> dash.QueryVariable:
-    """A multi-select over the values of ``label`` on ``metric``, with an "All" that is a regex."""
-    query = f"label_values({metric}, {label})"
+def label_variable(name: str, metric: str, label: str, title: str) -> dash.QueryVariable:
+    """A multi-select over the values of ``label`` on ``metric``, with an "All" that is a regex.
+
+    The query is the classic ``label_values()`` string, which every Grafana version since 7 runs
+    as-is (the structured editor form differs between versions).
+    """
     return (
         dash.QueryVariable(name)
         .label(title)
         .datasource(PROMETHEUS)
-        .query({"query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery", "qryType": 1})
+        .query(f"label_values({metric}, {label})")
         .refresh(model.VariableRefresh.ON_TIME_RANGE_CHANGED)
         .sort(model.VariableSort.ALPHABETICAL_ASC)
-        .multi(multi)
+        .multi(True)
         .include_all(True)
         .all_value(ALL)
         .current(model.VariableOption(selected=True, text="All", value="$__all"))
