@@ -11,15 +11,18 @@ from __future__ import annotations
 import hashlib
 import re
 import subprocess
+import threading
 import tomllib
 from pathlib import Path
 
+import httpx
 import jsonschema
 import pytest
 import yaml
 
 from llm_sre import compose as compose_init
 from llm_sre.cli import build_parser
+from llm_sre.processes import free_port, wait_until
 from llm_sre.stack import REPO
 from tests.provisioning.stackfiles import COMPOSE_FILE, SCHEMAS, bind_mounts, compose, schema, variables
 
@@ -61,7 +64,7 @@ def test_every_image_is_pinned_to_a_version() -> None:
 
 def test_llm_sre_services_run_real_cli_commands() -> None:
     services = compose()["services"]
-    for name, port in (("exporter", "9464"), ("webhook", "8080")):
+    for name, port in (("exporter", "9464"), ("webhook", "8080"), ("app", "8000")):
         command = services[name]["command"]
         assert command[-2:] == ["--port", port] and "0.0.0.0" in command
         args = build_parser().parse_args(command)
@@ -249,3 +252,19 @@ def test_docs_list_every_variable_with_its_default() -> None:
     for name, default in variables(COMPOSE_FILE.read_text()).items():
         shown = f"`{default}`" if default else "(empty)"
         assert f"| `{name}` | {shown} |" in docs, f"docs/stack.md: {name} with default {shown}"
+
+
+def test_demo_app_serves_llm_metrics_until_stopped() -> None:
+    port, stop = free_port(), threading.Event()
+    args = build_parser().parse_args(["compose", "demo-app", "--port", str(port), "--calls-per-second", "50"])
+    thread = threading.Thread(target=args.func, args=(args, stop), daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}/metrics"
+    try:
+        wait_until(lambda: "llm_sre_llm_calls_total{" in httpx.get(url, timeout=2).text, 10, what=url)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url, timeout=2)

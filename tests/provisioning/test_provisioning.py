@@ -27,9 +27,9 @@ ALLOY = "provisioning/alloy/config.alloy"
 PROMETHEUS = "provisioning/prometheus/prometheus.yml"
 ALERTMANAGER = "provisioning/alertmanager/alertmanager.yml"
 
-# Scrape targets that are not compose services: Prometheus scraping itself, and the user's own
-# LLM app (`app:8000`), which runs wherever the team runs it and joins the compose network.
-NOT_COMPOSE_TARGETS = {("localhost", 9090), ("app", 8000)}
+# Scrape targets that are not compose services: Prometheus scraping itself. (`app:8000` is the
+# compose `demo` profile's synthetic app, or the team's own app joining under that name.)
+NOT_COMPOSE_TARGETS = {("localhost", 9090)}
 
 # Alloy components the config may use -> the exports other components may reference.
 ALLOY_EXPORTS = {
