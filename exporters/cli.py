@@ -15,6 +15,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
+from exporters import metrics_doc
 from exporters.containers import ContainerExporter
 from exporters.instrument import Instruments, otlp_mirror_from_env
 from exporters.ollama_server import OllamaPoller
@@ -43,6 +44,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--once", action="store_true",
                    help="poll every source once, print the exposition to stdout and exit")
     p.set_defaults(func=run)
+    doc = subparsers.add_parser("metrics-doc", help="regenerate docs/metrics.md from the metric catalogue",
+                                description="Write the metric catalogue as Markdown (docs/metrics.md).")
+    doc.add_argument("--check", action="store_true", help="exit 1 if docs/metrics.md is stale, write nothing")
+    doc.set_defaults(func=run_metrics_doc)
+
+
+def run_metrics_doc(args: argparse.Namespace) -> int:
+    if args.check:
+        stale = not metrics_doc.DOC_PATH.is_file() or metrics_doc.DOC_PATH.read_text() != metrics_doc.render()
+        print(f"{metrics_doc.DOC_PATH}: {'stale' if stale else 'up to date'}")
+        return int(stale)
+    print(f"{metrics_doc.DOC_PATH}: {'written' if metrics_doc.write() else 'unchanged'}")
+    return 0
 
 
 def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:

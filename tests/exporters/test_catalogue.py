@@ -7,6 +7,7 @@ import re
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
+from exporters import metrics_doc
 from exporters.catalogue import SPECS, is_known, metrics
 from exporters.labels import BoundedLabel, error_type, normalise_model
 
@@ -95,3 +96,10 @@ def test_error_type_never_carries_a_message():
     assert error_type(TimeoutError("boom")) == "TimeoutError"
     assert error_type(429) == "429"
     assert error_type("connection refused by host 10.0.0.1") == "_OTHER"
+
+
+def test_docs_metrics_md_is_up_to_date():
+    assert {spec.group for spec in SPECS.values()} <= set(metrics_doc.GROUPS)
+    rendered = metrics_doc.render()
+    assert all(f"`{name}`" in rendered for name in SPECS)
+    assert metrics_doc.DOC_PATH.read_text() == rendered, "stale: run `llm-sre metrics-doc`"
