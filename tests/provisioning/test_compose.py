@@ -46,6 +46,14 @@ def test_compose_file_is_valid_against_the_compose_specification() -> None:
     jsonschema.Draft7Validator(schema("compose-spec.json")).validate(compose())
 
 
+def test_gpu_override_is_valid_and_only_adds_to_existing_services() -> None:
+    override = yaml.safe_load((REPO / "docker-compose.gpu.yml").read_text())
+    jsonschema.Draft7Validator(schema("compose-spec.json")).validate(override)
+    assert set(override["services"]) <= set(compose()["services"])
+    devices = override["services"]["ollama"]["deploy"]["resources"]["reservations"]["devices"]
+    assert devices[0]["capabilities"] == ["gpu"]
+
+
 def test_schema_rejects_a_misspelt_key() -> None:
     broken = {"services": {"x": {"image": "busybox:1.36", "healthcheck": {"intervall": "5s"}}}}
     with pytest.raises(jsonschema.ValidationError):
