@@ -12,9 +12,12 @@ from llm_sre.dashboards.board import Board, Row
 
 UID = "llm-sre-incidents"
 
-SVC = '{service=~"$service"}'
+# Log patterns and app errors are mined by the exporter sidecar, so Prometheus keeps the sidecar's
+# target label as `service` and files the logging service under `exported_service` (the alert
+# rules in rules/alerts/incidents.yml read it the same way).
+SVC = '{exported_service=~"$service"}'
 DELIVERIES = "llm_sre_webhook_deliveries_total"
-PATTERN_LABELS = ("service", "level", "pattern")
+PATTERN_LABELS = ("exported_service", "level", "pattern")
 
 
 def board() -> Board:
@@ -186,8 +189,8 @@ def board() -> Board:
                     "New log patterns",
                     [
                         p.Query(
-                            p.increase("llm_sre_log_new_patterns_total", SVC, ("service", "level")),
-                            "{{service}} {{level}}",
+                            p.increase("llm_sre_log_new_patterns_total", SVC, ("exported_service", "level")),
+                            "{{exported_service}} {{level}}",
                         ),
                     ],
                     unit="short",
@@ -199,7 +202,9 @@ def board() -> Board:
                     "Application errors by route and code",
                     [
                         p.Query(
-                            p.increase("llm_sre_app_errors_total", SVC, ("service", "route", "error_code")),
+                            p.increase(
+                                "llm_sre_app_errors_total", SVC, ("exported_service", "route", "error_code")
+                            ),
                             "{{route}} {{error_code}}",
                         ),
                     ],
@@ -225,7 +230,7 @@ def board() -> Board:
         description="Incidents, webhook deliveries, analyst fallbacks and grounding, log patterns and logs.",
         variables=(
             p.datasource_variable("loki", "loki", p.LOKI_UID, "Loki"),
-            p.label_variable("service", "llm_sre_log_events_total", "service", "Service"),
+            p.label_variable("service", "llm_sre_log_events_total", "exported_service", "Service"),
         ),
         rows=(webhook, analyst, logs),
     )

@@ -88,6 +88,7 @@ class Reference:
 
 def references(promql: str) -> Reference:
     import promql_parser  # only the static checks need it; the e2e test reads expressions() alone
+
     selectors: list[tuple[str, frozenset[str]]] = []
     groupings: list[Grouping] = []
 

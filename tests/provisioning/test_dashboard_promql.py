@@ -56,6 +56,8 @@ def catalogued_labels(metric: str) -> frozenset[str] | None:
     for spec in catalogue.SPECS.values():
         if metric in catalogue.exposed_names(spec):
             extra = {"le"} if metric.endswith("_bucket") else set()
+            # honor_labels: false keeps a colliding target label and renames the metric's own.
+            extra |= {f"exported_{label}" for label in spec.labels if label in target_labels()}
             return frozenset(spec.labels) | extra | target_labels()
     return None
 
@@ -157,6 +159,7 @@ def test_dashboards_use_the_recording_rules_that_exist() -> None:
         ("rate(llm_sre_llm_call_total[5m])", "unknown metric llm_sre_llm_call_total"),
         ('llm_sre_cache_entries{model="x"}', "llm_sre_cache_entries has no label ['model']"),
         ("sum by (model) (rate(llm_sre_cache_requests_total[5m]))", "grouping by ['model']"),
+        ('llm_sre_cache_entries{exported_cache="x"}', "has no label ['exported_cache']"),
         ("vllm:num_requests_runing", "unknown metric vllm:num_requests_runing"),
     ],
 )
