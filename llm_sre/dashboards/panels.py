@@ -9,7 +9,7 @@ Usage::
 
     from llm_sre.dashboards import panels as p
 
-    latency = p.timeseries(
+    latency = p.timeseries_panel(
         "Latency p95", [p.Query(p.quantile(0.95, "gen_ai_client_operation_duration_seconds"), "p95")],
         unit="s",
     )
@@ -55,7 +55,7 @@ Panel = cogbuilder.Builder[model.Panel]
 
 @dataclass(frozen=True)
 class Query:
-    """One PromQL (or LogQL) target of a panel."""
+    """One PromQL target of a panel: ``instant``/``table`` for tables and bar lists."""
 
     expr: str
     legend: str = ""
