@@ -53,8 +53,10 @@ class Stack:
             for name in ("prometheus", "alertmanager", "webhook", "exporter")
         }
         self.procs: list[ManagedProcess] = []
-        self.config_dir = opts.state_dir / "stack" / "config"
-        self.log_dir = opts.state_dir / "stack" / "logs"
+        # Absolute: Alertmanager resolves relative paths against its config file's folder.
+        self.state_dir = opts.state_dir.resolve()
+        self.config_dir = self.state_dir / "stack" / "config"
+        self.log_dir = self.state_dir / "stack" / "logs"
 
     def url(self, name: str) -> str:
         return f"http://{self.opts.host}:{self.ports[name]}"
@@ -125,7 +127,7 @@ class Stack:
 
     def _processes(self) -> list[ManagedProcess]:
         o, cli = self.opts, [sys.executable, "-m", "llm_sre.cli"]
-        data = str(o.state_dir.resolve())
+        data = str(self.state_dir)
         return [
             ManagedProcess(
                 "exporter",
@@ -148,13 +150,13 @@ class Stack:
             ),
             processes.prometheus(
                 self.config_dir / "prometheus.yml",
-                o.state_dir / "stack" / "prometheus",
+                self.state_dir / "stack" / "prometheus",
                 self.ports["prometheus"],
                 self.log_dir,
             ),
             processes.alertmanager(
                 self.config_dir / "alertmanager.yml",
-                o.state_dir / "stack" / "alertmanager",
+                self.state_dir / "stack" / "alertmanager",
                 self.ports["alertmanager"],
                 self.log_dir,
             ),
