@@ -336,7 +336,13 @@ def heatmap_panel(
         .height(height)
         .calculate(False)
         .y_axis(heatmap.YAxisConfig().unit(unit))
-        .color(heatmap.HeatmapColorOptions().mode(heatmap_model.HeatmapColorMode.SCHEME).scheme("Oranges"))
+        .color(
+            heatmap.HeatmapColorOptions()
+            .mode(heatmap_model.HeatmapColorMode.SCHEME)
+            .scheme("Oranges")
+            .exponent(0.5)
+            .steps(64)
+        )
     )
 
 
