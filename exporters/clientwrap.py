@@ -47,13 +47,17 @@ def _fail(call: LLMCall, adapter: Adapter, exc: BaseException) -> None:
     call.__exit__(type(exc), exc, exc.__traceback__)
 
 
+def _chunk(call: LLMCall, adapter: Adapter, chunk: Any) -> Any:
+    if adapter.has_token(chunk):
+        call.first_token()
+    adapter.on_response(call, chunk)
+    return chunk
+
+
 def _iterate(call: LLMCall, adapter: Adapter, chunks: Iterator[Any]) -> Iterator[Any]:
     try:
         for chunk in chunks:
-            if adapter.has_token(chunk):
-                call.first_token()
-            adapter.on_response(call, chunk)
-            yield chunk
+            yield _chunk(call, adapter, chunk)
     except GeneratorExit:  # the caller stopped reading: end the call, not an error
         call.__exit__(None, None, None)
         raise
@@ -66,10 +70,7 @@ def _iterate(call: LLMCall, adapter: Adapter, chunks: Iterator[Any]) -> Iterator
 async def _aiterate(call: LLMCall, adapter: Adapter, chunks: AsyncIterator[Any]) -> AsyncIterator[Any]:
     try:
         async for chunk in chunks:
-            if adapter.has_token(chunk):
-                call.first_token()
-            adapter.on_response(call, chunk)
-            yield chunk
+            yield _chunk(call, adapter, chunk)
     except GeneratorExit:
         call.__exit__(None, None, None)
         raise

@@ -11,11 +11,12 @@ import json
 import re
 import socketserver
 import struct
-import threading
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.exporters.local_server import LocalServer
 
 API_ID = "a" * 64
 OLLAMA_ID = "b" * 64
@@ -110,7 +111,7 @@ def frame(stream: int, text: str) -> bytes:
     return struct.pack(">BxxxL", stream, len(data)) + data
 
 
-class FakeDocker:
+class FakeDocker(LocalServer):
     def __init__(self, socket_path: Path) -> None:
         self.socket_path = socket_path
         self.containers: dict[str, dict[str, Any]] = {
@@ -166,7 +167,6 @@ class FakeDocker:
             daemon_threads = True
 
         self.server = Server(str(socket_path), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def route(self, path: str, query: dict[str, str]) -> tuple[int, bytes, str]:
         if path == "/_ping":
@@ -201,11 +201,3 @@ class FakeDocker:
     @property
     def url(self) -> str:
         return f"unix://{self.socket_path}"
-
-    def __enter__(self) -> FakeDocker:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -8,10 +8,11 @@ seconds before the first token, so a test can tell first byte from first token.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.exporters.local_server import LocalServer
 
 TIMINGS = {"total_duration": 5_191_566_416, "load_duration": 2_154_458, "prompt_eval_count": 26,
            "prompt_eval_duration": 383_809_000, "eval_count": 298, "eval_duration": 4_799_921_000}
@@ -32,7 +33,7 @@ def pulled(name: str) -> dict[str, Any]:
             "digest": "0a8c26691023" * 5, "details": {"format": "gguf", "family": "qwen2"}}
 
 
-class FakeOllama:
+class FakeOllama(LocalServer):
     def __init__(self, token_gap: float = 0.0) -> None:
         self.token_gap = token_gap
         self.ps: list[dict[str, Any]] = []
@@ -100,16 +101,3 @@ class FakeOllama:
                     self.wfile.flush()
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
-
-    def __enter__(self) -> FakeOllama:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.exporters.local_server import LocalServer
+
 USAGE = {"prompt_tokens": 21, "completion_tokens": 7, "total_tokens": 28}
 
 
-class FakeOpenAI:
+class FakeOpenAI(LocalServer):
     def __init__(self, token_gap: float = 0.0) -> None:
         self.token_gap = token_gap
         self.status = 200
@@ -72,16 +73,7 @@ class FakeOpenAI:
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}/v1"
-
-    def __enter__(self) -> FakeOpenAI:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        return f"{super().url}/v1"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -11,8 +10,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceResponse,
 )
 
+from tests.exporters.local_server import LocalServer
 
-class OtlpReceiver:
+
+class OtlpReceiver(LocalServer):
     def __init__(self) -> None:
         self.requests: list[ExportMetricsServiceRequest] = []
         self.content_types: list[str] = []
@@ -42,11 +43,6 @@ class OtlpReceiver:
                 self.wfile.write(data)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_port}"
 
     def metrics(self) -> dict[str, object]:
         """The latest exported data for each metric name (cumulative temporality)."""
@@ -57,11 +53,3 @@ class OtlpReceiver:
                     for metric in scope.metrics:
                         found[metric.name] = metric
         return found
-
-    def __enter__(self) -> OtlpReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
