@@ -53,9 +53,10 @@ _JSON_LEVEL_KEYS = ("level", "levelname", "severity", "lvl", "log.level")
 _JSON_MESSAGE_KEYS = ("message", "msg", "event")
 _LOGFMT_PAIR = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
 _LOGFMT_START = re.compile(r"^(?:time|ts|t|timestamp|level|lvl)=")
-_GIN = re.compile(r"^\[GIN\] [^|]*\|\s*(\d{3})\s*\|")
-_ACCESS = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "[^"]*" (\d{3}) ')
-_UVICORN_ACCESS = re.compile(r'^(\w+):\s+\S+ - "[^"]*" (\d{3})')
+# Access logs: the named groups become fields, so 5xx lines count as app errors by route.
+_GIN = re.compile(r'^\[GIN\] [^|]*\|\s*(?P<status>\d{3})\s*\|.*\|\s*(?P<method>[A-Z]+)\s+"(?P<route>[^"]*)"')
+_ACCESS = re.compile(r'^\S+ \S+ \S+ \[[^\]]+\] "(?P<method>[A-Z]+) (?P<route>\S+)[^"]*" (?P<status>\d{3}) ')
+_UVICORN_ACCESS = re.compile(r'^\w+:\s+\S+ - "(?P<method>[A-Z]+) (?P<route>\S+)[^"]*" (?P<status>\d{3})')
 _REDIS = re.compile(r"^\d+:[XCSM] \d{1,2} \w{3} \d{4} [\d:.]+ ([.\-*#]) ")
 _REDIS_LEVELS = {".": "debug", "-": "debug", "*": "info", "#": "warning"}
 _KERNEL = re.compile(r"^(?:\w{3} +\d+ [\d:]+ \S+ kernel: )?\[\s*\d+\.\d+\] ")
@@ -109,11 +110,9 @@ def parse_line(line: str) -> LogLine:
         return parsed
     if _LOGFMT_START.match(line) and " msg=" in line:
         return _parse_logfmt(line)
-    for pattern in (_GIN, _ACCESS):
+    for pattern in (_GIN, _ACCESS, _UVICORN_ACCESS):
         if m := pattern.match(line):
-            return LogLine(_status_level(m.group(1)), line)
-    if m := _UVICORN_ACCESS.match(line):
-        return LogLine(_status_level(m.group(2)), line)
+            return LogLine(_status_level(m.group("status")), line, m.groupdict())
     if m := _REDIS.match(line):
         return LogLine(_REDIS_LEVELS[m.group(1)], line)
     if _KERNEL.match(line):

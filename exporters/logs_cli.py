@@ -1,14 +1,29 @@
-"""``llm-sre redact`` and ``llm-sre logs …``: the masker and the log-pattern tools from a shell."""
+"""``llm-sre redact`` and ``llm-sre logs mine|export``: the masker and the log-pattern tools from a shell."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import signal
 import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
 
+import httpx
+from prometheus_client import CollectorRegistry, generate_latest
+
+from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
+from exporters.logline import parse_line
+from exporters.patterns import PatternMiner
 from exporters.redact import redact_lines
+from exporters.settings import ExporterSettings, get_settings
+from exporters.sidecar import Sidecar, Source
+
+DEFAULT_PORT = 9465
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "redact",
         help="mask secrets in lines read from stdin",
@@ -17,9 +32,105 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=_redact)
 
+    logs = subparsers.add_parser("logs", help="mine log templates; export log patterns as metrics",
+                                 description="Log template mining and the log-pattern exporter.")
+    sub = logs.add_subparsers(dest="logs_command", metavar="COMMAND", required=True)
+
+    mine = sub.add_parser("mine", help="print the template of every line as JSON",
+                          description='Print one JSON line per input line: {"line_no", "pattern_id", '
+                          '"template"} (plus "level"). Reads FILE, or stdin when FILE is omitted or -.')
+    mine.add_argument("file", nargs="?", default="-", help="log file (default: stdin)")
+    mine.add_argument("--state", type=Path, default=None,
+                      help="miner state file to load and update, so pattern ids stay stable across runs")
+    mine.set_defaults(func=_mine)
+
+    export = sub.add_parser(
+        "export", help="serve log-pattern metrics from files, stdin or Loki",
+        description="Count llm_sre_log_events_total{service,level,pattern}, "
+        "llm_sre_log_new_patterns_total and llm_sre_app_errors_total from log lines; serve /metrics.",
+    )
+    export.add_argument("--file", action="append", default=[], metavar="[SERVICE=]PATH",
+                        help="log file to follow (repeatable); SERVICE defaults to --service")
+    export.add_argument("--stdin", action="store_true", help="count lines read from stdin")
+    export.add_argument("--loki", nargs="?", const="", default=None, metavar="URL",
+                        help="poll Loki (default URL: LOKI_URL) with LLM_SRE_LOKI_QUERY")
+    export.add_argument("--service", default=None, help="service label (default LLM_SRE_SERVICE)")
+    export.add_argument("--from-start", action="store_true",
+                        help="read existing file contents on first start (default: only new lines)")
+    export.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    export.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    export.add_argument("--once", action="store_true",
+                        help="read what is there now, print the exposition to stdout and exit")
+    export.set_defaults(func=_export)
+
 
 def _redact(args: argparse.Namespace) -> int:
     # Line-buffered so `tail -f app.log | llm-sre redact` shows lines as they arrive.
-    sys.stdout.reconfigure(line_buffering=True)
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     sys.stdout.writelines(redact_lines(sys.stdin))
+    return 0
+
+
+def _open(name: str) -> Iterable[str]:
+    return sys.stdin if name == "-" else Path(name).open(encoding="utf-8", errors="replace")
+
+
+def _mine(args: argparse.Namespace) -> int:
+    miner = PatternMiner(state_path=args.state)
+    for line_no, line in enumerate(_open(args.file), start=1):
+        parsed = parse_line(line)
+        match = miner.add(parsed.message)
+        print(json.dumps({"line_no": line_no, "pattern_id": match.pattern_id, "template": match.template,
+                          "level": parsed.level}, ensure_ascii=False))
+    miner.save()
+    return 0
+
+
+def _parse_file(spec: str, default_service: str) -> tuple[Path, str]:
+    service, sep, path = spec.partition("=")
+    return (Path(path), service) if sep else (Path(spec), default_service)
+
+
+def build(args: argparse.Namespace, settings: ExporterSettings) -> tuple[Sidecar, PatternCounter]:
+    """The counter and the sources the options ask for (at least one is required)."""
+    service = args.service or settings.service
+    state_dir = settings.log_state_dir or settings.data_dir / "logs"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    registry = CollectorRegistry()
+    counter = PatternCounter(registry, service=service, state_dir=state_dir, top_n=settings.log_top_patterns,
+                             max_values=settings.max_label_values)
+    sources: list[Source] = []
+    if args.file:
+        files = dict(_parse_file(spec, service) for spec in args.file)
+        sources.append(FileSource(counter, files, state_dir / "offsets.json",
+                                  interval=settings.log_poll_seconds, from_start=args.from_start))
+    if args.stdin:
+        sources.append(LineSource(counter, sys.stdin, service))
+    if args.loki is not None:
+        url = args.loki or settings.loki_url
+        if not url:
+            raise SystemExit("--loki needs a URL or LOKI_URL")
+        client = httpx.Client(timeout=settings.loki_timeout_seconds)
+        sources.append(LokiSource(counter, client, url, settings.loki_query,
+                                  interval=settings.loki_poll_seconds))
+    if not sources:
+        raise SystemExit("llm-sre logs export: give at least one of --file, --stdin or --loki")
+    return Sidecar(registry, sources), counter
+
+
+def _export(args: argparse.Namespace) -> int:
+    sidecar, counter = build(args, get_settings())
+    if args.once:
+        sidecar.poll_all()
+        counter.save()
+        sys.stdout.write(generate_latest(sidecar.registry).decode())
+        return 0
+    port = sidecar.serve(args.host, args.port)
+    print(f"llm-sre logs export: serving http://{args.host}:{port}/metrics", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sidecar.stop())
+    try:
+        sidecar.wait()
+    finally:
+        sidecar.stop()
+        counter.save()  # pattern ids and admissions survive the restart
     return 0

@@ -52,6 +52,11 @@ class ExporterSettings(BaseSettings):
     loki_timeout_seconds: float = _from(5.0, "LOKI_TIMEOUT_SECONDS")
     loki_max_retries: int = _from(8, "LOKI_MAX_RETRIES")
     loki_structured_metadata: bool = _from(True, "LOKI_STRUCTURED_METADATA")
+    log_state_dir: Path | None = _from(None, "LLM_SRE_LOG_STATE_DIR")  # None: <data_dir>/logs
+    log_top_patterns: int = _from(30, "LLM_SRE_LOG_TOP_PATTERNS")
+    log_poll_seconds: float = _from(1.0, "LLM_SRE_LOG_POLL_SECONDS")
+    loki_query: str = _from('{service=~".+"}', "LLM_SRE_LOKI_QUERY")
+    loki_poll_seconds: float = _from(5.0, "LLM_SRE_LOKI_POLL_SECONDS")
 
     @property
     def traces(self) -> Path:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
+
+from llm_sre.processes import require
 
 # Builds the parser from this area's module only, so the test does not depend on other areas.
 _RUN = (
@@ -13,10 +17,17 @@ _RUN = (
 )
 
 
-def run_cli(*argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *argv: str, stdin: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", _RUN, *argv],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
     )
 
 
@@ -26,5 +37,46 @@ def test_redact_keeps_line_count_and_masks(secrets, clean):
     assert result.returncode == 0, result.stderr
     out = result.stdout.splitlines()
     assert len(out) == len(lines)
-    assert out[len(secrets):] == clean
+    assert out[len(secrets) :] == clean
     assert all(secret not in o for (_, secret, _), o in zip(secrets, out, strict=False))
+
+
+def test_logs_mine_prints_one_json_line_per_input_line(tmp_path):
+    lines = [
+        "2026-11-26 10:00:00,001 INFO a: started 5 workers",
+        "2026-11-26 10:00:01,002 INFO a: started 7 workers",
+        '{"level": "error", "message": "upstream 502 for key=sk-proj-abcdefghijklmnopqrstuvwx"}',
+    ]
+    log = tmp_path / "app.log"
+    log.write_text("\n".join(lines) + "\n")
+    result = run_cli("logs", "mine", str(log))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["line_no"] for r in rows] == [1, 2, 3]
+    assert rows[0]["pattern_id"] == rows[1]["pattern_id"] != rows[2]["pattern_id"]
+    assert rows[0]["template"] == "<TS> INFO a: started <NUM> workers"
+    assert "sk-proj" not in result.stdout  # templates are masked
+
+
+def test_logs_mine_reads_stdin_and_keeps_ids_with_state(tmp_path):
+    state = tmp_path / "miner.state"
+    first = run_cli("logs", "mine", "--state", str(state), stdin="alpha begins\nbeta ends now\n")
+    second = run_cli("logs", "mine", "--state", str(state), stdin="beta ends now\n")
+    ids = {json.loads(line)["template"]: json.loads(line)["pattern_id"] for line in first.stdout.splitlines()}
+    assert json.loads(second.stdout)["pattern_id"] == ids["beta ends now"]
+
+
+def test_logs_export_once_emits_valid_exposition(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text('{"level": "error", "message": "boom", "route": "/v1/chat", "error_code": "E1"}\nok 1\n')
+    env = {**os.environ, "LLM_SRE_DATA_DIR": str(tmp_path / "data")}
+    result = run_cli("logs", "export", "--once", "--from-start", "--file", f"rag={log}", env=env)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert 'llm_sre_app_errors_total{error_code="E1",route="/v1/chat",service="rag"} 1.0' in out
+    assert 'llm_sre_log_new_patterns_total{level="info",service="rag"} 1.0' in out
+    lint = subprocess.run(
+        [require("promtool"), "check", "metrics"], input=out, capture_output=True, text=True, check=False
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    assert (tmp_path / "data" / "logs" / "patterns.drain").exists()  # state saved for the next start
