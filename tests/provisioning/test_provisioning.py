@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -269,3 +270,45 @@ def test_llm_sre_services_find_their_peers() -> None:
         for variable, value in services[name]["environment"].items():
             if variable.endswith(("_URL", "_HOST")) and value.startswith("http"):
                 assert_compose_url(value, f"{name} {variable}")
+
+
+def _apply_alloy_stages(line: str) -> str | None:
+    """The config's stage.drop / stage.replace applied as Alloy does (None = dropped).
+
+    stage.replace substitutes ``replace`` for each capture group of each match; Python's re and
+    Alloy's RE2 agree on these expressions (no look-around or back-references).
+    """
+    (process,) = [b for b in _alloy_components().values() if b.name == "loki.process"]
+    for stage in process.blocks:
+        pattern = re.compile(stage.attributes["expression"])
+        if stage.name == "stage.drop" and pattern.search(line):
+            return None
+        if stage.name == "stage.replace":
+            marker = stage.attributes["replace"]
+            line = pattern.sub(lambda m, marker=marker: m.group(0).replace(m.group(1), marker), line)
+    return line
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('10.0.0.3:5 - "GET /metrics HTTP/1.1" 200', None),
+        ('INFO: 127.0.0.1 - "GET /healthz HTTP/1.1" 200 OK', None),
+        ('"GET /api/v1/incidents?page=2 HTTP/1.1" 200', '"GET /api/v1/incidents?page=2 HTTP/1.1" 200'),
+        (
+            "curl -H 'Authorization: Bearer eyJhbGciOi.abc.def' http://x",
+            "curl -H 'Authorization: Bearer [REDACTED:auth]' http://x",
+        ),
+        ('{"Authorization": "Basic dXNlcjpwYXNz"}', '{"Authorization": "Basic [REDACTED:auth]"}'),
+        ("db password=hunter2 host=db", "db password=[REDACTED:secret] host=db"),
+        ('{"api_key": "sk-123"}', '{"api_key": "[REDACTED:secret]"}'),
+        (
+            "connecting to redis://:s3cr3t@redis:6379/0",
+            "connecting to redis://:[REDACTED:url-password]@redis:6379/0",
+        ),
+        ("password reset requested for user 42", "password reset requested for user 42"),
+        ("prompt_tokens=512 completion_tokens=40", "prompt_tokens=512 completion_tokens=40"),
+    ],
+)
+def test_alloy_drops_probe_logs_and_masks_credentials(line: str, expected: str | None) -> None:
+    assert _apply_alloy_stages(line) == expected
