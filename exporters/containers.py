@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from docker.errors import NotFound
 from prometheus_client.core import Metric
 
 from exporters import cgroup
@@ -109,7 +110,12 @@ class ContainerExporter:
 
     # --- polling ---------------------------------------------------------------------------------
     def poll(self) -> None:
-        samples = [self._sample(c) for c in self.client.containers.list(all=True)]
+        samples = []
+        for container in self.client.containers.list(all=True):
+            try:
+                samples.append(self._sample(container))
+            except NotFound:  # removed between the listing and its stats or logs: just skip it
+                continue
         with self._lock:
             self._snapshot = samples
 

@@ -74,15 +74,19 @@ class Instruments:
         self.model_label = BoundedLabel(limit=max_models)
         self.operation_label = BoundedLabel(OPERATIONS)
         self.error_label = BoundedLabel(limit=max_values)
-        self.name_label = BoundedLabel(limit=max_values)  # service, cache, eval metric, rerank model
+        # Each open label has its own budget, so many caches cannot crowd out services.
+        self.service_label = BoundedLabel(limit=max_values)
+        self.cache_label = BoundedLabel(limit=max_values)
+        self.metric_label = BoundedLabel(limit=max_values)
+        self.rerank_label = BoundedLabel(limit=max_values)
         # Resolving label children is the costly part of prometheus-client; label sets are bounded,
         # so caching the children is safe and keeps per-call overhead near bare observe()/inc().
-        self._children: dict[tuple[str, tuple[str, ...]], Any] = {}
+        self._children: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
         self._lock = threading.Lock()
 
     # --- low-level recording -------------------------------------------------------------------
     def _child(self, name: str, labels: Mapping[str, str]) -> Any:
-        key = (name, tuple(labels.values()))
+        key = (name, tuple(labels.items()))
         child = self._children.get(key)
         if child is None:
             with self._lock:
@@ -171,7 +175,7 @@ class Instruments:
         failed: bool = False,
         service: str | None = None,
     ) -> None:
-        svc = self.name_label(service or self.service)
+        svc = self.service_label(service or self.service)
         outcome = "error" if failed else ("empty" if documents == 0 else "hit")
         self.inc("llm_sre_rag_retrievals_total", service=svc, outcome=outcome)
         self.observe("llm_sre_rag_retrieval_duration_seconds", duration, service=svc)
@@ -184,28 +188,28 @@ class Instruments:
 
     def record_rerank(self, *, outcome: str, duration: float | None, model: str = "",
                       service: str | None = None) -> None:
-        svc = self.name_label(service or self.service)
+        svc = self.service_label(service or self.service)
         self.inc("llm_sre_rag_reranks_total", service=svc,
                  outcome=enum_label(outcome, ("applied", "skipped", "fallback"), "rerank outcome"))
         if duration is not None:
             self.observe("llm_sre_rag_rerank_duration_seconds", duration, service=svc,
-                         rerank_model=self.name_label(normalise_model(model)))
+                         rerank_model=self.rerank_label(normalise_model(model)))
 
     def record_cache(self, cache: str, *, hit: bool, duration: float | None = None) -> None:
-        name = self.name_label(cache)
+        name = self.cache_label(cache)
         self.inc("llm_sre_cache_requests_total", cache=name, result="hit" if hit else "miss")
         if duration is not None:
             self.observe("llm_sre_cache_lookup_duration_seconds", duration, cache=name)
 
     def cache_entries(self, cache: str, entries: int) -> None:
-        self.set("llm_sre_cache_entries", entries, cache=self.name_label(cache))
+        self.set("llm_sre_cache_entries", entries, cache=self.cache_label(cache))
 
     def cache_evicted(self, cache: str, count: int = 1) -> None:
-        self.inc("llm_sre_cache_evictions_total", count, cache=self.name_label(cache))
+        self.inc("llm_sre_cache_evictions_total", count, cache=self.cache_label(cache))
 
     def eval_score(self, metric: str, score: float) -> None:
         """An evaluation or grounding score; clamped to 0..1 so the buckets stay meaningful."""
-        self.observe("llm_sre_eval_score", min(max(score, 0.0), 1.0), metric=self.name_label(metric))
+        self.observe("llm_sre_eval_score", min(max(score, 0.0), 1.0), metric=self.metric_label(metric))
 
     # --- recorders (context managers and decorators) --------------------------------------------
     def llm_call(self, *, provider: str, model: str, operation: str = "chat") -> LLMCall:
