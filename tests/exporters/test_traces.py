@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporters.instrument import Instruments
+from exporters.tailer import JsonlTailer
 from exporters.traces import TraceSource
 
 OK = {"event": "llm.call", "model": "qwen2.5:7b", "provider": "ollama", "success": True, "latency_ms": 800,
@@ -146,3 +147,15 @@ def test_nothing_is_created_in_the_trace_folder(side):
     side.write("app.jsonl", OK)
     side.source.poll()
     assert sorted(p.name for p in side.traces.iterdir()) == ["app.jsonl"]
+
+
+def test_a_line_longer_than_a_chunk_is_skipped_not_stalled(tmp_path):
+    folder = tmp_path / "traces"
+    folder.mkdir()
+    (folder / "app.jsonl").write_text('{"first": 1}\n' + "x" * 200 + "\n" + '{"after": 2}\n')
+    tailer = JsonlTailer(folder, tmp_path / "state.json", chunk_bytes=64)
+    batches = list(tailer.read())
+    lines = [line for b in batches for line in b.lines]
+    assert sum(b.dropped for b in batches) >= 1
+    assert lines[0] == b'{"first": 1}' and lines[-1] == b'{"after": 2}'
+    assert list(tailer.read()) == []
