@@ -30,8 +30,6 @@ COMPOSE_SCHEMA_SHA256 = "46b7d35f19dd93a05f8fea530291bf84d881c1791ec167ecf0e6fb9
 
 # Services that run to completion instead of serving.
 ONE_SHOT = {"ollama-pull"}
-# Loki's image has neither a shell nor an HTTP client, so compose cannot probe it (see the file).
-NO_HEALTHCHECK = {"loki"}
 # Host paths compose may create on first start; `llm-sre compose init` creates them too.
 CREATED_AT_INIT = {"./data/traces"}
 # Absolute host paths are the Docker host's own (socket, /sys for cAdvisor), not repo files.
@@ -104,8 +102,7 @@ def test_long_running_services_have_healthchecks_and_restart() -> None:
             assert service["restart"] == "no"
             continue
         assert service.get("restart") == "unless-stopped", name
-        if name not in NO_HEALTHCHECK:
-            assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
 
 
 def test_published_ports_bind_to_loopback_only() -> None:
