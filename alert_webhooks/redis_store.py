@@ -293,6 +293,9 @@ class RedisStore:
     def recover(self) -> None:
         """Nothing to do: pending entries of a crashed consumer are reclaimed by ``claim``."""
 
+    def housekeeping(self) -> None:
+        """Nothing to do: Redis persists on its own schedule."""
+
     def stats(self, now: float) -> QueueStats:
         enqueued = [float(v) for v in self._r.hvals(self._k("enqueued"))]
         return QueueStats(

@@ -77,6 +77,7 @@ class Store(Protocol):
     def retry(self, job: Job, due_at: float, error: str) -> None: ...
     def dead_letter(self, job: Job, error: str, now: float) -> None: ...
     def recover(self) -> None: ...
+    def housekeeping(self) -> None: ...
     def stats(self, now: float) -> QueueStats: ...
     def dead_letters(self) -> list[DeadLetter]: ...
     def replay_dead_letters(self, incident_ids: list[str] | None, now: float) -> int: ...
@@ -123,6 +124,12 @@ class SqliteStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
+        # No checkpoint on commit: it fsyncs in whichever thread commits, and when that was the
+        # intake the ack waited for the disk (measured: p99 ~1 s at 200 req/s). The worker calls
+        # housekeeping() instead, on a connection of its own, off the request path.
+        self._db.execute("PRAGMA wal_autocheckpoint=0")
+        self._path = path
+        self._checkpointer: sqlite3.Connection | None = None
         self._db.executescript(_SCHEMA)
 
     @contextmanager
@@ -327,12 +334,20 @@ class SqliteStore:
                 self._enqueue(db, incident_id, priority_of(severity), now)
         return len(chosen)
 
+    def housekeeping(self) -> None:
+        """Checkpoint the WAL into the database (PASSIVE: never blocks readers or writers)."""
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(self._path, check_same_thread=False, timeout=30)
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
     def ping(self) -> bool:
         with self._lock:
             return self._db.execute("SELECT 1").fetchone() == (1,)
 
     def close(self) -> None:
         with self._lock:
+            if self._checkpointer is not None:
+                self._checkpointer.close()
             self._db.close()
 
 

@@ -43,6 +43,13 @@ class WorkerConfig:
     retry_max: float = 300.0
     lease: float = 60.0
     poll: float = 0.5  # longest a due retry waits for the loop to notice it
+    # Intake first: while notifications arrived within ``storm_window`` seconds, run one job at a
+    # time and rest between jobs so the worker takes at most ``storm_share`` of the event loop; acks
+    # stay fast and the backlog waits on disk. Measured without it: ack p99 ~1 s at 200 new groups/s
+    # on 2 cores (bench/intake.py).
+    storm_window: float = 0.5
+    storm_share: float = 0.2
+    housekeeping_interval: float = 2.0  # SQLite WAL checkpoints: bounds the WAL file during a storm
     owner: str = f"{socket.gethostname()}-{os.getpid()}"
 
 
@@ -69,6 +76,7 @@ class Worker:
         self._config = config
         self._clock = clock
         self._wakeup = asyncio.Event()
+        self._last_intake = float("-inf")
         self._stopping = False
         self._active: set[asyncio.Task[None]] = set()
         self._llm = asyncio.Semaphore(max(config.llm_concurrency, 1))
@@ -83,10 +91,22 @@ class Worker:
     def wake(self) -> None:
         self._wakeup.set()
 
+    def intake_arrived(self) -> None:
+        """Intake persisted a notification: deliver it soon, but give the intake the loop first."""
+        self._last_intake = time.monotonic()
+        self._wakeup.set()
+
+    def _storm(self) -> bool:
+        return time.monotonic() - self._last_intake < self._config.storm_window
+
     async def run(self) -> None:
         self.running = True
+        next_housekeeping = 0.0
         try:
             while not self._stopping:
+                if time.monotonic() >= next_housekeeping:
+                    await asyncio.to_thread(self._store.housekeeping)
+                    next_housekeeping = time.monotonic() + self._config.housekeeping_interval
                 claimed = await self._claim()
                 if not claimed:
                     with contextlib.suppress(TimeoutError):
@@ -96,7 +116,7 @@ class Worker:
             self.running = False
 
     async def _claim(self) -> int:
-        free = self._config.concurrency - len(self._active)
+        free = (1 if self._storm() else self._config.concurrency) - len(self._active)
         if free <= 0:
             return 0
         jobs = await asyncio.to_thread(
@@ -125,10 +145,14 @@ class Worker:
             await asyncio.wait(set(self._active), timeout=self._config.lease)
 
     async def _guarded(self, job: Job) -> None:
+        started = time.monotonic()
         try:
             await self.process(job)
         except Exception:  # a bug must not kill the loop; the lease brings the job back
             log.exception("job for incident %s failed unexpectedly", job.incident_id)
+        if self._storm():  # rest while keeping the slot: paces the worker
+            busy = time.monotonic() - started
+            await asyncio.sleep(busy * (1 - self._config.storm_share) / self._config.storm_share)
 
     async def process(self, job: Job) -> None:
         incident = await asyncio.to_thread(self._store.incident, job.incident_id)
@@ -200,3 +224,4 @@ class Worker:
             self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome=outcome).inc()
             if outcome == "retry":
                 self._metrics.retries.labels(sink=notifier.metric_sink).inc()
+
