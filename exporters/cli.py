@@ -16,12 +16,15 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
 from exporters import metrics_doc
+from exporters.catalogue import SPECS
 from exporters.containers import ContainerExporter
 from exporters.instrument import Instruments, otlp_mirror_from_env
 from exporters.ollama_server import OllamaPoller
 from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source
 from exporters.traces import TraceSource
+
+TRACE_FED_GROUPS = ("genai", "llm", "rag", "cache", "traces", "exporter")
 
 
 def register(subparsers: Any) -> None:
@@ -65,6 +68,10 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
     ProcessCollector(registry=registry)
     inst = Instruments(registry, service=settings.service, max_models=settings.max_models,
                        max_values=settings.max_label_values, mirror=otlp_mirror_from_env())
+    # Declare the trace-fed families up front so /metrics lists them (HELP/TYPE) before any event.
+    for name, spec in SPECS.items():
+        if spec.group in TRACE_FED_GROUPS:
+            inst.metrics[name]
     sources: list[Source] = []
     if not args.no_traces:
         sources.append(TraceSource(inst, args.trace_dir or settings.traces, settings.data_dir,

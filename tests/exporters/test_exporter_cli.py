@@ -43,6 +43,9 @@ def test_defaults_read_trace_dir_under_the_data_dir_and_create_nothing_else(tmp_
     result = cli("exporter", "--once", cwd=tmp_path, env={})
     assert result.returncode == 0, result.stderr
     assert 'llm_sre_cache_requests_total{cache="embedding",result="hit"} 1.0' in result.stdout
+    # The LLM families are listed even before the first llm.call event.
+    assert "# TYPE gen_ai_client_operation_duration_seconds histogram" in result.stdout
+    assert "# TYPE gen_ai_client_token_usage histogram" in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
     assert sorted(p.name for p in (tmp_path / "data").iterdir()) == ["exporter", "metrics", "traces"]
 
