@@ -20,6 +20,61 @@ DELIVERIES = "llm_sre_webhook_deliveries_total"
 PATTERN_LABELS = ("exported_service", "level", "pattern")
 
 
+def _pipeline() -> Row:
+    """Is the telemetry itself arriving? A silent exporter looks exactly like a healthy app."""
+    return Row(
+        "Telemetry pipeline",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "Scrape targets up",
+                    [p.Query("min by (job) (up)", "{{job}}")],
+                    unit="none",
+                    min_value=0,
+                    max_value=1,
+                    limits=p.thresholds((None, "red"), (1, "green")),
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Exporter source errors",
+                    [p.Query(p.rate("llm_sre_exporter_collect_errors_total", by=("source",)), "{{source}}")],
+                    unit="ops",
+                    description="Failed reads of the Docker API, Ollama or the trace files.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Trace events and malformed lines",
+                    [
+                        p.Query(p.rate("llm_sre_trace_events_total", by=("event",)), "{{event}}"),
+                        p.Query(
+                            p.rate("llm_sre_trace_malformed_lines_total", by=("reason",)),
+                            "malformed {{reason}}",
+                        ),
+                    ],
+                    unit="ops",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Loki shipping",
+                    [
+                        p.Query(p.rate("llm_sre_loki_records_sent_total"), "sent"),
+                        p.Query(
+                            p.rate("llm_sre_loki_records_dropped_total", by=("reason",)), "dropped {{reason}}"
+                        ),
+                        p.Query(p.rate("llm_sre_loki_push_failures_total"), "push failures"),
+                    ],
+                    unit="ops",
+                    description="Records the llm-sre Loki handler sent, dropped (queue full, too old) "
+                    "and failed pushes.",
+                )
+            ),
+        ],
+    )
+
+
 def board() -> Board:
     failed = '{outcome="dead_letter"}'
     webhook = Row(
@@ -232,5 +287,5 @@ def board() -> Board:
             p.datasource_variable("loki", "loki", p.LOKI_UID, "Loki"),
             p.label_variable("service", "llm_sre_log_events_total", "exported_service", "Service"),
         ),
-        rows=(webhook, analyst, logs),
+        rows=(webhook, analyst, logs, _pipeline()),
     )

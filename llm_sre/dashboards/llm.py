@@ -17,6 +17,7 @@ ERR = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", error
 
 CALLS = "llm_sre_llm_calls_total"
 TOKENS = "llm_sre_llm_tokens_total"
+TOKEN_USAGE = "gen_ai_client_token_usage"
 DURATION = "gen_ai_client_operation_duration_seconds"
 TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
 TTFT = "gen_ai_server_time_to_first_token_seconds"
@@ -152,6 +153,22 @@ def board() -> Board:
                         f"sum by (gen_ai_operation_name, gen_ai_request_model, error_type) "
                         f"(increase({CALLS}{SEL}[$__range]))"
                     ),
+                    width=24,
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Tokens per call p95",
+                    [
+                        p.Query(
+                            p.quantile(0.95, TOKEN_USAGE, SEL, ("gen_ai_token_type",)),
+                            "{{gen_ai_token_type}}",
+                        ),
+                    ],
+                    unit="short",
+                    min_value=0,
+                    description="Prompt (input) and completion (output) size of a call: long prompts cost "
+                    "time to first token, long completions cost decode time.",
                     width=24,
                 )
             ),

@@ -89,6 +89,39 @@ def board() -> Board:
                     width=24,
                 )
             ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Ollama requests by kind and model",
+                    [
+                        p.Query(
+                            p.rate("llm_sre_ollama_requests_total", by=("kind", "gen_ai_request_model")),
+                            "{{kind}} {{gen_ai_request_model}}",
+                        ),
+                    ],
+                    unit="reqps",
+                    stack=True,
+                    description="From the app's trace files (ollama.usage): generation and embedding calls.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Ollama request latency p95",
+                    [
+                        p.Query(
+                            p.quantile(0.95, "llm_sre_ollama_request_duration_seconds", by=("kind",)),
+                            "trace {{kind}}",
+                        ),
+                        p.Query(
+                            p.quantile(
+                                0.95, "gen_ai_server_request_duration_seconds", by=("gen_ai_request_model",)
+                            ),
+                            "server {{gen_ai_request_model}}",
+                        ),
+                    ],
+                    unit="s",
+                    description="As the trace files saw it, and Ollama's own total_duration per model.",
+                )
+            ),
         ],
     )
     vllm = Row(
