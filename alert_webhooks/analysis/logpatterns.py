@@ -1,7 +1,8 @@
 """Compress raw log lines into patterns with a count, a level and one example line each.
 
-Hundreds of lines around an alert are mostly the same few messages with different ids; drain3
-groups them into templates so the evidence budget holds every distinct message once.
+Hundreds of lines around an alert are mostly the same few messages with different ids; the
+logs exporter's drain3 miner (:mod:`exporters.patterns`, same masking as the log-pattern
+metrics) groups them into templates so the evidence budget holds every distinct message once.
 
     for p in compress(lines):
         print(p.count, p.level, p.template, p.example)
@@ -13,20 +14,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from drain3 import TemplateMiner
-from drain3.masking import MaskingInstruction
-from drain3.template_miner_config import TemplateMinerConfig
+from exporters.logline import parse_line
+from exporters.patterns import PatternMiner
 
-# Variable tokens masked before mining; drain's grouping accuracy depends on this (REFERENCE §7).
-_MASKS = (
-    (r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b", "IP"),
-    (r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", "UUID"),
-    (r"\b(?:0x)?[0-9a-fA-F]{12,}\b", "HEX"),
-    (r"(?<![A-Za-z])[-+]?\d+(?:\.\d+)?(?:ms|s|m|h|b|kb|mb|gb|%)?(?![A-Za-z])", "NUM"),
-)
-
-# Ordered: the first match wins. Redis logs mark levels with a symbol after the role
-# ("1:M 26 Nov 2026 10:00:00.000 # ..."): '#' is warning.
+# The line's own level (exporters.logline) misses errors printed without one
+# ("redis.exceptions.ResponseError: OOM command not allowed ..."), so the words count too;
+# the first matching group is what the words say.
 _LEVELS = (
     ("critical", re.compile(r"\b(?:FATAL|CRITICAL|PANIC|EMERG)\b|\bOOM\b|Killed process|Traceback", re.I)),
     (
@@ -36,13 +29,10 @@ _LEVELS = (
             re.I,
         ),
     ),
-    (
-        "warning",
-        re.compile(r"\bWARN(?:ING)?\b|timed? ?out|retry|\b4\d\d\b|^\d+:[MSCX] \d+ \w+ \d+ [\d:.]+ # ", re.I),
-    ),
+    ("warning", re.compile(r"\bWARN(?:ING)?\b|timed? ?out|retry|\b4\d\d\b", re.I)),
 )
 
-LEVEL_WEIGHT = {"critical": 3.0, "error": 2.0, "warning": 1.0, "info": 0.0}
+LEVEL_WEIGHT = {"critical": 3.0, "error": 2.0, "warning": 1.0, "info": 0.0, "debug": 0.0}
 
 
 @dataclass(frozen=True)
@@ -54,36 +44,30 @@ class LogPattern:
 
 
 def level_of(line: str) -> str:
+    """The worse of the line's declared level and what its words say."""
+    declared = parse_line(line).level
     for name, pattern in _LEVELS:
         if pattern.search(line):
-            return name
-    return "info"
-
-
-def _miner() -> TemplateMiner:
-    config = TemplateMinerConfig()
-    config.masking_instructions = [MaskingInstruction(p, name) for p, name in _MASKS]
-    config.drain_sim_th = 0.5
-    config.profiling_enabled = False
-    return TemplateMiner(config=config)
+            return name if LEVEL_WEIGHT[name] > LEVEL_WEIGHT[declared] else declared
+    return declared
 
 
 def compress(lines: Iterable[str], limit: int = 12) -> list[LogPattern]:
     """Patterns ordered by level, then count; each keeps its first example line."""
-    miner = _miner()
-    seen: dict[int, tuple[str, str]] = {}  # cluster id -> (example, worst level)
+    miner = PatternMiner()
+    found: dict[str, LogPattern] = {}
     for raw in lines:
         line = raw.strip()
         if not line:
             continue
-        cluster = miner.add_log_message(line)["cluster_id"]
+        match = miner.add(parse_line(line).message)
         level = level_of(line)
-        example, worst = seen.get(cluster, (line, level))
-        seen[cluster] = (example, worst if LEVEL_WEIGHT[worst] >= LEVEL_WEIGHT[level] else level)
-    patterns = [
-        LogPattern(c.get_template(), c.size, *seen[c.cluster_id])
-        for c in miner.drain.clusters
-        if c.cluster_id in seen
-    ]
+        if (old := found.get(match.pattern_id)) is not None:
+            # Templates generalise as lines arrive; the first line stays the example.
+            worst = level if LEVEL_WEIGHT[level] > LEVEL_WEIGHT[old.level] else old.level
+            found[match.pattern_id] = LogPattern(match.template, old.count + 1, old.example, worst)
+        else:
+            found[match.pattern_id] = LogPattern(match.template, 1, line, level)
+    patterns = list(found.values())
     patterns.sort(key=lambda p: (-LEVEL_WEIGHT[p.level], -p.count))
     return patterns[:limit]

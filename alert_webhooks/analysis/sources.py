@@ -90,21 +90,26 @@ def describe_series(title: str, metric: dict[str, str], values: list[list], at: 
     return Finding("prometheus", text, 0.5 + min(2.0, change))
 
 
-class PrometheusSource:
+class HttpSource:
+    """A base URL, a per-request timeout and the window around the incident start to look at."""
+
+    name = ""
+    before = timedelta(minutes=15)
+    after = timedelta(minutes=5)
+
+    def __init__(
+        self, url: str, timeout: float = 2.0, window: tuple[timedelta, timedelta] | None = None
+    ) -> None:
+        self.url, self.timeout = url.rstrip("/"), timeout
+        if window is not None:
+            self.before, self.after = window
+
+
+class PrometheusSource(HttpSource):
     """The rule's own expression plus series sharing the alert's target label, over a window."""
 
     name = "prometheus"
-
-    def __init__(
-        self,
-        url: str,
-        timeout: float = 2.0,
-        before: timedelta = timedelta(minutes=15),
-        after: timedelta = timedelta(minutes=5),
-        max_series: int = 8,
-    ) -> None:
-        self.url, self.timeout = url.rstrip("/"), timeout
-        self.before, self.after, self.max_series = before, after, max_series
+    max_series = 8  # related metric names queried, each for at most 3 series
 
     async def _get(self, http: httpx.AsyncClient, path: str, params: dict[str, object]) -> object:
         resp = await http.get(f"{self.url}{path}", params=params)
@@ -176,21 +181,13 @@ _LOG_FILTER = (
 LOKI_LABELS = ("service", "compose_service", "job", "container", "name")
 
 
-class LokiSource:
+class LokiSource(HttpSource):
     """Error-ish lines of the affected service around the start, compressed into patterns."""
 
     name = "loki"
-
-    def __init__(
-        self,
-        url: str,
-        timeout: float = 2.0,
-        before: timedelta = timedelta(minutes=10),
-        after: timedelta = timedelta(minutes=2),
-        limit: int = 500,
-    ) -> None:
-        self.url, self.timeout = url.rstrip("/"), timeout
-        self.before, self.after, self.limit = before, after, limit
+    before = timedelta(minutes=10)
+    after = timedelta(minutes=2)
+    limit = 500  # lines per query: Loki's default is 100
 
     def query(self, case: Case) -> str | None:
         for key in LOKI_LABELS:
