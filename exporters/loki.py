@@ -29,9 +29,11 @@ import email.utils
 import gzip
 import json
 import logging
+import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,6 +48,7 @@ from exporters.redact import redact
 if TYPE_CHECKING:  # settings are only needed by from_settings; keep the handler importable alone
     from exporters.settings import ExporterSettings
 
+log = logging.getLogger(__name__)
 PUSH_PATH = "/loki/api/v1/push"
 _TRUNCATED = "…[truncated]"
 
@@ -97,6 +100,7 @@ class LokiHandler(logging.Handler):
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
         if self.options.tenant:
             headers["X-Scope-OrgID"] = self.options.tenant
+        self._owns_client = client is None
         self._client = client or httpx.Client(timeout=self.options.timeout)
         self._headers = headers
         m = metrics(registry)
@@ -110,8 +114,29 @@ class LokiHandler(logging.Handler):
         self._closing = False
         self._deadline = float("inf")
         self._wake = threading.Event()
-        self._worker = threading.Thread(target=self._run, name="loki-handler", daemon=True)
-        self._worker.start()
+        self._worker = self._start_worker()
+        # A handler created before gunicorn/uvicorn fork their workers would have no thread in
+        # the children; restart it there. Weak, so closed or collected handlers do nothing.
+        after_fork = weakref.WeakMethod(self._after_fork)
+        os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
+
+    def _start_worker(self) -> threading.Thread:
+        worker = threading.Thread(target=self._run, name="loki-handler", daemon=True)
+        worker.start()
+        return worker
+
+    def _after_fork(self) -> None:
+        if self._closing:
+            return
+        # The parent still owns (and will push) what it had buffered; sharing its HTTP
+        # connections would interleave bytes on one socket, so the child gets its own client.
+        self._buffer.clear()
+        self._in_flight = 0
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        if self._owns_client:
+            self._client = httpx.Client(timeout=self.options.timeout)
+        self._worker = self._start_worker()
 
     @classmethod
     def from_settings(cls, settings: ExporterSettings, **kwargs: Any) -> LokiHandler:
@@ -252,6 +277,9 @@ class LokiHandler(logging.Handler):
                 if response.status_code != 429 and response.status_code < 500:
                     self._failures.inc()
                     self._drop("rejected", len(batch))
+                    # Logged from this thread, so this handler skips it; other handlers show it.
+                    log.warning("Loki rejected %d records (HTTP %d): %s", len(batch), response.status_code,
+                                redact(response.text[:300]))
                     return
                 delay = retry_after(response.headers.get("Retry-After")) or self._backoff(attempt)
             self._failures.inc()
@@ -261,6 +289,7 @@ class LokiHandler(logging.Handler):
                 self._drop("shutdown", len(batch))
                 return
         self._drop("retries_exhausted", len(batch))
+        log.warning("Loki push failed %d times; dropped %d records", self.options.max_retries + 1, len(batch))
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: many app replicas recovering from one Loki outage should not retry in step.

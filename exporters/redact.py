@@ -218,11 +218,15 @@ def _kv_key(m: re.Match[str]) -> str:
     return next(g for g in _KV_KIND if m.group(g) is not None)
 
 
-# Values of cookies whose names say they carry a session or credential.
-_COOKIE_PAIR = re.compile(
-    r"(?i)(?<![\w.-])[\w.-]*(?:sess|sid|auth|token|jwt|remember|csrf)[\w.-]*="
-    r"(?P<secret>[^;\s\"',]{6,})"
-)
+# Cookie pairs; the name is checked afterwards (a pattern with the keywords inside the name
+# backtracks quadratically on long runs of word characters).
+_COOKIE_PAIR = re.compile(r"(?<![\w.-])(?P<name>[\w.-]{1,64})=(?P<secret>[^;\s\"',]{6,})")
+_SESSION_NAME = re.compile(r"(?i)sess|sid|auth|token|jwt|remember|csrf")
+
+
+def _session_cookie(m: re.Match[str]) -> bool:
+    """Only cookies whose names say they carry a session or credential; ``theme=dark`` stays."""
+    return _SESSION_NAME.search(m.group("name")) is not None
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -295,7 +299,7 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@\"']*:(?P<secret>[^\s/?#\"'\[]+)@"),
         ("://",),
     ),
-    Rule("session_cookie", _COOKIE_PAIR, ("cookie",)),
+    Rule("session_cookie", _COOKIE_PAIR, ("cookie",), _session_cookie),
     Rule(lambda m: _KV_KIND[_kv_key(m)], _KV, ("pass", "pwd", "secret", "key", "token"),
          lambda m: _KV_ACCEPT[_kv_key(m)](m)),
     # Not after "/": ``https://user@proxy`` is URL userinfo without a password.

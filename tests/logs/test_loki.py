@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from exporters.loki import LokiHandler, LokiOptions, retry_after
+from exporters.settings import ExporterSettings
 from llm_sre.processes import free_port, wait_until
 
 from .loki_receiver import LokiReceiver
@@ -64,8 +66,13 @@ def test_push_matches_loki_wire_format(receiver, registry):
     created = 1764198065.123456
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     handler.handle(
-        record("login failed password=hunter22 for %s", created, trace_id=trace_id, route="/v1/chat",
-               error_code="E_AUTH")
+        record(
+            "login failed password=hunter22 for %s",
+            created,
+            trace_id=trace_id,
+            route="/v1/chat",
+            error_code="E_AUTH",
+        )
     )
     handler.flush()
     handler.close()
@@ -222,3 +229,48 @@ def test_retry_after_delta_seconds(header, seconds):
 def test_retry_after_http_date():
     when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     assert 25 <= (retry_after(when) or 0) <= 30
+
+
+def test_forked_worker_process_ships_its_own_records_once(receiver, registry):
+    """gunicorn-style: the handler exists before fork; parent and child each push their own."""
+    handler = make_handler(receiver.url, registry, batch_wait=30.0)
+    handler.handle(record("before fork"))  # still buffered when the child is forked
+    pid = os.fork()
+    if pid == 0:  # child: log, drain, leave without running pytest's teardown
+        code = 1
+        try:
+            handler.handle(record("from child"))
+            handler.close()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    handler.close()
+    assert sorted(json.loads(line)["message"] for line in receiver.lines()) == ["before fork", "from child"]
+
+
+def test_from_settings_uses_the_loki_variables(receiver, registry):
+    settings = ExporterSettings(
+        LOKI_URL=receiver.url,
+        LOKI_ENV="prod",
+        LLM_SRE_SERVICE="rag-api",
+        LOKI_TENANT_ID="team-a",
+        LOKI_BATCH_SIZE=7,
+    )
+    handler = LokiHandler.from_settings(settings, registry=registry)
+    handler.handle(record("configured"))
+    handler.close()
+    [(labels, _, _, _)] = receiver.entries
+    assert labels == {"service": "rag-api", "env": "prod"}
+    assert receiver.requests[0].headers["X-Scope-OrgID"] == "team-a"
+    assert handler.options.batch_size == 7
+
+
+def test_dropped_batches_are_logged_for_other_handlers(receiver, registry, caplog):
+    receiver.script.append((400, {}))
+    handler = make_handler(receiver.url, registry)
+    with caplog.at_level(logging.WARNING, logger="exporters.loki"):
+        handler.handle(record("rejected line"))
+        handler.close()
+    assert any("Loki rejected 1 records (HTTP 400)" in r.getMessage() for r in caplog.records)
