@@ -15,9 +15,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-_CITATION = re.compile(r"\[\s*(E\d+(?:\s*[,;]\s*E\d+)*)\s*\]")
-_LATE_CITATION = re.compile(r"([.!?])\s*((?:\[\s*E\d+(?:\s*[,;]\s*E\d+)*\s*\]\s*)+)")
-_ONLY_CITATIONS = re.compile(r"^(?:\s*\[\s*E\d+(?:\s*[,;]\s*E\d+)*\s*\])+[.!?]?\s*$")
+_IDS = r"E\d+(?:\s*[,;]\s*E\d+)*"  # "E1", "E1, E3", "E2; E4"
+_CITATION = re.compile(rf"\[\s*({_IDS})\s*\]")
+_LATE_CITATION = re.compile(rf"([.!?])\s*((?:\[\s*{_IDS}\s*\]\s*)+)")
+_ONLY_CITATIONS = re.compile(rf"^(?:\s*\[\s*{_IDS}\s*\])+[.!?]?\s*$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)\s+|\n+")
 _LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/@%'-]*[A-Za-z0-9%]|\d")
