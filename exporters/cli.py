@@ -7,12 +7,11 @@ With no options it tails ``TRACE_DIR`` (default ``<LLM_SRE_DATA_DIR>/traces``) a
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import ProcessCollector
 
 from exporters import metrics_doc
@@ -97,15 +96,7 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
 def run(args: argparse.Namespace) -> int:
     sidecar = build(args, get_settings())
     if args.once:
-        sidecar.poll_all()
-        sys.stdout.write(generate_latest(sidecar.registry).decode())
-        return 0
-    port = sidecar.serve(args.host, args.port)
-    print(f"llm-sre exporter: serving http://{args.host}:{port}/metrics", flush=True)
-    # SIGTERM (llm-sre up, systemd, docker stop) stops as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: sidecar.stop())
-    try:
-        sidecar.wait()
-    finally:
-        sidecar.stop()
+        sys.stdout.write(sidecar.exposition())
+    else:
+        sidecar.run(args.host, args.port, "llm-sre exporter")
     return 0

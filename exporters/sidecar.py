@@ -13,11 +13,12 @@ slow Docker daemon cannot delay trace counting; a failing poll is counted in
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 from collections.abc import Sequence
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 
 from exporters.catalogue import metrics
 from exporters.redact import redact
@@ -79,6 +80,21 @@ class Sidecar:
 
     def wait(self) -> None:
         self._stop.wait()
+
+    def exposition(self) -> str:
+        """Poll every source once and render /metrics (``--once``)."""
+        self.poll_all()
+        return generate_latest(self.registry).decode()
+
+    def run(self, host: str, port: int, name: str) -> None:
+        """Serve until Ctrl-C or SIGTERM (llm-sre up, systemd, docker stop), then stop cleanly."""
+        bound = self.serve(host, port)
+        print(f"{name}: serving http://{host}:{bound}/metrics", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: self.stop())
+        try:
+            self.wait()
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         self._stop.set()
