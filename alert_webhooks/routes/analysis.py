@@ -1,7 +1,7 @@
 """Analysis API: analyze an incident, read past analyses, manage and search the knowledge base.
 
 Thin routes over :mod:`alert_webhooks.analysis`; the analyst is the same code path as the worker's.
-The app may share its worker's analyst by overriding :func:`get_analyst`.
+The app shares its worker's analyst (and its metrics registry) by setting ``app.state.analyst``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import uuid
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from alert_webhooks.analysis.analyst import IncidentAnalyst
@@ -28,8 +28,14 @@ def get_knowledge() -> KnowledgeBase:
 
 
 @lru_cache
-def get_analyst() -> IncidentAnalyst:
+def _own_analyst() -> IncidentAnalyst:
     return build_analyst(get_settings())
+
+
+def get_analyst(request: Request) -> IncidentAnalyst:
+    """The app's shared analyst (``app.state.analyst``, the worker's) if set, else one of our own."""
+    shared = getattr(request.app.state, "analyst", None)
+    return shared if isinstance(shared, IncidentAnalyst) else _own_analyst()
 
 
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]

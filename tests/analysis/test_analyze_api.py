@@ -33,7 +33,7 @@ def client(kb: KnowledgeBase, tmp_path: Path) -> TestClient:
     analyst = IncidentAnalyst(kb, archive=Archive(tmp_path / "knowledge.db"), registry=CollectorRegistry())
     app = FastAPI()
     app.include_router(routes.router)
-    app.dependency_overrides[routes.get_analyst] = lambda: analyst
+    app.state.analyst = analyst  # how the service shares its worker's analyst with the routes
     app.dependency_overrides[routes.get_knowledge] = lambda: kb
     with TestClient(app) as c:
         yield c
