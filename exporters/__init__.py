@@ -1,1 +1,1 @@
-"""llm-sre exporters: the metric catalogue, app instrumentation and the sidecar exporters (docs/exporters.md)."""
+"""llm-sre exporters: metric catalogue, app instrumentation and sidecar exporters (docs/exporters.md)."""

@@ -17,7 +17,7 @@ from prometheus_client.process_collector import ProcessCollector
 from exporters import metrics_doc
 from exporters.catalogue import SPECS
 from exporters.containers import ContainerExporter
-from exporters.instrument import Instruments, otlp_mirror_from_env
+from exporters.instrument import from_settings
 from exporters.ollama_server import OllamaPoller
 from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source
@@ -65,8 +65,7 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
     """The registry and the sources the options ask for."""
     registry = CollectorRegistry()
     ProcessCollector(registry=registry)
-    inst = Instruments(registry, service=settings.service, max_models=settings.max_models,
-                       max_values=settings.max_label_values, mirror=otlp_mirror_from_env())
+    inst = from_settings(registry, settings)
     # Declare the trace-fed families up front so /metrics lists them (HELP/TYPE) before any event.
     for name, spec in SPECS.items():
         if spec.group in TRACE_FED_GROUPS:

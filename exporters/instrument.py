@@ -35,6 +35,7 @@ from prometheus_client import CollectorRegistry
 from exporters.catalogue import metrics
 from exporters.labels import BoundedLabel, enum_label, error_type, normalise_model
 from exporters.recorders import CacheLookup, LLMCall, Rerank, Retrieval, tokens_from_response
+from exporters.settings import ExporterSettings, get_settings
 
 __all__ = ["CacheLookup", "Instruments", "LLMCall", "Mirror", "Rerank", "Retrieval", "default",
            "tokens_from_response"]
@@ -231,8 +232,6 @@ _default_lock = threading.Lock()
 
 def otlp_mirror_from_env() -> Mirror | None:
     """An OTLP mirror when the standard ``OTEL_EXPORTER_OTLP_*`` endpoint variables ask for one."""
-    from exporters.settings import get_settings
-
     if not get_settings().otlp_endpoint:
         return None
     from exporters.otlp import OtlpMirror  # imported only when used: the SDK is slow to import
@@ -243,13 +242,22 @@ def otlp_mirror_from_env() -> Mirror | None:
 def default() -> Instruments:
     """The process-wide :class:`Instruments` on prometheus-client's default registry.
 
-    It mirrors to OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_METRICS_ENDPOINT``) is set.
+    Configured from the environment (:mod:`exporters.settings`); it mirrors to OTLP when
+    ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_METRICS_ENDPOINT``) is set.
     """
     global _default
     with _default_lock:
         if _default is None:
-            _default = Instruments(mirror=otlp_mirror_from_env())
+            _default = from_settings()
         return _default
+
+
+def from_settings(registry: CollectorRegistry | None = None,
+                  settings: ExporterSettings | None = None) -> Instruments:
+    """Instruments with the service name, label budgets and OTLP switch the environment sets."""
+    settings = settings or get_settings()
+    return Instruments(registry, service=settings.service, max_models=settings.max_models,
+                       max_values=settings.max_label_values, mirror=otlp_mirror_from_env())
 
 
 def llm_call(*, provider: str, model: str, operation: str = "chat") -> LLMCall:
