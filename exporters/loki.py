@@ -36,7 +36,7 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -50,6 +50,7 @@ if TYPE_CHECKING:  # settings are only needed by from_settings; keep the handler
 
 log = logging.getLogger(__name__)
 PUSH_PATH = "/loki/api/v1/push"
+WORKER_THREAD = "loki-handler"
 _TRUNCATED = "…[truncated]"
 
 
@@ -121,7 +122,7 @@ class LokiHandler(logging.Handler):
         os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
 
     def _start_worker(self) -> threading.Thread:
-        worker = threading.Thread(target=self._run, name="loki-handler", daemon=True)
+        worker = threading.Thread(target=self._run, name=WORKER_THREAD, daemon=True)
         worker.start()
         return worker
 
@@ -323,3 +324,30 @@ def retry_after(value: str | None, cap: float = 300.0) -> float | None:
     except (TypeError, ValueError):
         return None
     return min(max(0.0, when.timestamp() - time.time()), cap)
+
+
+def _quiet_worker(record: logging.LogRecord) -> bool:
+    """Drop httpx's per-push INFO lines from the shipping thread; keep its warnings."""
+    return record.threadName != WORKER_THREAD or record.levelno >= logging.WARNING
+
+
+def setup_logging(
+    settings: ExporterSettings, *, level: int = logging.INFO, stream: TextIO | None = None
+) -> LokiHandler | None:
+    """One call at process start: masked JSON lines on stderr and, with ``LOKI_URL`` set, to Loki.
+
+    Returns the Loki handler (or None) so tests and shutdown code can flush it; at interpreter
+    exit ``logging.shutdown`` closes it anyway.
+    """
+    console = logging.StreamHandler(stream)
+    console.setFormatter(JsonFormatter(service=settings.service))
+    console.addFilter(_quiet_worker)
+    handlers: list[logging.Handler] = [console]
+    loki = LokiHandler.from_settings(settings) if settings.loki_url else None
+    if loki is not None:
+        handlers.append(loki)
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in handlers:
+        root.addHandler(handler)
+    return loki

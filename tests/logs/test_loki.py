@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ from email.utils import format_datetime
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporters.loki import LokiHandler, LokiOptions, retry_after
+from exporters.loki import LokiHandler, LokiOptions, retry_after, setup_logging
 from exporters.settings import ExporterSettings
 from llm_sre.processes import free_port, wait_until
 
@@ -274,3 +275,35 @@ def test_dropped_batches_are_logged_for_other_handlers(receiver, registry, caplo
         handler.handle(record("rejected line"))
         handler.close()
     assert any("Loki rejected 1 records (HTTP 400)" in r.getMessage() for r in caplog.records)
+
+
+def test_setup_logging_writes_json_and_ships_to_loki(receiver):
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = list(root.handlers)
+    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook")
+    loki = setup_logging(settings, stream=stream)
+    try:
+        logging.getLogger("alert_webhooks").warning("slack answered 429, token=abcdef123456 retrying")
+        assert loki is not None
+        loki.flush()
+    finally:
+        for handler in set(root.handlers) - set(before):
+            root.removeHandler(handler)
+            handler.close()
+    [line] = stream.getvalue().splitlines()
+    assert json.loads(line)["message"] == "slack answered 429, token=[REDACTED:token] retrying"
+    assert [json.loads(x)["service"] for x in receiver.lines()] == ["webhook"]
+
+
+def test_setup_logging_without_loki_url_only_writes_json():
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        assert setup_logging(ExporterSettings(), stream=stream) is None
+        logging.getLogger("x").error("plain")
+    finally:
+        for handler in set(root.handlers) - set(before):
+            root.removeHandler(handler)
+    assert json.loads(stream.getvalue())["level"] == "error"
