@@ -80,11 +80,69 @@ async def _aiterate(call: LLMCall, adapter: Adapter, chunks: AsyncIterator[Any])
     call.__exit__(None, None, None)
 
 
+class _Stream:
+    """The client's stream, iterated through the recorder; anything else (openai's ``.response``,
+    ``with stream:``) behaves as the original object does."""
+
+    def __init__(self, original: Any, recorded: Iterator[Any]) -> None:
+        self._original = original
+        self._recorded = recorded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+    def __iter__(self) -> Iterator[Any]:
+        return self._recorded
+
+    def __next__(self) -> Any:
+        return next(self._recorded)
+
+    def close(self) -> None:
+        self._recorded.close()  # type: ignore[attr-defined]  # ends the recorded call
+        if callable(getattr(self._original, "close", None)):
+            self._original.close()
+
+    def __enter__(self) -> _Stream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _AsyncStream:
+    """The async counterpart of :class:`_Stream`."""
+
+    def __init__(self, original: Any, recorded: AsyncIterator[Any]) -> None:
+        self._original = original
+        self._recorded = recorded
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._recorded
+
+    async def __anext__(self) -> Any:
+        return await self._recorded.__anext__()
+
+    async def close(self) -> None:
+        await self._recorded.aclose()  # type: ignore[attr-defined]
+        closing = getattr(self._original, "close", None) or getattr(self._original, "aclose", None)
+        if callable(closing) and inspect.isawaitable(result := closing()):
+            await result
+
+    async def __aenter__(self) -> _AsyncStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
 def _settle(call: LLMCall, adapter: Adapter, result: Any, stream: bool) -> Any:
     if stream:
         if hasattr(result, "__aiter__"):
-            return _aiterate(call, adapter, result)
-        return _iterate(call, adapter, iter(result))
+            return _AsyncStream(result, _aiterate(call, adapter, result))
+        return _Stream(result, _iterate(call, adapter, iter(result)))
     adapter.on_response(call, result)
     call.__exit__(None, None, None)
     return result

@@ -61,8 +61,8 @@ def test_async_stream_and_http_errors(server, registry):
                         Instruments(registry), provider="vllm")
 
     async def run():
-        stream = await client.completions.create(model=MODEL, prompt="hi", stream=True)
-        texts = [c.choices[0].text async for c in stream]
+        async with await client.completions.create(model=MODEL, prompt="hi", stream=True) as stream:
+            texts = [c.choices[0].text async for c in stream]
         server.status = 429
         try:
             with pytest.raises(openai.RateLimitError):
@@ -74,3 +74,13 @@ def test_async_stream_and_http_errors(server, registry):
     assert "".join(asyncio.run(run())) == "Hello there"
     assert get(registry, "gen_ai_client_operation_time_to_first_chunk_seconds_sum", "text_completion") >= GAP
     assert get(registry, "llm_sre_llm_calls_total", error="429") == 1
+
+
+def test_stream_keeps_the_openai_stream_interface(server, registry):
+    client = instrument(openai.OpenAI(base_url=server.url, api_key="-", max_retries=0), Instruments(registry),
+                        provider="vllm")
+    with client.chat.completions.create(model=MODEL, messages=[], stream=True) as stream:
+        assert stream.response.status_code == 200  # attributes of openai's Stream still work
+        first = next(c for c in stream if c.choices and c.choices[0].delta.content)
+    assert first.choices[0].delta.content == "Hello"
+    assert get(registry, "llm_sre_llm_calls_total") == 1  # leaving the block ended the call
