@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from exporters.catalogue import metrics
@@ -46,6 +47,14 @@ OPERATIONS = ("chat", "text_completion", "embeddings", "generate_content", "exec
 # OTel gen_ai.provider.name values plus the self-hosted servers this project targets.
 PROVIDERS = ("ollama", "vllm", "llama.cpp", "openai", "anthropic", "azure.ai.openai", "aws.bedrock",
              "gcp.vertex_ai", "gcp.gemini", "mistral_ai", "cohere", "groq", "deepseek", "x_ai", "huggingface")
+
+
+def current_trace_exemplar() -> dict[str, str] | None:
+    """``{trace_id, span_id}`` of the active OpenTelemetry span, if there is one."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
 
 
 class Mirror(Protocol):
@@ -134,8 +143,14 @@ class Instruments:
         """Record one finished LLM call (the context manager and the trace tailer end here)."""
         base = self.genai_labels(provider, model, operation)
         labels = {**base, "error_type": self.error_label(error_type(error)) if error else ""}
-        self.observe("gen_ai_client_operation_duration_seconds", duration, **labels)
-        self.inc("llm_sre_llm_calls_total", **labels)
+        # The trace of the current span rides along as an exemplar (OpenMetrics scrapes only), so
+        # a slow bucket in Grafana links to the request that filled it.
+        exemplar = current_trace_exemplar()
+        self._child("gen_ai_client_operation_duration_seconds", labels).observe(duration, exemplar)
+        self._child("llm_sre_llm_calls_total", labels).inc(1.0, exemplar)
+        if self.mirror is not None:
+            self.mirror.record("gen_ai_client_operation_duration_seconds", duration, labels)
+            self.mirror.record("llm_sre_llm_calls_total", 1.0, labels)
         if time_to_first_chunk is not None:
             self.observe("gen_ai_client_operation_time_to_first_chunk_seconds", time_to_first_chunk, **labels)
         for token_type, count in (("input", input_tokens), ("output", output_tokens)):

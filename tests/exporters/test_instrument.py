@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
 
 from exporters.instrument import Instruments
 
@@ -147,3 +149,16 @@ def test_cache_size_evictions_and_eval(inst, registry):
     assert value(registry, "llm_sre_cache_entries", cache="embedding") == 42
     assert value(registry, "llm_sre_cache_evictions_total", cache="embedding") == 3
     assert value(registry, "llm_sre_eval_score_sum", metric="faithfulness") == pytest.approx(0.8)
+
+
+def test_active_trace_becomes_an_exemplar_in_openmetrics(inst, registry):
+    with TracerProvider().get_tracer("test").start_as_current_span("rag-request") as span:
+        with inst.llm_call(provider="ollama", model="qwen2.5:7b"):
+            pass
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    with inst.llm_call(provider="ollama", model="qwen2.5:7b"):
+        pass  # no active span: no exemplar, nothing breaks
+    text = openmetrics(registry).decode()
+    calls = next(line for line in text.splitlines() if line.startswith("llm_sre_llm_calls_total{"))
+    assert '# {span_id="' in calls and f'trace_id="{trace_id}"' in calls
+    assert value(registry, "llm_sre_llm_calls_total", **LLM, error_type="") == 2
