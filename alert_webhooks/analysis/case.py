@@ -33,6 +33,11 @@ TARGET_LABELS = (
 )
 
 
+def utc(moment: datetime) -> datetime:
+    """Aware UTC; a naive timestamp (an API client's "2026-11-26T23:10:00") is taken as UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 @dataclass(frozen=True)
 class AlertFacts:
     name: str
@@ -71,7 +76,7 @@ class Case:
         metrics: Mapping[str, Scalar] | None = None,
     ) -> Case:
         alerts = tuple(
-            AlertFacts(a.name, a.status, dict(a.labels), dict(a.annotations), a.startsAt, a.generatorURL)
+            AlertFacts(a.name, a.status, dict(a.labels), dict(a.annotations), utc(a.startsAt), a.generatorURL)
             for a in notification.alerts
         )
         firing = [a.starts_at for a in alerts if a.status == "firing"] or [a.starts_at for a in alerts]
@@ -113,7 +118,7 @@ class IncidentInput(BaseModel):
     severity: Literal["critical", "warning", "info"] = "warning"
 
     def to_case(self, now: datetime | None = None) -> Case:
-        at = self.timestamp or now or datetime.now(UTC)
+        at = utc(self.timestamp or now or datetime.now(UTC))
         info = parse_redis_info(self.redis_info) if isinstance(self.redis_info, str) else self.redis_info
         metrics: dict[str, Scalar] = {**redis_fields(info or {}), **self.metrics}
         if self.redis_version:

@@ -6,6 +6,7 @@ The app shares its worker's analyst (and its metrics registry) by setting ``app.
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from functools import lru_cache
 from typing import Annotated
@@ -18,7 +19,7 @@ from alert_webhooks.analysis.case import IncidentInput
 from alert_webhooks.analysis.factory import build_analyst, open_knowledge
 from alert_webhooks.analysis.knowledge import KnowledgeBase, KnowledgeDocument, KnowledgeInput
 from alert_webhooks.analysis.result import AnalysisResult, Category
-from alert_webhooks.settings import get_settings
+from alert_webhooks.settings import Settings, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
@@ -38,6 +39,27 @@ def get_analyst(request: Request) -> IncidentAnalyst:
     return shared if isinstance(shared, IncidentAnalyst) else _own_analyst()
 
 
+def _settings(request: Request) -> Settings:
+    service = getattr(request.app.state, "service", None)
+    return getattr(service, "settings", None) or get_settings()
+
+
+def require_api_token(request: Request) -> None:
+    """Writes to the knowledge base steer every future summary, and /analyze spends LLM time:
+    when ``LLM_SRE_WEBHOOK_TOKEN`` is set they need it as a bearer token (reads stay open)."""
+    expected = _settings(request).webhook_token
+    if expected is None:
+        return
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        presented.strip().encode(), expected.get_secret_value().encode()
+    ):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+Guarded = [Depends(require_api_token)]
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
 AnalystDep = Annotated[IncidentAnalyst, Depends(get_analyst)]
 
@@ -59,7 +81,7 @@ def _found(doc: KnowledgeDocument | None, doc_id: str) -> KnowledgeDocument:
     return doc
 
 
-@router.post("/analyze")
+@router.post("/analyze", dependencies=Guarded)
 async def analyze(incident: IncidentInput, analyst: AnalystDep) -> AnalysisResult:
     """Analyse an incident now: deterministic, then the LLM within its deadline if it grounds."""
     return await analyst.analyse(f"api-{uuid.uuid4().hex[:16]}", incident.to_case())
@@ -74,7 +96,7 @@ def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
     return found
 
 
-@router.post("/knowledge", status_code=status.HTTP_201_CREATED)
+@router.post("/knowledge", status_code=status.HTTP_201_CREATED, dependencies=Guarded)
 def create_document(data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Add a document; 409 if the given id exists (use PUT to replace)."""
     if data.id and kb.get(data.id) is not None:
@@ -93,7 +115,7 @@ def list_documents(
     return kb.documents(category, limit, offset)
 
 
-@router.post("/knowledge/bulk-import", status_code=status.HTTP_201_CREATED)
+@router.post("/knowledge/bulk-import", status_code=status.HTTP_201_CREATED, dependencies=Guarded)
 def bulk_import(
     docs: Annotated[list[KnowledgeInput], Field(max_length=1000)], kb: KnowledgeDep
 ) -> dict[str, int]:
@@ -107,13 +129,13 @@ def get_document(doc_id: str, kb: KnowledgeDep) -> KnowledgeDocument:
     return _found(kb.get(doc_id), doc_id)
 
 
-@router.put("/knowledge/{doc_id}")
+@router.put("/knowledge/{doc_id}", dependencies=Guarded)
 def replace_document(doc_id: str, data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Create or replace the document at this id (the path id wins over a body id)."""
     return kb.put(data, doc_id=doc_id)
 
 
-@router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=Guarded)
 def delete_document(doc_id: str, kb: KnowledgeDep) -> None:
     """Remove a document."""
     if not kb.delete(doc_id):

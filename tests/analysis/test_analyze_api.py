@@ -99,3 +99,9 @@ def test_cli_reports_a_bad_payload(tmp_path: Path, capsys) -> None:
     (tmp_path / "alert.json").write_text('{"version": "4"}')
     assert main(["analyze", "--alert", str(tmp_path / "alert.json"), "--no-llm"]) == 2
     assert "validation error" in capsys.readouterr().err
+
+
+def test_naive_and_offset_timestamps_are_read_as_utc(client: TestClient) -> None:
+    for stamp in ("2026-11-26T23:10:00", "2026-11-27T01:10:00+02:00"):
+        result = client.post("/api/v1/analyze", json={"timestamp": stamp, "description": "x"}).json()
+        assert "since 23:10:00 UTC" in result["summary"]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from fastapi.testclient import TestClient
+
+from alert_webhooks.settings import Settings
 
 DOC = {
     "id": "pgbouncer-pool-full",
@@ -55,3 +59,15 @@ def test_similar_ranks_the_shipped_runbook_for_a_real_error_line(api: TestClient
 
 def test_search_with_only_punctuation_returns_nothing(api: TestClient) -> None:
     assert api.post("/api/v1/search", json={"query": '"*) (: -'}).json() == []
+
+
+def test_writes_need_the_token_when_one_is_configured(api: TestClient) -> None:
+    api.app.state.service = SimpleNamespace(settings=Settings(webhook_token="s3cret-token"))
+    assert api.post("/api/v1/knowledge", json=DOC).status_code == 401
+    assert api.delete("/api/v1/knowledge/redis-oom").status_code == 401
+    bad = {"Authorization": "Bearer wrong"}
+    assert api.put("/api/v1/knowledge/redis-oom", json=DOC, headers=bad).status_code == 401
+    assert api.post("/api/v1/analyze", json={}).status_code == 401
+    good = {"Authorization": "Bearer s3cret-token"}
+    assert api.post("/api/v1/knowledge", json=DOC, headers=good).status_code == 201
+    assert api.get("/api/v1/knowledge/redis-oom").status_code == 200  # reads stay open

@@ -212,3 +212,15 @@ def test_openai_compatible_backend(kb, tmp_path, server) -> None:
     assert sent.body["response_format"]["type"] == "json_object"
     assert sent.body["response_format"]["schema"]["required"] == ["summary", "root_cause_analysis"]
     assert sent.headers["Authorization"] == "Bearer sk-local-test-000000000000"
+
+
+def test_overlong_lists_and_wild_confidence_are_trimmed_not_rejected(kb, tmp_path, server) -> None:
+    run = Run(kb, tmp_path, ollama(server))
+    answer = good_answer(run.first)
+    answer["immediate_actions"] = answer["immediate_actions"] * 12
+    answer["confidence_score"] = 1e300
+    server.content = json.dumps(answer)
+    better = run.refine()
+
+    assert better is not None
+    assert len(better.immediate_actions) == 8 and better.confidence_score == 1.0
