@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import docker
+import ollama
 from prometheus_client import CollectorRegistry
 from prometheus_client.process_collector import ProcessCollector
 
@@ -24,6 +26,7 @@ from exporters.sidecar import Sidecar, Source
 from exporters.traces import TraceSource
 
 TRACE_FED_GROUPS = ("genai", "llm", "rag", "cache", "traces", "exporter")
+DOCKER_API = "1.41"
 
 
 def register(subparsers: Any) -> None:
@@ -76,14 +79,13 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
                                    interval=settings.trace_poll_seconds,
                                    aggregate_every=settings.aggregate_seconds))
     if args.ollama is not None:
-        import ollama  # only needed with --ollama
-
         client = ollama.Client(host=args.ollama or settings.ollama_host, timeout=10)
         sources.append(OllamaPoller(inst, client, interval=settings.ollama_poll_seconds))
     if args.docker is not None:
-        import docker  # only needed with --docker
-
-        client = docker.DockerClient(base_url=args.docker or settings.docker_host, timeout=10)
+        # A fixed API version (Docker 20.10+; one-shot stats need 1.41) means no call at start-up:
+        # a Docker daemon that is down shows as poll errors instead of a crash-looping exporter.
+        client = docker.DockerClient(base_url=args.docker or settings.docker_host, version=DOCKER_API,
+                                     timeout=10)
         cgroups = settings.cgroup_root if settings.cgroup_root.is_dir() else None
         containers = ContainerExporter(client, inst, interval=settings.docker_poll_seconds,
                                        log_tail=settings.docker_log_tail, cgroup_root=cgroups)
