@@ -14,9 +14,11 @@ FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     LLM_SRE_DATA_DIR=/data
+# /var/lib/llm-sre/grafana is where compose mounts the grafana-token volume: created here so a
+# fresh named volume takes this owner.
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin llm-sre \
-    && mkdir -p /data \
-    && chown llm-sre /data
+    && mkdir -p /data /var/lib/llm-sre/grafana \
+    && chown llm-sre /data /var/lib/llm-sre/grafana
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 

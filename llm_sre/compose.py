@@ -11,10 +11,15 @@ from __future__ import annotations
 import argparse
 import secrets
 import shutil
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from grafana_client.client import GrafanaException
+
+from llm_sre.grafana_token import Grafana, ensure_token
+from llm_sre.processes import http_ok, wait_until
 from llm_sre.traffic import SyntheticTraffic
 
 # Secret file -> whether init fills it with a random value (True) or leaves it empty, which
@@ -91,6 +96,26 @@ def run_demo_app(args: argparse.Namespace, stop: threading.Event | None = None) 
     return 0
 
 
+def run_grafana_token(args: argparse.Namespace) -> int:
+    """Compose's ``grafana-token`` one-shot: see :mod:`llm_sre.grafana_token`.
+
+    Exits 0 even when Grafana is unreachable or refuses the admin login: the webhook waits for
+    this step, and an alert pipeline without annotations beats one that never starts.
+    """
+    grafana = Grafana(args.grafana_url, args.admin_user, args.admin_password_file.read_text().strip())
+    preset = args.preset_file.read_text() if args.preset_file and args.preset_file.is_file() else ""
+    health = f"{args.grafana_url}/api/health"
+    try:
+        if not preset.strip():
+            wait_until(lambda: http_ok(health), args.wait, what=f"Grafana at {args.grafana_url}")
+        source = ensure_token(grafana, args.token_file, preset)
+    except (TimeoutError, GrafanaException) as exc:
+        print(f"no Grafana token, incident annotations stay off: {exc}", file=sys.stderr)
+        return 0
+    print(f"Grafana token for the webhook: {source} ({args.token_file})")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("compose", help="Prepare the docker compose stack.")
     sub = parser.add_subparsers(dest="compose_command", metavar="ACTION", required=True)
@@ -125,3 +150,27 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="share of calls that fail with ModelTimeout (default: 0.02)",
     )
     app_parser.set_defaults(func=run_demo_app)
+
+    token_parser = sub.add_parser(
+        "grafana-token",
+        help="Write a Grafana service-account token for the webhook (compose one-shot).",
+        description="Keep the preset token if one is given, else keep a token Grafana still accepts, "
+        "else create service account llm-sre-webhook (Editor) and a new token.",
+    )
+    token_parser.add_argument(
+        "--grafana-url", default="http://grafana:3000", help="default: http://grafana:3000"
+    )
+    token_parser.add_argument("--admin-user", default="admin", help="Grafana admin login (default: admin)")
+    token_parser.add_argument("--admin-password-file", type=Path, required=True, metavar="FILE")
+    token_parser.add_argument("--token-file", type=Path, required=True, metavar="FILE", help="where to write")
+    token_parser.add_argument(
+        "--preset-file", type=Path, metavar="FILE", help="a user-supplied token; used as-is when non-empty"
+    )
+    token_parser.add_argument(
+        "--wait",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="how long to wait for Grafana's /api/health (default: 120)",
+    )
+    token_parser.set_defaults(func=run_grafana_token)

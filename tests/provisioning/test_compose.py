@@ -29,7 +29,7 @@ from tests.provisioning.stackfiles import COMPOSE_FILE, SCHEMAS, bind_mounts, co
 COMPOSE_SCHEMA_SHA256 = "46b7d35f19dd93a05f8fea530291bf84d881c1791ec167ecf0e6fb94e639d496"
 
 # Services that run to completion instead of serving.
-ONE_SHOT = {"ollama-pull"}
+ONE_SHOT = {"ollama-pull", "grafana-token"}
 # Host paths compose may create on first start; `llm-sre compose init` creates them too.
 CREATED_AT_INIT = {"./data/traces"}
 # Absolute host paths are the Docker host's own (socket, /sys for cAdvisor), not repo files.
@@ -75,6 +75,27 @@ def test_llm_sre_services_run_real_cli_commands() -> None:
         assert command[-2:] == ["--port", port] and "0.0.0.0" in command
         args = build_parser().parse_args(command)
         assert callable(args.func), f"{name}: `llm-sre {' '.join(command)}` has no handler"
+
+
+def test_grafana_token_one_shot_writes_where_the_webhook_reads() -> None:
+    services = compose()["services"]
+    one_shot, webhook = services["grafana-token"], services["webhook"]
+    options = dict(arg.removeprefix("--").split("=", 1) for arg in one_shot["command"] if "=" in arg)
+    assert callable(build_parser().parse_args(one_shot["command"]).func)
+    token_file = Path(options["token-file"])
+    assert webhook["environment"]["GRAFANA_TOKEN_FILE"] == str(token_file)
+    assert f"grafana-token:{token_file.parent}" in one_shot["volumes"]
+    assert f"grafana-token:{token_file.parent}:ro" in webhook["volumes"]
+    # The image creates that directory for its user, so a fresh named volume is writable.
+    assert str(token_file.parent) == "/var/lib/llm-sre/grafana"
+    assert str(token_file.parent) in (REPO / "Dockerfile").read_text()
+    for option, secret in (
+        ("admin-password-file", "grafana_admin_password"),
+        ("preset-file", "grafana_token"),
+    ):
+        assert options[option] == f"/run/secrets/{secret}" and secret in one_shot["secrets"]
+    assert options["grafana-url"] == "http://grafana:3000"
+    assert webhook["depends_on"]["grafana-token"]["condition"] == "service_completed_successfully"
 
 
 def test_every_bind_mount_source_exists() -> None:
