@@ -1,8 +1,8 @@
 """Masker throughput against detect-secrets on the same lines, measured in the same run.
 
-    .venv/bin/python bench/redact.py [--lines 60000] [--ds-lines 1500]
+    .venv/bin/python bench/redact.py [--lines 20000] [--ds-lines 1000] [--rounds 3]
 
-Input: the test corpus (248 look-alike clean lines + 116 fake-secret lines), repeated; the mix
+Input: the test corpus (look-alike clean lines + fake-secret lines), repeated; the mix
 is secret-heavy on purpose (a third of lines), production logs are far cleaner and faster.
 Also reports each tool's recall on the secret lines and false hits on the clean lines, since a
 fast masker that misses secrets is worthless. Baselines: detect-secrets ``scan_line`` (ad-hoc
@@ -48,21 +48,37 @@ def rate(fn: Callable[[str], object], lines: list[str]) -> float:
     return len(lines) / (time.perf_counter() - start)
 
 
+def best_rates(runs: dict[str, tuple[Callable[[str], object], list[str]]], rounds: int) -> dict[str, float]:
+    """Best of ``rounds`` interleaved runs per tool (timeit's rule: the fastest run is the least
+    disturbed one), so load from other processes on a shared machine hits every tool alike."""
+    best = dict.fromkeys(runs, 0.0)
+    for _ in range(rounds):
+        for name, (fn, lines) in runs.items():
+            best[name] = max(best[name], rate(fn, lines))
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, default=60_000)
-    parser.add_argument("--ds-lines", type=int, default=1_500, help="detect-secrets is slow; fewer lines")
+    parser.add_argument("--lines", type=int, default=20_000)
+    parser.add_argument("--ds-lines", type=int, default=1_000, help="detect-secrets is slow; fewer lines")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; the best run counts")
     args = parser.parse_args()
     secret, clean = load()
     mixed = list(itertools.islice(itertools.cycle(clean + secret), args.lines))
-    ours = rate(redact, mixed)
-    naive = rate(without_hints, mixed)
+    clean_lines = list(itertools.islice(itertools.cycle(clean), args.lines))
     with default_settings():
-        ds = rate(detect_secrets_hit, mixed[: args.ds_lines])
+        rates = best_rates({
+            "ours": (redact, mixed),
+            "naive": (without_hints, mixed),
+            "ds": (detect_secrets_hit, mixed[: args.ds_lines]),
+            "clean": (redact, clean_lines),
+        }, args.rounds)
         ds_recall = sum(map(detect_secrets_hit, secret)) / len(secret)
         ds_false = sum(map(detect_secrets_hit, clean))
-    clean_only = rate(redact, list(itertools.islice(itertools.cycle(clean), args.lines)))
-    print(f"corpus: {len(secret)} secret lines, {len(clean)} clean lines; {args.lines} lines timed")
+    ours, naive, ds, clean_only = rates["ours"], rates["naive"], rates["ds"], rates["clean"]
+    print(f"corpus: {len(secret)} secret lines, {len(clean)} clean lines; {args.lines} lines timed, "
+          f"best of {args.rounds} interleaved rounds")
     print(f"redact (hints)        {ours:>10,.0f} lines/s  (clean-only {clean_only:,.0f} lines/s)")
     print(f"redact (no hints)     {naive:>10,.0f} lines/s  -> hints speed-up x{ours / naive:.1f}")
     print(f"detect-secrets        {ds:>10,.0f} lines/s  -> redact is x{ours / ds:.1f} faster")

@@ -85,6 +85,27 @@ def _pwd_value(m: re.Match[str]) -> bool:
     return _real_value(m) and not m.group("secret").startswith(("/", "~"))
 
 
+def _mixed_base64(m: re.Match[str]) -> bool:
+    """An AWS secret key mixes cases and digits; a 40-char git SHA is lower-case hex."""
+    value = m.group("secret")
+    return any(c.isupper() for c in value) and any(c.islower() for c in value) and any(
+        c.isdigit() for c in value
+    )
+
+
+_FLAG_KINDS = (("pass", "password"), ("secret", "secret"), ("token", "token"))
+
+
+def _flag_kind(m: re.Match[str]) -> str:
+    flag = m.group("flag").lower()
+    return next((kind for word, kind in _FLAG_KINDS if word in flag), "api_key")
+
+
+def _flag_value(m: re.Match[str]) -> bool:
+    """``--max-token 4096`` style counts are not secrets; anything else after a secret flag is."""
+    return _token_value(m) if _flag_kind(m) == "token" else _real_value(m)
+
+
 def _looks_random(m: re.Match[str]) -> bool:
     """A bearer credential has digits or mixed case; "bearer authentication" prose has neither."""
     value = m.group("secret")
@@ -157,29 +178,30 @@ def rrn_ok(digits: str) -> bool:
 
 
 _SEPARATORS = re.compile(r"[ .-]")
+_PHONE_PREFIXES = ("010", "011", "016", "017", "018", "019")
+_PHONE_SHAPES = ([10], [11], [3, 3, 4], [3, 4, 4])
+_AMEX_DINERS_SHAPES = ([4, 6, 5], [4, 6, 4])
 
 
-def _number_kind(m: re.Match[str]) -> str | None:
+def _number_kind(raw: str) -> str | None:
     """Classify a digit run as a card number, a Korean RRN or a Korean mobile number, or nothing."""
-    raw = m.group("secret")
     if raw.startswith("+82"):
         return "phone"
-    groups = _SEPARATORS.split(raw)
+    if raw.isdigit():  # the common case (timestamps, ids): no separators to untangle
+        groups, sep = [raw], ""
+    else:
+        seps = set(_SEPARATORS.findall(raw))
+        if len(seps) > 1:
+            return None
+        groups, sep = _SEPARATORS.split(raw), seps.pop()
     digits = "".join(groups)
-    seps = set(_SEPARATORS.findall(raw))
-    if len(seps) > 1:
-        return None
     sizes = [len(g) for g in groups]
-    if sizes in ([13], [6, 7]) and seps <= {"-"} and rrn_ok(digits):
+    if sizes in ([13], [6, 7]) and sep in ("", "-") and rrn_ok(digits):
         return "rrn"
-    if digits[:3] in ("010", "011", "016", "017", "018", "019") and sizes in (
-        [10], [11], [3, 3, 4], [3, 4, 4]
-    ):
+    if digits.startswith(_PHONE_PREFIXES) and sizes in _PHONE_SHAPES:
         return "phone"
-    card_shape = len(groups) == 1 or sizes[:-1] == [4] * (len(sizes) - 1) or sizes in ([4, 6, 5], [4, 6, 4])
-    if 13 <= len(digits) <= 19 and card_shape and "." not in seps and _card_issuer(digits) and luhn_ok(
-        digits
-    ):
+    card_shape = sizes[:-1] == [4] * (len(sizes) - 1) or sizes in _AMEX_DINERS_SHAPES
+    if sep != "." and 13 <= len(digits) <= 19 and card_shape and _card_issuer(digits) and luhn_ok(digits):
         return "card"
     return None
 
@@ -188,7 +210,7 @@ class _NumberRule(Rule):
     """Digit runs get one regex and a classifier instead of three overlapping regexes."""
 
     def _replace(self, m: re.Match[str]) -> str:
-        kind = _number_kind(m)
+        kind = _number_kind(m.group("secret"))
         return m.group(0) if kind is None else marker(kind)
 
 
@@ -253,6 +275,14 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"(?P<secret>\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|APKA)[A-Z0-9]{16}\b)"),
         ("akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "anpa", "apka"),
     ),
+    # A secret access key has no prefix of its own; in a line that mentions AWS, a 40-character
+    # base64 run of mixed case and digits is one (``aws configure set … KEY``, env dumps).
+    Rule(
+        "aws_secret_key",
+        re.compile(r"(?<![A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"),
+        ("aws",),
+        _mixed_base64,
+    ),
     Rule(
         "github_token",
         re.compile(r"(?P<secret>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,}))"),
@@ -288,6 +318,17 @@ RULES: tuple[Rule, ...] = (
         re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![\w+/=])"),
         ("basic",),
         _basic_credentials,
+    ),
+    # Command lines: ``--password hunter2``, ``--hf-token hf_…``, ``--api-key …`` (space form;
+    # the ``=`` form is the key-value rule's).
+    Rule(
+        _flag_kind,
+        re.compile(
+            r"(?i)(?<!\S)--?(?P<flag>(?:\w+[-_])*?(?:password|passwd|pass|secret|token|api[-_]?key))"
+            r"\s+(?P<secret>[^\s\"'-][^\s\"']*)"
+        ),
+        ("-password", "-passwd", "-pass", "-secret", "-token", "-api-key", "-api_key", "-apikey"),
+        _flag_value,
     ),
     Rule(
         "password",
@@ -340,10 +381,9 @@ def redact(text: str) -> str:
     """
     found = _HINT_SCAN.findall(text.lower())
     if found:
-        woken = frozenset().union(*(_HINT_RULES[word] for word in found))
-        for i, rule in enumerate(_HINTED):
-            if i in woken:
-                text = rule.apply(text)
+        # Rule order matters (specific kinds before the generic key=value rule): sort the indices.
+        for i in sorted(set().union(*map(_HINT_RULES.__getitem__, found))):
+            text = _HINTED[i].apply(text)
     for rule in _ALWAYS:
         text = rule.apply(text)
     return text
