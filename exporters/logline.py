@@ -36,9 +36,13 @@ _LEVEL_ALIASES = {
 
 
 def normalise_level(value: Any) -> str:
-    """One of :data:`LEVELS`; numeric levels follow stdlib logging (10 debug … 50 critical)."""
-    if isinstance(value, int | float):
-        return LEVELS[min(max(int(value) // 10 - 1, 0), 4)]
+    """One of :data:`LEVELS`.
+
+    Numeric levels in JSON lines come from pino/bunyan (Node): 10 trace, 20 debug, 30 info,
+    40 warn, 50 error, 60 fatal. Python JSON loggers write level names, not numbers.
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return LEVELS[min(max(int(value) // 10 - 2, 0), 4)]
     return _LEVEL_ALIASES.get(str(value).strip().lower(), "info")
 
 

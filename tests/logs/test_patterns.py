@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench.logcorpus import LOGHUB_STYLE, MIXED, generate, grouping_accuracy
-from exporters.logline import parse_line
+from exporters.logline import normalise_level, parse_line
 from exporters.patterns import PatternMiner, mask
 
 PUBLISHED_DRAIN_GA = {"HDFS": 0.998, "OpenSSH": 0.788, "Apache": 1.0, "Zookeeper": 0.967}
@@ -104,3 +104,12 @@ def test_templates_never_hold_secrets():
     for line in lines:
         template = miner.add(line).template
         assert "hunter2" not in template and "abcDEF123456789" not in template and "bob@" not in template
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [(10, "debug"), (30, "info"), (40, "warning"), (50, "error"), (60, "critical"), ("WARN", "warning"),
+     ("Fatal", "critical"), ("notice", "info"), ("bogus", "info")],
+)
+def test_level_names_and_pino_numbers(value, level):
+    assert normalise_level(value) == level
