@@ -4,6 +4,8 @@ Pattern mining needs the *message* (a JSON record's envelope or slog's ``time=``
 make every line unique) and the exporter needs a *level* even for formats that have none (an
 access log's level is its status class). Recognised, in order:
 
+* Container runtime wrappers are unwrapped first: Docker's json-file records
+  (``{"log": "…", "stream": "stderr"}``) and CRI lines (``<ts> stderr F …``).
 * JSON records (our :mod:`exporters.jsonlog`, structlog, most JSON loggers): ``level`` /
   ``levelname`` / ``severity``, ``message`` / ``msg`` / ``event``; the rest are fields.
 * logfmt, including Ollama's Go ``slog`` lines (``time=… level=INFO source=… msg="…"``).
@@ -53,6 +55,7 @@ class LogLine:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
+_CRI = re.compile(r"^\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2}) (?:stdout|stderr) [FP] ")
 _JSON_LEVEL_KEYS = ("level", "levelname", "severity", "lvl", "log.level")
 _JSON_MESSAGE_KEYS = ("message", "msg", "event")
 _LOGFMT_PAIR = re.compile(r'([\w.-]+)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -87,6 +90,8 @@ def _parse_json(line: str) -> LogLine | None:
         return None
     if not isinstance(record, dict):
         return None
+    if isinstance(record.get("log"), str) and "stream" in record:  # Docker's json-file driver
+        return parse_line(record["log"])
     level = next((record.pop(k) for k in _JSON_LEVEL_KEYS if k in record), "info")
     message = next((record.pop(k) for k in _JSON_MESSAGE_KEYS if k in record), "")
     return LogLine(normalise_level(level), str(message), record)
@@ -110,6 +115,8 @@ def _parse_logfmt(line: str) -> LogLine:
 def parse_line(line: str) -> LogLine:
     """Level, message and structured fields of one raw line (see the module docstring)."""
     line = line.rstrip("\r\n")
+    if m := _CRI.match(line):  # Kubernetes/containerd: "<ts> stdout F <line>"
+        line = line[m.end() :]
     if line.startswith("{") and (parsed := _parse_json(line)) is not None:
         return parsed
     if _LOGFMT_START.match(line) and " msg=" in line:

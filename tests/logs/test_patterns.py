@@ -44,6 +44,9 @@ def test_mask(message, masked):
         ("2026-11-26 23:01:05,123 CRITICAL rag.api: disk full", "critical", None),
         ('  File "/app/x.py", line 3, in f', "error", None),
         ("plain line", "info", "plain line"),
+        ('{"log":"2026-11-26 10:00:00,1 ERROR app: boom\\n","stream":"stderr","time":"2026-11-26T10:00:00Z"}',
+         "error", "2026-11-26 10:00:00,1 ERROR app: boom"),
+        ('2026-11-26T10:00:00.123456789Z stderr F {"level": "warn", "msg": "slow"}', "warning", "slow"),
     ],
 )
 def test_parse_line(line, level, message):
