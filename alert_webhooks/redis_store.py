@@ -84,6 +84,8 @@ return #due
 
 
 class RedisStore:
+    inline = False  # network round trips: callers use a thread so a slow Redis never stalls the loop
+
     def __init__(self, client: redis.Redis, prefix: str = "llm-sre") -> None:
         self._r = client
         self._p = prefix

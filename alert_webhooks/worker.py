@@ -28,7 +28,7 @@ from alert_webhooks.analysis.analyst import Analyst
 from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError
 from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.metrics import ServiceMetrics
-from alert_webhooks.store import Store
+from alert_webhooks.store import Store, call
 from exporters.redact import redact
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class WorkerConfig:
     # stay fast and the backlog waits on disk. Measured without it: ack p99 ~1 s at 200 new groups/s
     # on 2 cores (bench/intake.py).
     storm_window: float = 0.5
-    storm_share: float = 0.2
+    storm_share: float = 0.1
     housekeeping_interval: float = 2.0  # SQLite WAL checkpoints: bounds the WAL file during a storm
     owner: str = f"{socket.gethostname()}-{os.getpid()}"
 
@@ -119,8 +119,8 @@ class Worker:
         free = (1 if self._storm() else self._config.concurrency) - len(self._active)
         if free <= 0:
             return 0
-        jobs = await asyncio.to_thread(
-            self._store.claim, self._config.owner, free, self._clock(), self._config.lease
+        jobs = await call(
+            self._store, self._store.claim, self._config.owner, free, self._clock(), self._config.lease
         )
         for job in jobs:
             task = asyncio.create_task(self._guarded(job))
@@ -155,9 +155,9 @@ class Worker:
             await asyncio.sleep(busy * (1 - self._config.storm_share) / self._config.storm_share)
 
     async def process(self, job: Job) -> None:
-        incident = await asyncio.to_thread(self._store.incident, job.incident_id)
+        incident = await call(self._store, self._store.incident, job.incident_id)
         if incident is None:
-            await asyncio.to_thread(self._store.complete, job, self._clock())
+            await call(self._store, self._store.complete, job, self._clock())
             return
         if incident.analysis is None:
             incident = await self._analyse(incident)
@@ -168,7 +168,7 @@ class Worker:
                 continue
             try:
                 async for new_state in notifier.deliver(incident, state):
-                    await asyncio.to_thread(self._store.save_delivery, incident.id, notifier.sink, new_state)
+                    await call(self._store, self._store.save_delivery, incident.id, notifier.sink, new_state)
                 self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome="success").inc()
             except (DeliveryError, PermanentDeliveryError) as exc:
                 failures.append((notifier, exc))
@@ -176,7 +176,7 @@ class Worker:
 
     async def _analyse(self, incident: Incident) -> Incident:
         analysis = await self._analyst.first(incident.id, incident.notification)
-        await asyncio.to_thread(self._store.save_analysis, incident.id, analysis, self._clock(), False)
+        await call(self._store, self._store.save_analysis, incident.id, analysis, self._clock(), False)
         incident = replace(incident, analysis=analysis)
         # The backlog bound is the LLM budget: beyond it the deterministic summary is the answer.
         if self._config.llm_concurrency > 0 and self._llm_backlog < 2 * self._config.llm_concurrency:
@@ -197,20 +197,20 @@ class Worker:
         finally:
             self._llm_backlog -= 1
         if better is not None:
-            await asyncio.to_thread(self._store.save_analysis, incident.id, better, self._clock(), True)
-            await asyncio.to_thread(self._store.enqueue, incident.id, self._clock())
+            await call(self._store, self._store.save_analysis, incident.id, better, self._clock(), True)
+            await call(self._store, self._store.enqueue, incident.id, self._clock())
             self.wake()
 
     async def _settle(self, job: Job, incident: Incident, failures: list[tuple[Notifier, Exception]]) -> None:
         now = self._clock()
         if not failures:
-            await asyncio.to_thread(self._store.complete, job, now)
+            await call(self._store, self._store.complete, job, now)
             self._metrics.processing.observe(max(0.0, now - incident.updated_at))
             return
         error = redact("; ".join(f"{n.sink}: {exc}" for n, exc in failures))
         permanent = any(isinstance(exc, PermanentDeliveryError) for _, exc in failures)
         if permanent or job.attempts + 1 >= self._config.max_attempts:
-            await asyncio.to_thread(self._store.dead_letter, job, error, now)
+            await call(self._store, self._store.dead_letter, job, error, now)
             outcome = "dead_letter"
             log.warning(
                 "incident %s dead-lettered after %d attempt(s): %s", incident.id, job.attempts + 1, error
@@ -218,10 +218,9 @@ class Worker:
         else:
             retry_after = max((getattr(exc, "retry_after", None) or 0.0 for _, exc in failures), default=0.0)
             delay = backoff(job.attempts, self._config.retry_base, self._config.retry_max, retry_after)
-            await asyncio.to_thread(self._store.retry, job, now + delay, error)
+            await call(self._store, self._store.retry, job, now + delay, error)
             outcome = "retry"
         for notifier, _ in failures:
             self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome=outcome).inc()
             if outcome == "retry":
                 self._metrics.retries.labels(sink=notifier.metric_sink).inc()
-

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from alert_webhooks.routes.deps import ServiceDep
+from alert_webhooks.store import call
 
 router = APIRouter(tags=["health"])
 
@@ -35,6 +36,6 @@ async def readyz(service: ServiceDep) -> JSONResponse:
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
 async def metrics(service: ServiceDep) -> Response:
     """Prometheus exposition of the service's registry; queue gauges are read from the store now."""
-    stats = await asyncio.to_thread(service.store.stats, time.time())
+    stats = await call(service.store, service.store.stats, time.time())
     service.metrics.observe_queue(stats)
     return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from alert_webhooks.delivery.render import view
 from alert_webhooks.incidents import DeliveryState, Incident
 from alert_webhooks.routes.deps import ServiceDep
 from alert_webhooks.schemas import DeliveryOut, IncidentOut, IncidentPage, Status
-from alert_webhooks.store import IncidentFilter
+from alert_webhooks.store import IncidentFilter, call
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"])
 
@@ -63,7 +62,7 @@ async def list_incidents(
 ) -> IncidentPage:
     """Incidents, newest first; filter by status, severity, alert name or service."""
     where = IncidentFilter(status=status, severity=severity, alertname=alertname, service=service_label)
-    found, total = await asyncio.to_thread(service.store.incidents, where, limit, offset)
+    found, total = await call(service.store, service.store.incidents, where, limit, offset)
     sinks = service.worker.sinks
     return IncidentPage(
         items=[incident_out(i, sinks) for i in found], total=total, limit=limit, offset=offset
@@ -73,7 +72,7 @@ async def list_incidents(
 @router.get("/incidents/{incident_id}", responses={404: {"description": "No such incident"}})
 async def get_incident(incident_id: Annotated[str, Path(max_length=64)], service: ServiceDep) -> IncidentOut:
     """One incident with its analysis and per-sink delivery state."""
-    incident = await asyncio.to_thread(service.store.incident, incident_id)
+    incident = await call(service.store, service.store.incident, incident_id)
     if incident is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id!r}")
     return incident_out(incident, service.worker.sinks)
