@@ -19,6 +19,8 @@ from alert_webhooks.schemas import Notification
 
 Scalar = str | int | float | bool
 
+MANUAL = "ManualIncident"  # the alert name of an incident sent to the API without one
+
 # Labels that name *what* is affected, in the order we prefer them for Loki and PromQL selectors.
 TARGET_LABELS = (
     "service",
@@ -113,7 +115,7 @@ class IncidentInput(BaseModel):
     redis_version: str | None = None
     deployment_type: Literal["standalone", "sentinel", "cluster", "replication"] | None = None
     description: str = Field("", max_length=4000)
-    alertname: str = "ManualIncident"
+    alertname: str = MANUAL
     labels: dict[str, str] = Field(default_factory=dict)
     severity: Literal["critical", "warning", "info"] = "warning"
 

@@ -12,9 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from alert_webhooks.analysis.case import TARGET_LABELS, Case
+from alert_webhooks.analysis.case import MANUAL, TARGET_LABELS, Case
 from alert_webhooks.analysis.evidence import EvidenceBook, clean
-from alert_webhooks.analysis.knowledge import Hit, KnowledgeBase, KnowledgeDocument
+from alert_webhooks.analysis.knowledge import Hit, KnowledgeBase, KnowledgeDocument, terms
 from alert_webhooks.analysis.result import AnalysisResult, Category, Evidence, Grounding
 from alert_webhooks.analysis.sources import Finding
 
@@ -31,18 +31,27 @@ class Decision:
     confidence: float
 
 
+# Words about the alerting mechanism, not the problem: an SLO burn alert on the embedding cache
+# is about the cache, and "budget burn" would otherwise pull every SLO alert to one runbook.
+_MECHANICS = frozenset(
+    ("alert", "alerts", "firing", "budget", "burn", "burning", "burns", "slo", "sli", "objective", "window",
+     "ticket", "page", "too", "fast", "high", "low", "value", "humanize", "percentage", "threshold", "printf")
+)  # fmt: skip
+
+
 def alert_query(case: Case) -> str:
-    """The alert's own words, minus the affected target's name: "rag-api" says where, not what."""
+    """The alert's own words, minus the affected target's name ("rag-api" says where, not what)
+    and the alerting mechanism's words."""
     parts = [case.description]
     for alert in case.alerts:
         parts += [alert.labels.get(k, "") for k in _QUERY_LABELS]
         parts += [alert.annotations.get(k, "") for k in ("summary", "description", "message")]
-    text = " ".join(p for p in parts if p)
+    text = " ".join(p for p in parts if p and p != MANUAL)
     for alert in case.alerts:
         for key in TARGET_LABELS:
             if value := alert.labels.get(key):
                 text = text.replace(value, " ")
-    return text
+    return " ".join(t for t in terms(text) if t not in _MECHANICS)
 
 
 def _normalised(hits: Sequence[Hit]) -> dict[str, tuple[float, KnowledgeDocument]]:
@@ -59,7 +68,9 @@ def classify(case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> Deci
     """
     label = case.lead.labels.get("category", "")
     scope = label if label in CATEGORIES else None
-    telling = sorted((f for f in findings if f.weight >= 1.0), key=lambda f: -f.weight)[:6]
+    telling = sorted(
+        (f for f in findings if f.weight >= 1.0 and f.source != "alert"), key=lambda f: -f.weight
+    )[:6]
     by_alert = _normalised(kb.search(alert_query(case), 8, scope))
     by_evidence = _normalised(kb.search(" ".join(f.text for f in telling), 8, scope))
     blend: dict[str, tuple[float, KnowledgeDocument]] = {}
