@@ -173,6 +173,7 @@ def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: Knowl
         )
     root += [cite(f"Supporting evidence: {quote(e.text)}", e.id) for e in telling]
     references = [f"runbook:{rb.id}"] if rb else []
+    references += [clean(u, 300) for a in case.alerts if (u := a.annotations.get("runbook_url"))][:3]
     references += [clean(a.generator_url, 300) for a in case.alerts if a.generator_url][:3]
     return AnalysisResult(
         incident_id=incident_id,
