@@ -26,6 +26,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = service or build_service(settings)
         app.state.service = svc
+        app.state.analyst = svc.analyst
         svc.store.recover()
         task = asyncio.create_task(svc.worker.run())
         try:

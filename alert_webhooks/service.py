@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
+from alert_webhooks.analysis.analyst import Analyst
 from alert_webhooks.analysis.factory import build_analyst
 from alert_webhooks.delivery import Notifier
 from alert_webhooks.delivery.grafana import GrafanaNotifier
@@ -32,6 +33,7 @@ class Service:
     store: Store
     metrics: ServiceMetrics
     worker: Worker
+    analyst: Analyst  # the worker's; the analysis API shares it (and its metrics) via app.state
 
 
 def build_store(settings: Settings) -> Store:
@@ -85,7 +87,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
 def build_service(settings: Settings, registry: CollectorRegistry | None = None) -> Service:
     store = build_store(settings)
     metrics = ServiceMetrics.create(registry or CollectorRegistry())
-    worker = Worker(
-        store, build_notifiers(settings), build_analyst(settings), metrics, worker_config(settings)
-    )
-    return Service(settings, store, metrics, worker)
+    # The analyst's metrics go to the service's registry, so /metrics shows them too.
+    analyst = build_analyst(settings, registry=metrics.registry)
+    worker = Worker(store, build_notifiers(settings), analyst, metrics, worker_config(settings))
+    return Service(settings, store, metrics, worker, analyst)

@@ -89,7 +89,7 @@ def _bot_service(tmp_path: Path, api: FakeSlackApi, settings: Settings) -> Servi
     analyst: Analyst = build_analyst(settings)
     config = WorkerConfig(llm_concurrency=0, retry_base=0.05, retry_max=0.2)
     worker = Worker(store, [SlackBotNotifier(client, "#ops")], analyst, metrics, config)
-    return Service(settings, store, metrics, worker)
+    return Service(settings, store, metrics, worker, analyst)
 
 
 def test_bot_posts_once_then_edits_and_threads_the_resolution(tmp_path: Path) -> None:
