@@ -3,8 +3,9 @@
 
 ``mixed`` imitates what this stack's log exporter reads: Python apps (text and JSON records),
 Ollama's slog and GIN lines, Redis, nginx and uvicorn access logs, kernel OOM lines and
-tracebacks. ``LOGHUB_STYLE`` imitates four loghub datasets (HDFS, OpenSSH, Apache, Zookeeper)
-with templates taken from their published template lists. The ground truth is the *logging
+tracebacks. ``LOGHUB_STYLE`` imitates four loghub datasets (HDFS, OpenSSH, Apache, Zookeeper):
+their complete published template lists (loghub's ``*_2k.log_templates.csv``), filled with
+values shaped like the real ones, behind each dataset's own line header. The ground truth is the *logging
 statement*: every line one statement printed is one group, whatever its arguments (so all GIN
 access lines are one template, as in GIN's source).
 
@@ -133,66 +134,178 @@ MIXED: tuple[tuple[str, int, Gen], ...] = (
 )
 
 
-def _hdfs(msg: Gen) -> Gen:
-    return lambda r: f"{r.randint(81109, 81111):06d} {r.randint(0, 235959):06d} {r.randint(1, 5000)} INFO {msg(r)}"
+# --- loghub-style: each dataset's published template list (loghub's *_2k.log_templates.csv),
+# filled with values shaped like the real ones and wrapped in the dataset's line header.
+
+_HDFS_TEMPLATES = (
+    ("dfs.DataNode", "<*>:<*> Served block blk_<*> to /<*>"),
+    ("dfs.DataNode", "<*>:<*> Starting thread to transfer block blk_<*> to <*>:<*>"),
+    ("dfs.DataNode", "<*>:<*>:Got exception while serving blk_<*> to /<*>:"),
+    ("dfs.FSNamesystem", "BLOCK* ask <*>:<*> to delete  blk_<*>"),
+    ("dfs.FSNamesystem", "BLOCK* ask <*>:<*> to replicate blk_<*> to datanode(s) <*>:<*>"),
+    ("dfs.FSNamesystem", "BLOCK* NameSystem.addStoredBlock: blockMap updated: <*>:<*> is added to blk_<*> size <*>"),
+    ("dfs.FSNamesystem", "BLOCK* NameSystem.allocateBlock: /<*>/part-<*>. blk_<*>"),
+    ("dfs.FSNamesystem", "BLOCK* NameSystem.delete: blk_<*> is added to invalidSet of <*>:<*>"),
+    ("dfs.FSDataset", "Deleting block blk_<*> file /<*>/blk_<*>"),
+    ("dfs.DataNode$PacketResponder", "PacketResponder <*> for block blk_<*> terminating"),
+    ("dfs.DataNode$PacketResponder", "Received block blk_<*> of size <*> from /<*>"),
+    ("dfs.DataNode$DataXceiver", "Received block blk_<*> src: /<*>:<*> dest: /<*>:<*> of size <*>"),
+    ("dfs.DataNode$DataXceiver", "Receiving block blk_<*> src: /<*>:<*> dest: /<*>:<*>"),
+    ("dfs.DataBlockScanner", "Verification succeeded for blk_<*>"),
+)
+_SSH_TEMPLATES = (
+    "Accepted password for <*> from <*> port <*> ssh2",
+    "Connection closed by <*> [preauth]",
+    "Did not receive identification string from <*>",
+    "Disconnecting: Too many authentication failures for admin [preauth]",
+    "Disconnecting: Too many authentication failures for root [preauth]",
+    "error: Received disconnect from <*>: <*>: com.jcraft.jsch.JSchException: Auth fail [preauth]",
+    "error: Received disconnect from <*>: <*>: No more user authentication methods available. [preauth]",
+    "Failed none for invalid user <*> from <*> port <*> ssh2",
+    "Failed password for <*> from <*> port <*> ssh2",
+    "Failed password for invalid user <*> from <*> port <*> ssh2",
+    "fatal: Write failed: Connection reset by peer [preauth]",
+    "input_userauth_request: invalid user <*> [preauth]",
+    "Invalid user <*> from <*>",
+    "message repeated <*> times: [ Failed password for root from <*> port <*>]",
+    "PAM <*> more authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "PAM <*> more authentication failures; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>  user=root",
+    "PAM service(sshd) ignoring max retries; <*> > <*>",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>",
+    "pam_unix(sshd:auth): authentication failure; logname= uid=<*> euid=<*> tty=ssh ruser= rhost=<*>  user=<*>",
+    "pam_unix(sshd:auth): check pass; user unknown",
+    "pam_unix(sshd:session): session closed for user <*>",
+    "pam_unix(sshd:session): session opened for user <*> by (uid=<*>)",
+    "Received disconnect from <*>: <*>: Bye Bye [preauth]",
+    "Received disconnect from <*>: <*>: Closed due to user request. [preauth]",
+    "Received disconnect from <*>: <*>: disconnected by user",
+    "reverse mapping checking getaddrinfo for <*> [<*>] failed - POSSIBLE BREAK-IN ATTEMPT!",
+)
+_APACHE_TEMPLATES = (
+    ("notice", "jk2_init() Found child <*> in scoreboard slot <*>"),
+    ("notice", "workerEnv.init() ok <*>"),
+    ("error", "mod_jk child workerEnv in error state <*>"),
+    ("error", "[client <*>] Directory index forbidden by rule: <*>"),
+    ("error", "jk2_init() Can't find child <*> in scoreboard"),
+    ("error", "mod_jk child init <*> <*>"),
+)
+_ZK_TEMPLATES = (
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Follower@<*>", "******* GOODBYE /<*>:<*> ********"),
+    ("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxnFactory@197", "Accepted socket connection from /<*>:<*>"),
+    ("INFO", "main:DatadirCleanupManager@78", "autopurge.purgeInterval set to <*>"),
+    ("INFO", "main:DatadirCleanupManager@79", "autopurge.snapRetainCount set to <*>"),
+    ("WARN", "WorkerSender[myid=<*>]:QuorumCnxManager@368", "Cannot open channel to <*> at election address /<*>:<*>"),
+    ("WARN", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxn@349", "caught end of stream exception"),
+    ("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:ZooKeeperServer@839", "Client attempting to establish new session at /<*>:<*>"),
+    ("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:ZooKeeperServer@832", "Client attempting to renew session <*> at /<*>:<*>"),
+    ("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxn@1001", "Closed socket connection for client /<*>:<*> (no session established for client)"),
+    ("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxn@1001", "Closed socket connection for client /<*>:<*> which had sessionid <*>"),
+    ("WARN", "RecvWorker:<*>:QuorumCnxManager$RecvWorker@762", "Connection broken for id <*>, my id = <*>, error ="),
+    ("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:ZooKeeperServer@793", "Connection request from old client /<*>:<*>; will be dropped if server is in r-o mode"),
+    ("INFO", "CommitProcessor:<*>:ZooKeeperServer@595", "Established session <*> with negotiated timeout <*> for client /<*>:<*>"),
+    ("WARN", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxn@354", "Exception causing close of session <*> due to java.io.IOException: ZooKeeperServer not running"),
+    ("INFO", "SessionTracker:ZooKeeperServer@325", "Expiring session <*>, timeout of <*>ms exceeded"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Learner@325", "First is <*>"),
+    ("INFO", "LearnerHandler-/<*>:<*>:LearnerHandler@279", "Follower sid: <*> : info : org.apache.zookeeper.server.quorum.QuorumPeer$QuorumServer@<*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:QuorumPeer@738", "FOLLOWING"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Learner@63", "FOLLOWING - LEADER ELECTION TOOK - <*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Learner@325", "Getting a snapshot from leader"),
+    ("INFO", "ProcessThread(sid:<*> cport:-1)::PrepRequestProcessor@645", "Got user-level KeeperException when processing sessionid:<*> type:create cxid:<*> zxid:<*> txntype:<*> reqpath:<*> Error Path:<*> Error:KeeperErrorCode = NodeExists for <*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Leader@437", "Have quorum of supporters; starting up and setting last processed zxid: <*>"),
+    ("INFO", "WorkerReceiver[myid=<*>]:QuorumCnxManager@193", "Have smaller server identifier, so dropping the connection: (<*>, <*>)"),
+    ("WARN", "SendWorker:<*>:QuorumCnxManager$SendWorker@679", "Interrupted while waiting for message on queue"),
+    ("WARN", "RecvWorker:<*>:QuorumCnxManager$RecvWorker@765", "Interrupting SendWorker"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:QuorumPeer@670", "LOOKING"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:ZooKeeperServer@170", "maxSessionTimeout set to <*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:ZooKeeperServer@169", "minSessionTimeout set to <*>"),
+    ("INFO", "Thread-<*>:QuorumCnxManager$Listener@486", "My election bind port: <*>/<*>:<*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774", "New election. My id =  <*>, proposed zxid=<*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@852", "Notification time out: <*>"),
+    ("INFO", "WorkerReceiver[myid=<*>]:FastLeaderElection@542", "Notification: <*> (n.leader), <*> (n.zxid), <*> (n.round), FOLLOWING (n.state), <*> (n.sid), <*> (n.peerEPoch), FOLLOWING (my state)"),
+    ("INFO", "WorkerReceiver[myid=<*>]:FastLeaderElection@542", "Notification: <*> (n.leader), <*> (n.zxid), <*> (n.round), FOLLOWING (n.state), <*> (n.sid), <*> (n.peerEPoch), LEADING (my state)"),
+    ("INFO", "WorkerReceiver[myid=<*>]:FastLeaderElection@542", "Notification: <*> (n.leader), <*> (n.zxid), <*> (n.round), LEADING (n.state), <*> (n.sid), <*> (n.peerEPoch), LOOKING (my state)"),
+    ("INFO", "WorkerReceiver[myid=<*>]:FastLeaderElection@542", "Notification: <*> (n.leader), <*> (n.zxid), <*> (n.round), LOOKING (n.state), <*> (n.sid), <*> (n.peerEPoch), FOLLOWING (my state)"),
+    ("INFO", "WorkerReceiver[myid=<*>]:FastLeaderElection@542", "Notification: <*> (n.leader), <*> (n.zxid), <*> (n.round), LOOKING (n.state), <*> (n.sid), <*> (n.peerEPoch), LEADING (my state)"),
+    ("INFO", "WorkerReceiver[myid=<*>]:FastLeaderElection@542", "Notification: <*> (n.leader), <*> (n.zxid), <*> (n.round), LOOKING (n.state), <*> (n.sid), <*> (n.peerEPoch), LOOKING (my state)"),
+    ("INFO", "ProcessThread(sid:<*> cport:-1)::PrepRequestProcessor@476", "Processed session termination for sessionid: <*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:FileSnap@83", "Reading snapshot <*>"),
+    ("INFO", "/<*>:3888:QuorumCnxManager$Listener@493", "Received connection request /<*>:<*>"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Learner@107", "Revalidating client: <*>"),
+    ("WARN", "SendWorker:<*>:QuorumCnxManager$SendWorker@688", "Send worker leaving thread"),
+    ("INFO", "LearnerHandler-/<*>:<*>:LearnerHandler@395", "Sending DIFF"),
+    ("INFO", "main:Environment@100", "Server environment:<*>"),
+    ("INFO", "SyncThread:<*>:SyncRequestProcessor@187", "shutdown of request processor complete"),
+    ("INFO", "SyncThread:<*>:FileTxnSnapLog@240", "Snapshotting: <*> to <*>"),
+    ("INFO", "main:QuorumPeerMain@127", "Starting quorum peer"),
+    ("INFO", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:ZooKeeperServer@168", "tickTime set to <*>"),
+    ("WARN", "QuorumPeer[myid=<*>]/0:0:0:0:0:0:0:0:2181:Follower@118", "Unexpected exception causing shutdown while sock still open"),
+    ("ERROR", "CommitProcessor:<*>:NIOServerCnxn@180", "Unexpected Exception:"),
+)
+
+_HOSTS = ("ns.example-dns.com", "5.36.59.76.dynamic-dsl-ip.example.net", "ec2-52-80-34-196.compute.example.com")
 
 
-def _blk(r: random.Random) -> str:
-    return f"blk_{r.choice(('', '-'))}{r.randint(10**17, 10**19)}"
+def _value(before: str, r: random.Random) -> str:
+    """A value for the ``<*>`` that follows ``before``, shaped like the datasets' real values."""
+    tail = before[-16:]
+    if tail.endswith("blk_"):
+        return f"{r.choice(('', '-'))}{r.randint(10**17, 10**19)}"
+    if tail.endswith(("user ", "for ", "user=")):
+        return r.choice((*_USERS, "root", "admin", "test9", "pgadmin", "git"))
+    if tail.endswith("rhost="):
+        return r.choice((_ip(r), r.choice(_HOSTS)))
+    if tail.endswith(("getaddrinfo for ", "closed by ", "from ", "string from ")):
+        return _ip(r)
+    if tail.endswith(("port ", "/", ":")) and "part-" not in tail:
+        return _ip(r) if tail.endswith("/") else str(r.randint(1024, 65535))
+    if tail.endswith(("sessionid ", "sessionid:", "session ", "sessionid: ", "zxid=", "zxid: ")):
+        return f"0x{_hex(r, r.randint(10, 14))}"
+    if tail.endswith(("ok ", "rule: ", "snapshot ", "environment:")) or tail.endswith("Snapshotting: "):
+        return r.choice(("/etc/httpd/conf/workers2.properties", "/var/www/html/", "/var/lib/zookeeper/version-2"))
+    return str(r.randint(0, 99_999))
 
 
-def _ssh(msg: Gen) -> Gen:
-    return lambda r: f"Dec {r.randint(10, 31)} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d} LabSZ sshd[{r.randint(1000, 30000)}]: {msg(r)}"
+def _fill(template: str) -> Gen:
+    parts = template.split("<*>")
+    return lambda r: parts[0] + "".join(_value(parts[i], r) + parts[i + 1] for i in range(len(parts) - 1))
 
 
-def _apache(level: str, msg: Gen) -> Gen:
-    return lambda r: f"[{_when(r):%a %b %d %H:%M:%S %Y}] [{level}] {msg(r)}"
+def _weights(n: int, seed: int) -> list[int]:
+    """Skewed frequencies, as in real logs: a few templates dominate, most are rare."""
+    r = random.Random(seed)
+    return [r.choice((1, 1, 2, 3, 5, 10, 30, 60)) for _ in range(n)]
 
 
-def _zk(level: str, where: str, msg: Gen) -> Gen:
-    return lambda r: f"{_when(r):%Y-%m-%d %H:%M:%S},{r.randint(0, 999):03d} - {level}  [{where}] - {msg(r)}"
+def _hdfs_line(component: str, template: str) -> Gen:
+    body = _fill(template)
+    return lambda r: f"{r.randint(81109, 81111):06d} {r.randint(0, 235959):06d} {r.randint(1, 5000)} INFO {component}: {body(r)}"
+
+
+def _ssh_line(template: str) -> Gen:
+    body = _fill(template)
+    return lambda r: f"Dec {r.randint(10, 31)} {r.randint(0, 23):02d}:{r.randint(0, 59):02d}:{r.randint(0, 59):02d} LabSZ sshd[{r.randint(1000, 30000)}]: {body(r)}"
+
+
+def _apache_line(level: str, template: str) -> Gen:
+    body = _fill(template)
+    return lambda r: f"[{_when(r):%a %b %d %H:%M:%S %Y}] [{level}] {body(r)}"
+
+
+def _zk_line(level: str, where: str, template: str) -> Gen:
+    body, place = _fill(template), _fill(where)
+    return lambda r: f"{_when(r):%Y-%m-%d %H:%M:%S},{r.randint(0, 999):03d} - {level:<5} [{place(r)}] - {body(r)}"
+
+
+def _dataset(gens: list[Gen], seed: int) -> tuple[tuple[str, int, Gen], ...]:
+    return tuple((f"E{i + 1}", w, g) for i, (g, w) in enumerate(zip(gens, _weights(len(gens), seed), strict=True)))
 
 
 LOGHUB_STYLE: dict[str, tuple[tuple[str, int, Gen], ...]] = {
-    "HDFS": (
-        ("h1", 30, _hdfs(lambda r: f"dfs.DataNode$PacketResponder: PacketResponder {r.randint(0, 2)} for block {_blk(r)} terminating")),
-        ("h2", 30, _hdfs(lambda r: f"dfs.DataNode$PacketResponder: Received block {_blk(r)} of size {r.randint(10**5, 10**8)} from /{_ip(r)}")),
-        ("h3", 25, _hdfs(lambda r: f"dfs.FSNamesystem: BLOCK* NameSystem.addStoredBlock: blockMap updated: {_ip(r)}:50010 is added to {_blk(r)} size {r.randint(10**5, 10**8)}")),
-        ("h4", 20, _hdfs(lambda r: f"dfs.DataNode$DataXceiver: Receiving block {_blk(r)} src: /{_ip(r)}:{r.randint(30000, 60000)} dest: /{_ip(r)}:50010")),
-        ("h5", 10, _hdfs(lambda r: f"dfs.FSNamesystem: BLOCK* NameSystem.allocateBlock: /user/root/rand/_temporary/_task_{r.randint(10**11, 10**12)}_0001_m_{r.randint(0, 999):06d}_0/part-{r.randint(0, 999):05d}. {_blk(r)}")),
-        ("h6", 5, _hdfs(lambda r: f"dfs.DataNode$DataXceiver: {_ip(r)}:50010 Served block {_blk(r)} to /{_ip(r)}")),
-        ("h7", 3, _hdfs(lambda r: f"dfs.FSDataset: Deleting block {_blk(r)} file /mnt/hadoop/dfs/data/current/subdir{r.randint(0, 63)}/{_blk(r)}")),
-        ("h8", 2, _hdfs(lambda r: f"dfs.DataBlockScanner: Verification succeeded for {_blk(r)}")),
-    ),
-    "OpenSSH": (
-        ("s1", 30, _ssh(lambda r: f"Failed password for invalid user {r.choice(_USERS)} from {_ip(r)} port {r.randint(1024, 65535)} ssh2")),
-        ("s2", 30, _ssh(lambda r: f"Failed password for root from {_ip(r)} port {r.randint(1024, 65535)} ssh2")),
-        ("s3", 20, _ssh(lambda r: f"pam_unix(sshd:auth): authentication failure; logname= uid=0 euid=0 tty=ssh ruser= rhost={_ip(r)}  user=root")),
-        ("s4", 15, _ssh(lambda r: f"Received disconnect from {_ip(r)}: 11: Bye Bye [preauth]")),
-        ("s5", 12, _ssh(lambda r: f"Invalid user {r.choice(_USERS)} from {_ip(r)}")),
-        ("s6", 10, _ssh(lambda r: f"input_userauth_request: invalid user {r.choice(_USERS)} [preauth]")),
-        ("s7", 8, _ssh(lambda r: f"Connection closed by {_ip(r)} [preauth]")),
-        ("s8", 6, _ssh(lambda r: f"reverse mapping checking getaddrinfo for {r.choice(_WORDS)}.example.net [{_ip(r)}] failed - POSSIBLE BREAK-IN ATTEMPT!")),
-        ("s9", 5, _ssh(lambda r: f"PAM {r.randint(2, 5)} more authentication failures; logname= uid=0 euid=0 tty=ssh ruser= rhost={_ip(r)}  user=root")),
-        ("s10", 4, _ssh(lambda r: f"error: Received disconnect from {_ip(r)}: 3: com.jcraft.jsch.JSchException: Auth fail [preauth]")),
-    ),
-    "Apache": (
-        ("a1", 30, _apache("notice", lambda r: f"jk2_init() Found child {r.randint(1000, 30000)} in scoreboard slot {r.randint(0, 10)}")),
-        ("a2", 30, _apache("notice", lambda r: "workerEnv.init() ok /etc/httpd/conf/workers2.properties")),
-        ("a3", 20, _apache("error", lambda r: f"mod_jk child workerEnv in error state {r.randint(5, 9)}")),
-        ("a4", 10, _apache("error", lambda r: f"[client {_ip(r)}] Directory index forbidden by rule: /var/www/html/")),
-        ("a5", 5, _apache("error", lambda r: f"jk2_init() Can't find child {r.randint(1000, 30000)} in scoreboard")),
-        ("a6", 5, _apache("error", lambda r: f"mod_jk child init {r.randint(1, 2)} -{r.randint(1, 2)}")),
-    ),
-    "Zookeeper": (
-        ("z1", 30, _zk("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxnFactory@197", lambda r: f"Accepted socket connection from /{_ip(r)}:{r.randint(30000, 60000)}")),
-        ("z2", 30, _zk("INFO", "NIOServerCxn.Factory:0.0.0.0/0.0.0.0:2181:NIOServerCnxn@1001", lambda r: f"Closed socket connection for client /{_ip(r)}:{r.randint(30000, 60000)} which had sessionid 0x{_hex(r, 14)}")),
-        ("z3", 15, _zk("WARN", f"SendWorker:{188978561024}:QuorumCnxManager$SendWorker@688", lambda r: "Send worker leaving thread")),
-        ("z4", 15, _zk("INFO", "CommitProcessor:1:ZooKeeperServer@595", lambda r: f"Established session 0x{_hex(r, 14)} with negotiated timeout {r.choice((10000, 20000, 40000))} for client /{_ip(r)}:{r.randint(30000, 60000)}")),
-        ("z5", 10, _zk("WARN", "RecvWorker:188978561024:QuorumCnxManager$RecvWorker@765", lambda r: "Interrupting SendWorker")),
-        ("z6", 8, _zk("ERROR", "CommitProcessor:2:NIOServerCnxn@180", lambda r: "Unexpected Exception: java.nio.channels.CancelledKeyException")),
-        ("z7", 5, _zk("INFO", "ProcessThread(sid:3 cport:-1)::PrepRequestProcessor@476", lambda r: f"Processed session termination for sessionid: 0x{_hex(r, 14)}")),
-    ),
+    "HDFS": _dataset([_hdfs_line(c, t) for c, t in _HDFS_TEMPLATES], 1),
+    "OpenSSH": _dataset([_ssh_line(t) for t in _SSH_TEMPLATES], 2),
+    "Apache": _dataset([_apache_line(level, t) for level, t in _APACHE_TEMPLATES], 3),
+    "Zookeeper": _dataset([_zk_line(level, where, t) for level, where, t in _ZK_TEMPLATES], 4),
 }
 
 

@@ -72,6 +72,12 @@ _SYSLOG = re.compile(
     r"^(?P<ts>[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}) (?P<host>\S+) (?P<program>[^\s\[:]+)(?:\[\d+\])?: "
 )
 _OOM = re.compile(r"out of memory|oom[-_ ]kill|killed process", re.I)
+# Log4j/logback and Python logging text headers: "<date time> [- ]LEVEL [thread] [- ]message".
+# The header goes (timestamps and thread names vary per line); the logger name, if any, stays.
+_TEXT_HEADER = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[ T][\d:.,]+(?:Z|[+-]\d{2}:?\d{2})?\s+(?:-\s+)?"
+    r"(?P<level>TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL)\s+(?:\[(?:[^\[\]]|\[[^\]]*\])*\]\s+)?(?:-\s+)?"
+)
 _LEVEL_WORD = re.compile(
     r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|CRIT|FATAL|PANIC)\b", re.I
 )
@@ -131,6 +137,8 @@ def parse_line(line: str) -> LogLine:
     if m := _SYSLOG.match(line):
         rest = parse_line(line[m.end() :])
         return LogLine(rest.level, rest.message, {"program": m.group("program"), **rest.fields})
+    if m := _TEXT_HEADER.match(line):
+        return LogLine(normalise_level(m.group("level")), line[m.end() :])
     if m := _LEVEL_WORD.search(line, 0, 64):
         return LogLine(normalise_level(m.group(1)), line)
     if _TRACEBACK.match(line):

@@ -19,6 +19,7 @@ Pattern ids (``p<n>``) are drain cluster ids: stable for the life of the state f
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import re
 import zlib
@@ -71,6 +72,14 @@ def mask(message: str) -> str:
 
 
 _MASK_TOKENS = frozenset(_TOKEN.values())
+_MASK_TOKEN_RE = re.compile("|".join(map(re.escape, _MASK_TOKENS)))
+_ALNUM = re.compile(r"[^\W_]")
+
+
+@functools.lru_cache(maxsize=65_536)
+def is_parameter(token: str) -> bool:
+    """A mask token, possibly wrapped in punctuation (``<IP>:``, ``(<NUM>)``, ``[<TS>]``)."""
+    return token in _MASK_TOKENS or ("<" in token and not _ALNUM.search(_MASK_TOKEN_RE.sub("", token)))
 
 
 class TypedDrain(Drain):
@@ -81,13 +90,14 @@ class TypedDrain(Drain):
     lines then counts as similar, so lines sharing only a masked header (``<TS> <NUM> INFO``)
     merge, while an access-log line that is nearly all masks (``<IP> - <STR> <STATUS>``) never
     reaches the threshold and every line becomes a new cluster. Here similarity is the share of
-    the template's *constant* tokens that the line matches.
+    the template's *constant* tokens that the line matches; a mask token wrapped in punctuation
+    (``<IP>:``) is a parameter too.
     """
 
     def get_seq_distance(self, seq1: list[str], seq2: list[str], include_params: bool) -> tuple[float, int]:
         similar = params = 0
         for token1, token2 in zip(seq1, seq2, strict=True):
-            if token1 == self.param_str or token1 in _MASK_TOKENS:
+            if token1 == self.param_str or is_parameter(token1):
                 params += 1
             elif token1 == token2:
                 similar += 1
@@ -107,12 +117,13 @@ class Match:
 class PatternMiner:
     """A Drain tree fed with masked messages, with state that survives restarts.
 
-    ``sim_th`` 0.5 (drain3 defaults to 0.4): with variables already masked, the remaining
-    differences between lines are mostly real ones, so a stricter threshold separates messages
-    that share a prefix without splitting templates. ``max_clusters`` bounds memory (LRU).
+    ``sim_th`` 0.55: a line joins a template when it matches *more than half* of the template's
+    constant tokens (drain3's default 0.4 is for its all-token similarity). Exactly half - three
+    shared words of six - is as often a different message as the same one.
+    ``max_clusters`` bounds memory (LRU).
     """
 
-    def __init__(self, *, sim_th: float = 0.5, depth: int = 4, max_children: int = 100,
+    def __init__(self, *, sim_th: float = 0.55, depth: int = 4, max_children: int = 100,
                  max_clusters: int = 5_000, state_path: Path | None = None, secrets: bool = True) -> None:
         # "," splits kernel lines like "oom-kill:constraint=…,task=ollama,pid=42" into tokens.
         self.drain = TypedDrain(sim_th=sim_th, depth=depth, max_children=max_children,
