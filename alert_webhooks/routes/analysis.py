@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hmac
 import uuid
-from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
@@ -24,24 +23,25 @@ from alert_webhooks.settings import Settings, get_settings
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
 
-def get_knowledge() -> KnowledgeBase:
-    return open_knowledge(get_settings().data_dir)
 
 
-@lru_cache
-def _own_analyst() -> IncidentAnalyst:
-    return build_analyst(get_settings())
-
-
-def get_analyst(request: Request) -> IncidentAnalyst:
-    """The app's shared analyst (``app.state.analyst``, the worker's) if set, else one of our own."""
-    shared = getattr(request.app.state, "analyst", None)
-    return shared if isinstance(shared, IncidentAnalyst) else _own_analyst()
 
 
 def _settings(request: Request) -> Settings:
+    """The running service's settings (``create_app(settings)``), else the environment's."""
     service = getattr(request.app.state, "service", None)
     return getattr(service, "settings", None) or get_settings()
+
+
+def get_knowledge(request: Request) -> KnowledgeBase:
+    return open_knowledge(_settings(request).data_dir)
+
+
+def get_analyst(request: Request) -> IncidentAnalyst:
+    """The app's shared analyst (``app.state.analyst``, the worker's) if set, else one built from
+    the same settings — cheap: the knowledge base and archive are opened once per data dir."""
+    shared = getattr(request.app.state, "analyst", None)
+    return shared if isinstance(shared, IncidentAnalyst) else build_analyst(_settings(request))
 
 
 def require_api_token(request: Request) -> None:

@@ -1,9 +1,11 @@
 """Local model servers speaking the real wire formats: Ollama ``/api/chat`` and OpenAI-compatible
-``/v1/chat/completions``. Tests script the answer (content, HTTP status) or make it hang."""
+``/v1/chat/completions``. Tests script the answer (fixed content, or a function of the request,
+HTTP status) or make it hang."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from tests.fakes import FakeService
@@ -15,6 +17,7 @@ class FakeModelServer(FakeService):
     def __init__(self, content: str = "{}", model: str = "qwen2.5:7b") -> None:
         super().__init__()
         self.content, self.model = content, model
+        self.answer: Callable[[dict], str] | None = None  # when set, the content depends on the request
         self.hang = False
         self.released = threading.Event()
 
@@ -25,6 +28,8 @@ class FakeModelServer(FakeService):
     def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
         if self.hang:
             self.released.wait(30)  # a model stuck loading: the client's deadline must fire first
+        if self.answer is not None and method == "POST":
+            self.content = self.answer(body)
         if method == "POST" and path == "/api/chat":
             return 200, {}, self._ollama(body)
         if method == "POST" and path == "/v1/chat/completions":
