@@ -49,8 +49,10 @@ def test_worker_analysis_is_refined_and_served(tmp_path: Path) -> None:
             wait_until(refined, 20, what="the worker's LLM refinement")
             result = client.get(f"/api/v1/analyze/{incident_id}").json()
             incident = client.get(f"/api/v1/incidents/{incident_id}").json()
+            exposition = client.get("/metrics").text
 
     assert result["summary"] == "RedisOutOfMemory is firing and Redis refuses writes [E1]."
     assert result["category"] == "memory" and result["immediate_actions"]  # phase one's kept
     assert incident["analysis"]["grounding"]["backend"] == "ollama"
     assert ollama.requests[0].body["model"] == "qwen2.5:7b"
+    assert 'llm_sre_analyst_results_total{backend="ollama"} 1.0' in exposition
