@@ -80,8 +80,7 @@ class Worker:
         self._stopping = False
         self._active: set[asyncio.Task[None]] = set()
         self._llm = asyncio.Semaphore(max(config.llm_concurrency, 1))
-        self._llm_backlog = 0  # refinements waiting for or holding the semaphore
-        self._refining: set[asyncio.Task[None]] = set()
+        self._refining: set[asyncio.Task[None]] = set()  # waiting for or holding the semaphore
         self.running = False
 
     @property
@@ -179,7 +178,7 @@ class Worker:
         await call(self._store, self._store.save_analysis, incident.id, analysis, self._clock(), False)
         incident = replace(incident, analysis=analysis)
         # The backlog bound is the LLM budget: beyond it the deterministic summary is the answer.
-        if self._config.llm_concurrency > 0 and self._llm_backlog < 2 * self._config.llm_concurrency:
+        if self._config.llm_concurrency > 0 and len(self._refining) < 2 * self._config.llm_concurrency:
             task = asyncio.create_task(self._refine(incident))
             self._refining.add(task)
             task.add_done_callback(self._refining.discard)
@@ -187,15 +186,12 @@ class Worker:
 
     async def _refine(self, incident: Incident) -> None:
         assert incident.analysis is not None
-        self._llm_backlog += 1
         try:
             async with self._llm:
                 better = await self._analyst.refine(incident.id, incident.notification, incident.analysis)
         except Exception:
             log.exception("refining incident %s failed; the deterministic summary stands", incident.id)
             return
-        finally:
-            self._llm_backlog -= 1
         if better is not None:
             await call(self._store, self._store.save_analysis, incident.id, better, self._clock(), True)
             await call(self._store, self._store.enqueue, incident.id, self._clock())

@@ -12,9 +12,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry
 
+from alert_webhooks.analysis.analyst import Analyst
+from alert_webhooks.analysis.factory import build_analyst
 from alert_webhooks.app import create_app
+from alert_webhooks.delivery import Notifier
+from alert_webhooks.metrics import ServiceMetrics
+from alert_webhooks.service import Service
 from alert_webhooks.settings import Settings
+from alert_webhooks.store import SqliteStore
+from alert_webhooks.worker import Worker, WorkerConfig
 from llm_sre.processes import ManagedProcess
 from tests.fakes import FakeGrafana, FakeSlackWebhook
 
@@ -160,3 +168,16 @@ def post(port: int, body: dict[str, Any]) -> int:
 def delivered_count(port: int) -> int:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/incidents?limit=500", timeout=10) as resp:
         return sum(1 for i in json.load(resp)["items"] if i["delivered"])
+
+
+def assemble(
+    tmp_path: Path, notifiers: list[Notifier], analyst: Analyst | None = None, **config: Any
+) -> tuple[Settings, Service]:
+    """A service from hand-picked parts (sinks, analyst, worker config) for ``create_app``."""
+    settings = Settings(data_dir=tmp_path, webhook_token=TOKEN)
+    metrics = ServiceMetrics.create(CollectorRegistry())
+    analyst = analyst or build_analyst(settings, registry=metrics.registry, use_llm=False)
+    store = SqliteStore(tmp_path / "webhook.db")
+    worker_config = WorkerConfig(**{"llm_concurrency": 0, "retry_base": 0.05, "retry_max": 0.2, **config})
+    worker = Worker(store, notifiers, analyst, metrics, worker_config)
+    return settings, Service(settings, store, metrics, worker, analyst)

@@ -9,23 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from prometheus_client import CollectorRegistry
 from slack_sdk import WebClient
 
-from alert_webhooks.analysis.analyst import Analyst
 from alert_webhooks.analysis.factory import build_analyst
 from alert_webhooks.app import create_app
 from alert_webhooks.delivery.slack import SECTION_MAX, SlackBotNotifier, message
 from alert_webhooks.incidents import Incident, open_incident
-from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.schemas import Notification
-from alert_webhooks.service import Service
 from alert_webhooks.settings import Settings
-from alert_webhooks.store import SqliteStore
-from alert_webhooks.worker import Worker, WorkerConfig
 from llm_sre.processes import wait_until
 from tests.fakes import Failure, FakeService
-from tests.webhooks.conftest import AUTH, TOKEN, notification, resolved
+from tests.webhooks.conftest import AUTH, assemble, notification, resolved
 
 
 class FakeSlackApi(FakeService):
@@ -82,21 +76,15 @@ def test_blocks_stay_within_block_kit_limits() -> None:
     assert buttons and all(u.startswith("http") for u in buttons)
 
 
-def _bot_service(tmp_path: Path, api: FakeSlackApi, settings: Settings) -> Service:
+def bot(api: FakeSlackApi) -> SlackBotNotifier:
     client = WebClient(token="xoxb-test-token-000000", base_url=f"{api.url}/api/", retry_handlers=[])
-    store = SqliteStore(tmp_path / "webhook.db")
-    metrics = ServiceMetrics.create(CollectorRegistry())
-    analyst: Analyst = build_analyst(settings)
-    config = WorkerConfig(llm_concurrency=0, retry_base=0.05, retry_max=0.2)
-    worker = Worker(store, [SlackBotNotifier(client, "#ops")], analyst, metrics, config)
-    return Service(settings, store, metrics, worker, analyst)
+    return SlackBotNotifier(client, "#ops")
 
 
 def test_bot_posts_once_then_edits_and_threads_the_resolution(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, webhook_token=TOKEN)
     with (
         FakeSlackApi() as api,
-        TestClient(create_app(settings, _bot_service(tmp_path, api, settings))) as client,
+        TestClient(create_app(*assemble(tmp_path, [bot(api)]))) as client,
     ):
         api.failures.append(Failure(429, {"Retry-After": "0"}, '{"ok": false, "error": "ratelimited"}'))
         body = notification()
