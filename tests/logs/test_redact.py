@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from exporters.redact import RedactingFilter, luhn_ok, redact, redact_lines, rrn_ok
+from exporters.checksums import luhn_ok, rrn_ok
+from exporters.redact import RedactingFilter, redact, redact_lines
 
 from .conftest import clean_lines, secret_rows
 
