@@ -25,11 +25,13 @@ from pydantic import BaseModel, Field
 
 from alert_webhooks.analysis.result import Category, Severity
 
+DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"  # safe in URLs, logs and Slack text
+
 
 class KnowledgeInput(BaseModel):
     """What a client sends to create or replace a document (``id`` is generated when absent)."""
 
-    id: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    id: str | None = Field(None, pattern=DOC_ID)
     category: Category
     title: str = Field(min_length=1, max_length=300)
     symptoms: list[str] = Field(default_factory=list)

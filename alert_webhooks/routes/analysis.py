@@ -10,21 +10,17 @@ import hmac
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import BaseModel, Field
 
 from alert_webhooks.analysis.analyst import IncidentAnalyst
 from alert_webhooks.analysis.case import IncidentInput
 from alert_webhooks.analysis.factory import build_analyst, open_knowledge
-from alert_webhooks.analysis.knowledge import KnowledgeBase, KnowledgeDocument, KnowledgeInput
+from alert_webhooks.analysis.knowledge import DOC_ID, KnowledgeBase, KnowledgeDocument, KnowledgeInput
 from alert_webhooks.analysis.result import AnalysisResult, Category
 from alert_webhooks.settings import Settings, get_settings
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
-
-
-
-
 
 
 def _settings(request: Request) -> Settings:
@@ -60,6 +56,7 @@ def require_api_token(request: Request) -> None:
 
 
 Guarded = [Depends(require_api_token)]
+DocId = Annotated[str, Path(pattern=DOC_ID)]
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
 AnalystDep = Annotated[IncidentAnalyst, Depends(get_analyst)]
 
@@ -124,19 +121,19 @@ def bulk_import(
 
 
 @router.get("/knowledge/{doc_id}")
-def get_document(doc_id: str, kb: KnowledgeDep) -> KnowledgeDocument:
+def get_document(doc_id: DocId, kb: KnowledgeDep) -> KnowledgeDocument:
     """One document."""
     return _found(kb.get(doc_id), doc_id)
 
 
 @router.put("/knowledge/{doc_id}", dependencies=Guarded)
-def replace_document(doc_id: str, data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
+def replace_document(doc_id: DocId, data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Create or replace the document at this id (the path id wins over a body id)."""
     return kb.put(data, doc_id=doc_id)
 
 
 @router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=Guarded)
-def delete_document(doc_id: str, kb: KnowledgeDep) -> None:
+def delete_document(doc_id: DocId, kb: KnowledgeDep) -> None:
     """Remove a document."""
     if not kb.delete(doc_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no knowledge document {doc_id!r}")

@@ -71,3 +71,10 @@ def test_writes_need_the_token_when_one_is_configured(api: TestClient) -> None:
     good = {"Authorization": "Bearer s3cret-token"}
     assert api.post("/api/v1/knowledge", json=DOC, headers=good).status_code == 201
     assert api.get("/api/v1/knowledge/redis-oom").status_code == 200  # reads stay open
+
+
+def test_ids_and_sizes_are_bounded(api: TestClient) -> None:
+    assert api.put("/api/v1/knowledge/has space", json=DOC).status_code == 422
+    assert api.put(f"/api/v1/knowledge/{'x' * 101}", json=DOC).status_code == 422
+    too_many = [{**DOC, "id": f"d{i}"} for i in range(1001)]
+    assert api.post("/api/v1/knowledge/bulk-import", json=too_many).status_code == 422
