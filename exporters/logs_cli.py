@@ -10,11 +10,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import httpx
 from prometheus_client import CollectorRegistry, generate_latest
 
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
 from exporters.logline import parse_line
+from exporters.loki import query_client
 from exporters.patterns import PatternMiner
 from exporters.redact import redact_lines
 from exporters.settings import ExporterSettings, get_settings
@@ -110,8 +110,7 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> tuple[Sidecar
         url = args.loki or settings.loki_url
         if not url:
             raise SystemExit("--loki needs a URL or LOKI_URL")
-        client = httpx.Client(timeout=settings.loki_timeout_seconds)
-        sources.append(LokiSource(counter, client, url, settings.loki_query,
+        sources.append(LokiSource(counter, query_client(settings), url, settings.loki_query,
                                   interval=settings.loki_poll_seconds))
     if not sources:
         raise SystemExit("llm-sre logs export: give at least one of --file, --stdin or --loki")

@@ -35,7 +35,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
@@ -72,6 +72,8 @@ class LokiOptions:
     metadata_fields: Sequence[str] = ("trace_id", "span_id", "level")
     structured_metadata: bool = True
     tenant: str | None = None
+    # Basic auth (Grafana Cloud, an auth proxy); kept out of repr so it never reaches a log.
+    auth: tuple[str, str] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ class LokiHandler(logging.Handler):
         if self.options.tenant:
             headers["X-Scope-OrgID"] = self.options.tenant
         self._owns_client = client is None
-        self._client = client or httpx.Client(timeout=self.options.timeout)
+        self._client = client or self._new_client()
         self._headers = headers
         m = metrics(registry)
         self._sent = m["llm_sre_loki_records_sent_total"]
@@ -121,6 +123,9 @@ class LokiHandler(logging.Handler):
         after_fork = weakref.WeakMethod(self._after_fork)
         os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
 
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(timeout=self.options.timeout, auth=self.options.auth)
+
     def _start_worker(self) -> threading.Thread:
         worker = threading.Thread(target=self._run, name=WORKER_THREAD, daemon=True)
         worker.start()
@@ -136,7 +141,7 @@ class LokiHandler(logging.Handler):
         self._cond = threading.Condition()
         self._wake = threading.Event()
         if self._owns_client:
-            self._client = httpx.Client(timeout=self.options.timeout)
+            self._client = self._new_client()
         self._worker = self._start_worker()
 
     @classmethod
@@ -152,6 +157,7 @@ class LokiHandler(logging.Handler):
             max_retries=settings.loki_max_retries,
             structured_metadata=settings.loki_structured_metadata,
             tenant=settings.loki_tenant,
+            auth=basic_auth(settings),
         )
         labels = {"service": settings.service, "env": settings.loki_env}
         return cls(settings.loki_url, labels, options, **kwargs)
@@ -310,6 +316,20 @@ class LokiHandler(logging.Handler):
     def _drop(self, reason: str, count: int = 1) -> None:
         if count:
             self._dropped.labels(reason=reason).inc(count)
+
+
+def basic_auth(settings: ExporterSettings) -> tuple[str, str] | None:
+    """``LOKI_USERNAME``/``LOKI_PASSWORD`` as an httpx auth tuple, or None."""
+    if not settings.loki_username:
+        return None
+    password = settings.loki_password.get_secret_value() if settings.loki_password else ""
+    return settings.loki_username, password
+
+
+def query_client(settings: ExporterSettings) -> httpx.Client:
+    """An HTTP client for reading from Loki with the same tenant and credentials as shipping."""
+    headers = {"X-Scope-OrgID": settings.loki_tenant} if settings.loki_tenant else {}
+    return httpx.Client(timeout=settings.loki_timeout_seconds, auth=basic_auth(settings), headers=headers)
 
 
 def retry_after(value: str | None, cap: float = 300.0) -> float | None:

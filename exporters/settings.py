@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,8 @@ class ExporterSettings(BaseSettings):
     loki_url: str | None = _from(None, "LOKI_URL")
     loki_env: str = _from("dev", "LOKI_ENV")
     loki_tenant: str | None = _from(None, "LOKI_TENANT_ID")
+    loki_username: str | None = _from(None, "LOKI_USERNAME")
+    loki_password: SecretStr | None = _from(None, "LOKI_PASSWORD")
     loki_queue_size: int = _from(10_000, "LOKI_QUEUE_SIZE")
     loki_batch_size: int = _from(1_000, "LOKI_BATCH_SIZE")
     loki_batch_wait_seconds: float = _from(1.0, "LOKI_BATCH_WAIT_SECONDS")

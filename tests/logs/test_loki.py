@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
@@ -266,6 +267,16 @@ def test_from_settings_uses_the_loki_variables(receiver, registry):
     assert labels == {"service": "rag-api", "env": "prod"}
     assert receiver.requests[0].headers["X-Scope-OrgID"] == "team-a"
     assert handler.options.batch_size == 7
+
+
+def test_basic_auth_from_settings_is_sent_and_never_printed(receiver, registry):
+    settings = ExporterSettings(LOKI_URL=receiver.url, LOKI_USERNAME="12345", LOKI_PASSWORD="glc_s3cretvalue")
+    handler = LokiHandler.from_settings(settings, registry=registry)
+    handler.handle(record("authenticated"))
+    handler.close()
+    expected = "Basic " + base64.b64encode(b"12345:glc_s3cretvalue").decode()
+    assert receiver.requests[0].headers["Authorization"] == expected
+    assert "glc_s3cretvalue" not in repr(handler.options) + repr(settings)
 
 
 def test_dropped_batches_are_logged_for_other_handlers(receiver, registry, caplog):
