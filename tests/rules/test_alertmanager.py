@@ -43,6 +43,17 @@ def test_every_route_delivers_to_the_llm_sre_webhook(labels: tuple[str, ...], ro
     assert leaf == f"{route}  receiver: llm-sre"
 
 
+def test_the_watchdog_goes_to_the_heartbeat_receiver_and_never_to_the_webhook() -> None:
+    receivers, leaf = _route("alertname=Watchdog", "severity=none", "service=llm-sre")
+    assert receivers == ["heartbeat"]
+    assert leaf == '{alertname="Watchdog"}  receiver: heartbeat'
+    doc = yaml.safe_load(AM.read_text())
+    (route,) = [r for r in doc["route"]["routes"] if r["receiver"] == "heartbeat"]
+    assert not route.get("continue") and route["repeat_interval"] == route["group_interval"] == "1m"
+    heartbeat = next(r for r in doc["receivers"] if r["name"] == "heartbeat")
+    assert heartbeat == {"name": "heartbeat"}  # a null receiver until the team points it somewhere
+
+
 def test_webhook_receiver_uses_bearer_token_file_and_sends_resolved() -> None:
     doc = yaml.safe_load(AM.read_text())
     assert doc["route"]["group_by"] == ["alertname", "service"]
@@ -129,8 +140,10 @@ def test_a_critical_alert_silences_warnings_of_the_same_service_only(alertmanage
         "RAGRetrievalErrors": "active",  # criticals never silence each other
         "LLMLatencyHigh": "suppressed",
         "RAGEmptyRetrievals": "active",  # another service
+        "Watchdog": "active",  # the heartbeat is never muted, whatever else fires
     }
     _post(alertmanager, [
+        {**s, "alertname": "Watchdog", "severity": "none", "service": "app-a"},
         {**s, "alertname": "LLMErrorBurst", "severity": "critical", "service": "app-a"},
         {**s, "alertname": "LLMLatencyHigh", "severity": "warning", "service": "app-a"},
         {**s, "alertname": "RAGEmptyRetrievals", "severity": "warning", "service": "app-b"},
