@@ -99,6 +99,14 @@ class TopPatterns:
             return pattern, weakest
         return OTHER, None
 
+    def prune(self, t: float, floor: float = 0.01) -> None:
+        """Forget volumes of patterns that are not labelled and have decayed to nothing."""
+        for key, scores in self.scores.items():
+            admitted = self.admitted.get(key, set())
+            stale = [p for p, s in scores.items() if p not in admitted and s.now(t, self.half_life) < floor]
+            for pattern in stale:
+                del scores[pattern]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "limit": self.limit,
@@ -173,6 +181,7 @@ class PatternCounter:
             return
         with self._lock:
             self.miner.save()
+            self.top.prune(self._clock())
             data = json.dumps(self.top.to_json())
         tmp = self.state_dir / "patterns.json.tmp"
         tmp.write_text(data)

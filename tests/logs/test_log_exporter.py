@@ -12,7 +12,15 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
-from exporters.log_exporter import OTHER, FileSource, LokiSource, PatternCounter, TopPatterns, normalise_route
+from exporters.log_exporter import (
+    OTHER,
+    FileSource,
+    LineSource,
+    LokiSource,
+    PatternCounter,
+    TopPatterns,
+    normalise_route,
+)
 from llm_sre.processes import free_port
 
 
@@ -251,3 +259,22 @@ def test_loki_source_pages_and_never_counts_a_line_twice(fake_loki):
     assert events(registry, service="worker", level="info", pattern=pid) == 3
     assert len(fake_loki.queries) == 4  # three pages (3+3+1) then an empty poll
     assert fake_loki.queries[0]["direction"] == ["forward"]
+
+
+def test_prune_forgets_only_decayed_unlabelled_patterns():
+    top = TopPatterns(limit=1, half_life=60.0)
+    top.label("k", "p1", 0.0)
+    top.label("k", "p2", 0.0)  # over the limit: counted as _other
+    top.label("k", "p3", 3600.0)
+    top.prune(3600.0)
+    assert set(top.scores["k"]) == {"p1", "p3"}  # p1 is labelled, p3 is fresh
+
+
+def test_line_source_counts_an_iterable_such_as_stdin():
+    registry = CollectorRegistry()
+    counter = PatternCounter(registry, service="svc")
+    source = LineSource(counter, iter(["job 1 done\n", "\n", "job 2 done\n"]), service="batch")
+    source.poll()
+    source.poll()  # exhausted: nothing more
+    [pid] = counter.miner.templates()
+    assert events(registry, service="batch", level="info", pattern=pid) == 2
