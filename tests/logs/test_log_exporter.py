@@ -263,11 +263,12 @@ def test_loki_source_pages_and_never_counts_a_line_twice(fake_loki):
 
 def test_prune_forgets_only_decayed_unlabelled_patterns():
     top = TopPatterns(limit=1, half_life=60.0)
-    top.label("k", "p1", 0.0)
-    top.label("k", "p2", 0.0)  # over the limit: counted as _other
-    top.label("k", "p3", 3600.0)
+    assert top.label("k", "p1", 0.0) == ("p1", None)
+    assert top.label("k", "p2", 0.0) == (OTHER, None)  # over the limit, not busier
+    top.prune(30.0)
+    assert set(top.scores["k"]) == {"p1", "p2"}  # p2 is unlabelled but still recent
     top.prune(3600.0)
-    assert set(top.scores["k"]) == {"p1", "p3"}  # p1 is labelled, p3 is fresh
+    assert set(top.scores["k"]) == {"p1"}  # labelled patterns keep their volume
 
 
 def test_line_source_counts_an_iterable_such_as_stdin():
