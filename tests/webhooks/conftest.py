@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 from prometheus_client import CollectorRegistry
 
@@ -23,7 +24,7 @@ from alert_webhooks.service import Service
 from alert_webhooks.settings import Settings
 from alert_webhooks.store import SqliteStore
 from alert_webhooks.worker import Worker, WorkerConfig
-from llm_sre.processes import ManagedProcess
+from llm_sre.processes import ManagedProcess, free_port, redis_server, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
 
 TOKEN = "test-webhook-token-0123456789"
@@ -181,3 +182,18 @@ def assemble(
     worker_config = WorkerConfig(**{"llm_concurrency": 0, "retry_base": 0.05, "retry_max": 0.2, **config})
     worker = Worker(store, notifiers, analyst, metrics, worker_config)
     return settings, Service(settings, store, metrics, worker, analyst)
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server (Debian package) on a free port, for the module's tests."""
+    base = tmp_path_factory.mktemp("redis")
+    port = free_port()
+    proc = redis_server(base / "data", port, base).start()
+    client = redis.Redis(port=port)
+    try:
+        wait_until(client.ping, 15, what="redis-server")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        client.close()
+        proc.stop()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import redis
 
-from llm_sre.processes import ManagedProcess, free_port, redis_server, wait_until
+from llm_sre.processes import ManagedProcess, free_port, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
 from tests.webhooks.conftest import GRAFANA_TOKEN, delivered_count, notification, post, serve, sink_env
 
@@ -70,19 +70,6 @@ def test_sigkill_mid_delivery_then_restart_delivers_every_group(tmp_path: Path, 
         service.stop()
     duplicates = assert_each_group_delivered_once(slack, grafana, 100)
     print(f"SQLite: killed after {at_kill}/100 Slack messages; Slack repeats after restart: {duplicates}")
-
-
-@pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
-    port = free_port()
-    proc = redis_server(tmp_path / "redis", port, tmp_path).start()
-    client = redis.Redis(port=port)
-    try:
-        wait_until(client.ping, 15, what="redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        proc.stop()
 
 
 def test_two_services_share_redis_and_one_takes_over_when_the_other_dies(

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from alert_webhooks.analysis.analyst import Analyst
@@ -41,49 +43,41 @@ class ScriptedAnalyst:
         return first.model_copy(update={"summary": "LLM: the model server ran out of memory [E1]"})
 
 
-def scripted(tmp_path: Path) -> ScriptedAnalyst:
-    return ScriptedAnalyst(build_analyst(Settings(data_dir=tmp_path), use_llm=False))
-
-
-def grafana_notifier(grafana: FakeGrafana, tmp_path: Path) -> GrafanaNotifier:
-    settings = Settings(data_dir=tmp_path, grafana_url=grafana.url, grafana_token=GRAFANA_TOKEN)
-    (notifier,) = [n for n in build_notifiers(settings) if isinstance(n, GrafanaNotifier)]
-    return notifier
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[TestClient, ScriptedAnalyst, FakeGrafana]]:
+    """The app with the scripted analyst, one LLM slot, and Grafana as the only sink."""
+    analyst = ScriptedAnalyst(build_analyst(Settings(data_dir=tmp_path), use_llm=False))
+    with FakeGrafana(GRAFANA_TOKEN) as grafana:
+        settings = Settings(data_dir=tmp_path, grafana_url=grafana.url, grafana_token=GRAFANA_TOKEN)
+        (notifier,) = [n for n in build_notifiers(settings) if isinstance(n, GrafanaNotifier)]
+        app = create_app(*assemble(tmp_path, [notifier], analyst, llm_concurrency=1))
+        with TestClient(app) as client:
+            yield client, analyst, grafana
 
 
 def _items(client: TestClient) -> list[dict]:
     return client.get("/api/v1/incidents").json()["items"]
 
 
-def test_refined_analysis_updates_the_annotation_after_the_first_summary(tmp_path: Path) -> None:
-    with FakeGrafana(GRAFANA_TOKEN) as grafana:
-        analyst = scripted(tmp_path)
-        settings, service = assemble(
-            tmp_path, [grafana_notifier(grafana, tmp_path)], analyst, llm_concurrency=1
-        )
-        with TestClient(create_app(settings, service)) as client:
-            client.post("/alertmanager", json=notification(), headers=AUTH)
-            wait_until(lambda: _items(client)[0]["delivered"], 10, what="first summary delivered")
-            (annotation,) = grafana.annotations.values()
-            assert "LLM:" not in annotation["text"]  # the deterministic summary did not wait for the LLM
-            analyst.release.set()
-            wait_until(lambda: "LLM:" in annotation["text"], 10, what="refined annotation")
-            assert _items(client)[0]["summary"].startswith("LLM:")
-            assert len(grafana.annotations) == 1 and "llm-sre" in annotation["tags"]
+def test_refined_analysis_updates_the_annotation_after_the_first_summary(running) -> None:
+    client, analyst, grafana = running
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _items(client)[0]["delivered"], 10, what="first summary delivered")
+    (annotation,) = grafana.annotations.values()
+    assert "LLM:" not in annotation["text"]  # the deterministic summary did not wait for the LLM
+    analyst.release.set()
+    wait_until(lambda: "LLM:" in annotation["text"], 10, what="refined annotation")
+    assert _items(client)[0]["summary"].startswith("LLM:")
+    assert len(grafana.annotations) == 1 and "llm-sre" in annotation["tags"]
 
 
-def test_a_busy_llm_skips_refinement_but_every_incident_is_delivered(tmp_path: Path) -> None:
-    with FakeGrafana(GRAFANA_TOKEN) as grafana:
-        analyst = scripted(tmp_path)
-        settings, service = assemble(
-            tmp_path, [grafana_notifier(grafana, tmp_path)], analyst, llm_concurrency=1
-        )
-        with TestClient(create_app(settings, service)) as client:
-            for n in range(6):
-                client.post("/alertmanager", json=notification(group=f"g{n}"), headers=AUTH)
-            wait_until(lambda: sum(i["delivered"] for i in _items(client)) == 6, 15, what="all delivered")
-            analyst.release.set()
-            wait_until(lambda: len(analyst.refined) == 2, 10, what="the budgeted refinements")
-        # Budget = 2 × llm_concurrency waiting or running; the other four kept the deterministic summary.
-        assert len(analyst.refined) == 2
-        assert len(grafana.annotations) == 6
+def test_a_busy_llm_skips_refinement_but_every_incident_is_delivered(running) -> None:
+    client, analyst, grafana = running
+    for n in range(6):
+        client.post("/alertmanager", json=notification(group=f"g{n}"), headers=AUTH)
+    wait_until(lambda: sum(i["delivered"] for i in _items(client)) == 6, 15, what="all delivered")
+    analyst.release.set()
+    wait_until(lambda: len(analyst.refined) == 2, 10, what="the budgeted refinements")
+    # Budget = 2 × llm_concurrency waiting or running; the other four kept the deterministic summary.
+    assert len(analyst.refined) == 2
+    assert len(grafana.annotations) == 6

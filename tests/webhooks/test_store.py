@@ -13,24 +13,10 @@ from alert_webhooks.incidents import DeliveryState
 from alert_webhooks.redis_store import RedisStore
 from alert_webhooks.schemas import Notification
 from alert_webhooks.store import IncidentFilter, SqliteStore, Store
-from llm_sre.processes import free_port, redis_server, wait_until
+from llm_sre.processes import wait_until
 from tests.webhooks.conftest import notification
 
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    proc = redis_server(base / "data", port, base).start()
-    client = redis.Redis(port=port)
-    try:
-        wait_until(client.ping, 15, what="redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        proc.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.e2e)])
