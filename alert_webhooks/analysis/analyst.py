@@ -23,11 +23,11 @@ from prometheus_client import CollectorRegistry
 from pydantic import ValidationError
 
 from alert_webhooks.analysis import deterministic
-from alert_webhooks.analysis.archive import Archive
+from alert_webhooks.analysis.archive import Archive, PastCase
 from alert_webhooks.analysis.case import Case, Scalar
 from alert_webhooks.analysis.evidence import clean
 from alert_webhooks.analysis.facts import alert_findings, log_findings, metric_findings
-from alert_webhooks.analysis.grounding import ground_answer
+from alert_webhooks.analysis.grounding import ground_answer, sentences, uncited
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.analysis.llm import LLM
 from alert_webhooks.analysis.prompt import LLMAnswer, answer_schema, context_tokens, messages
@@ -53,6 +53,12 @@ class AnalystConfig:
     evidence_deadline: float = 3.0  # seconds per evidence source (Prometheus, Loki)
     grounding_threshold: float = 0.6  # below this share of grounded sentences, reject the answer
     max_context_tokens: int = 8192  # larger prompts are not sent: fallback "budget"
+
+
+def past_case(case: PastCase) -> str:
+    """A past incident as one line, its citations removed (they point into *its* evidence)."""
+    first = uncited(sentences(case.summary)[0]) if case.summary else ""
+    return f"incident {case.incident_id} ({case.saved_at:%Y-%m-%d %H:%M} UTC): {first}"
 
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
@@ -99,6 +105,9 @@ class IncidentAnalyst:
         for found in await asyncio.gather(*(self._collect(s, case) for s in self.sources)):
             findings += found
         result = deterministic.analyse(incident_id, case, findings, self.knowledge)
+        if self.archive is not None and result.references:
+            past = self.archive.related(result.references[0], exclude=incident_id)
+            result.related_cases[:0] = [past_case(p) for p in past]
         self._save(result)
         return result
 

@@ -44,6 +44,11 @@ def _is_fact(token: str) -> bool:
     return bool(re.search(r"[A-Za-z0-9][.:/@][A-Za-z0-9]", token))  # hosts, modules, host:port
 
 
+def uncited(text: str) -> str:
+    """``text`` without its citations, for showing it where its evidence ids mean nothing."""
+    return re.sub(r"\s+([.!?,;])", r"\1", _CITATION.sub("", text)).strip()
+
+
 def facts(sentence: str) -> list[str]:
     body = _CITATION.sub(" ", _LIST_PREFIX.sub("", sentence))
     return [t for t in _TOKEN.findall(body) if _is_fact(t)]

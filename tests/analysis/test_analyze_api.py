@@ -105,3 +105,15 @@ def test_naive_and_offset_timestamps_are_read_as_utc(client: TestClient) -> None
     for stamp in ("2026-11-26T23:10:00", "2026-11-27T01:10:00+02:00"):
         result = client.post("/api/v1/analyze", json={"timestamp": stamp, "description": "x"}).json()
         assert "since 23:10:00 UTC" in result["summary"]
+
+
+def test_past_incidents_of_the_same_runbook_are_related_cases(client: TestClient) -> None:
+    body = {"error_logs": ["ERR max number of clients reached"], "redis_info": REDIS_INFO}
+    first = client.post("/api/v1/analyze", json={**body, "timestamp": "2026-11-25T08:00:00Z"}).json()
+    other = client.post("/api/v1/analyze", json={"error_logs": ["CLUSTERDOWN The cluster is down"]}).json()
+    again = client.post("/api/v1/analyze", json={**body, "timestamp": "2026-11-26T23:10:00Z"}).json()
+
+    assert again["related_cases"][0].startswith(f"incident {first['incident_id']} (")
+    assert "since 08:00:00 UTC." in again["related_cases"][0] and "[E" not in again["related_cases"][0]
+    assert not any(other["incident_id"] in c for c in again["related_cases"])
+    assert not any(again["incident_id"] in c for c in again["related_cases"])
