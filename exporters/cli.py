@@ -87,8 +87,9 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
         client = docker.DockerClient(base_url=args.docker or settings.docker_host, version=DOCKER_API,
                                      timeout=10)
         cgroups = settings.cgroup_root if settings.cgroup_root.is_dir() else None
-        containers = ContainerExporter(client, inst, interval=settings.docker_poll_seconds,
-                                       log_tail=settings.docker_log_tail, cgroup_root=cgroups)
+        containers = ContainerExporter(client, interval=settings.docker_poll_seconds,
+                                       log_tail=settings.docker_log_tail, cgroup_root=cgroups,
+                                       max_containers=settings.max_containers)
         registry.register(containers)
         sources.append(containers)
     return Sidecar(registry, sources)

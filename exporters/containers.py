@@ -7,6 +7,11 @@ Docker's one-shot stats. It also counts error lines in each container's recent l
 pattern (``docker logs --since <last poll>``), so a crash loop's "Traceback" shows up even
 without a log pipeline.
 
+Label values are bounded by what exists: every series, the log-error counts included, is built
+from the last poll's container list, so a removed container's series disappear with it (as in
+cAdvisor) instead of accumulating, one-off ``docker compose run`` names and all. A host with more
+than ``max_containers`` containers exports the running ones first and logs how many it left out.
+
 The poll runs on its own schedule (Docker calls can be slow); Prometheus scrapes read the last
 snapshot through :meth:`ContainerExporter.collect`::
 
@@ -17,6 +22,7 @@ snapshot through :meth:`ContainerExporter.collect`::
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -30,8 +36,8 @@ from prometheus_client.core import Metric
 
 from exporters import cgroup
 from exporters.catalogue import SPECS
-from exporters.instrument import Instruments
 
+log = logging.getLogger(__name__)
 COMPOSE_SERVICE = "com.docker.compose.service"
 HEALTH = SPECS["llm_sre_container_health_status"].values["status"]
 
@@ -67,6 +73,7 @@ class ContainerSample:
     memory_limit_bytes: float
     oom_kills: float
     resources: dict[str, float] = field(default_factory=dict)
+    log_errors: dict[str, int] = field(default_factory=dict)  # pattern -> lines since the exporter started
 
 
 def _stats_resources(stats: Mapping[str, Any]) -> dict[str, float]:
@@ -93,31 +100,49 @@ class ContainerExporter:
 
     name = "docker"
 
-    def __init__(self, client: Any, inst: Instruments, *, interval: float = 15.0, log_tail: int = 500,
-                 cgroup_root: Path | None = None, patterns: Mapping[str, str] = LOG_PATTERNS,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, client: Any, *, interval: float = 15.0, log_tail: int = 500,
+                 cgroup_root: Path | None = None, max_containers: int = 100,
+                 patterns: Mapping[str, str] = LOG_PATTERNS, clock: Callable[[], float] = time.time) -> None:
         self.client = client  # a docker.DockerClient
-        self.inst = inst
         self.interval = interval
         self.log_tail = log_tail
         self.cgroup_root = cgroup_root
+        self.max_containers = max_containers
         self.patterns = {name: re.compile(rx, re.MULTILINE) for name, rx in patterns.items()}
         self.clock = clock
         self._started = clock()
+        # Per container id, pruned to the listed containers at every poll.
         self._log_since: dict[str, float] = {}
+        self._log_errors: dict[str, dict[str, int]] = {}
+        self._left_out = 0
         self._snapshot: list[ContainerSample] = []
         self._lock = threading.Lock()
 
     # --- polling ---------------------------------------------------------------------------------
     def poll(self) -> None:
+        listed = self.client.containers.list(all=True)
+        # Running containers first: with too many, the stopped leftovers are the ones to drop.
+        listed.sort(key=lambda c: (c.status != "running", c.name))
+        self._report_left_out(len(listed) - self.max_containers)
         samples = []
-        for container in self.client.containers.list(all=True):
+        for container in listed[: self.max_containers]:
             try:
                 samples.append(self._sample(container))
             except NotFound:  # removed between the listing and its stats or logs: just skip it
                 continue
+        kept = {container.id for container in listed[: self.max_containers]}
+        for state in (self._log_since, self._log_errors):
+            for gone in state.keys() - kept:
+                del state[gone]
         with self._lock:
             self._snapshot = samples
+
+    def _report_left_out(self, left_out: int) -> None:
+        left_out = max(0, left_out)
+        if left_out != self._left_out:  # log changes, not every poll
+            log.warning("%d containers over LLM_SRE_MAX_CONTAINERS=%d are not exported",
+                        left_out, self.max_containers)
+        self._left_out = left_out
 
     def _sample(self, container: Any) -> ContainerSample:
         attrs = container.attrs
@@ -136,7 +161,8 @@ class ContainerExporter:
         )
         if sample.up:
             self._read_resources(container, sample)
-            self._count_log_errors(container, sample)
+            self._count_log_errors(container)
+        sample.log_errors = dict(self._log_errors.get(container.id, {}))
         return sample
 
     def _read_resources(self, container: Any, sample: ContainerSample) -> None:
@@ -150,19 +176,16 @@ class ContainerExporter:
                                     read_bytes=exact.read_bytes, write_bytes=exact.write_bytes)
             sample.oom_kills = max(sample.oom_kills, exact.oom_kills)
 
-    def _count_log_errors(self, container: Any, sample: ContainerSample) -> None:
+    def _count_log_errors(self, container: Any) -> None:
         # Only lines newer than the last poll (or than our start): restarts must not recount history.
         since = self._log_since.get(container.id, self._started)
         until = self.clock()
         raw = container.logs(stdout=True, stderr=True, since=since, until=until, tail=self.log_tail)
         self._log_since[container.id] = until
-        text = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-        counter = self.inst.metrics["llm_sre_container_log_errors_total"]
+        lines = (raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)).splitlines()
+        counts = self._log_errors.setdefault(container.id, dict.fromkeys(self.patterns, 0))
         for pattern, regex in self.patterns.items():
-            child = counter.labels(name=sample.name, compose_service=sample.service, pattern=pattern)
-            hits = sum(1 for line in text.splitlines() if regex.search(line))
-            if hits:
-                child.inc(hits)
+            counts[pattern] += sum(1 for line in lines if regex.search(line))
 
     # --- collecting ------------------------------------------------------------------------------
     def collect(self) -> Iterator[Metric]:
@@ -171,7 +194,8 @@ class ContainerExporter:
         families = {name: SPECS[name].family() for name in (
             "llm_sre_container_up", "llm_sre_container_restarts_total", "llm_sre_container_oom_kills_total",
             "llm_sre_container_last_exit_code", "llm_sre_container_health_status",
-            "llm_sre_container_spec_memory_limit_bytes", *RESOURCES.values())}
+            "llm_sre_container_spec_memory_limit_bytes", "llm_sre_container_log_errors_total",
+            *RESOURCES.values())}
         for s in snapshot:
             key = [s.name, s.service]
             families["llm_sre_container_up"].add_metric(key, 1.0 if s.up else 0.0)
@@ -185,4 +209,6 @@ class ContainerExporter:
             for attr, metric in RESOURCES.items():
                 if attr in s.resources:
                     families[metric].add_metric(key, s.resources[attr])
+            for pattern, count in s.log_errors.items():
+                families["llm_sre_container_log_errors_total"].add_metric([*key, pattern], count)
         yield from families.values()

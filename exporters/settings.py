@@ -36,6 +36,7 @@ class ExporterSettings(BaseSettings):
     docker_host: str = _from("unix:///var/run/docker.sock", "DOCKER_HOST")
     docker_poll_seconds: float = _from(15.0, "LLM_SRE_DOCKER_POLL_SECONDS")
     docker_log_tail: int = _from(500, "LLM_SRE_DOCKER_LOG_TAIL")
+    max_containers: int = _from(100, "LLM_SRE_MAX_CONTAINERS")
     cgroup_root: Path = _from(Path("/sys/fs/cgroup"), "LLM_SRE_CGROUP_ROOT")
     # prometheus-client reads PROMETHEUS_MULTIPROC_DIR itself; we read it too to serve the merged view.
     multiproc_dir: Path | None = _from(None, "PROMETHEUS_MULTIPROC_DIR")

@@ -8,7 +8,6 @@ from prometheus_client import CollectorRegistry
 
 from exporters import cgroup
 from exporters.containers import ContainerExporter
-from exporters.instrument import Instruments
 from tests.exporters.fake_docker import API_ID, REDIS_ID, FakeDocker
 
 
@@ -68,7 +67,7 @@ def exporter(engine, tmp_path):
     registry = CollectorRegistry()
     client = docker.DockerClient(base_url=engine.url, version="1.45", timeout=5)
     write_cgroup(tmp_path / "cg" / "system.slice" / f"docker-{API_ID}.scope")
-    exp = ContainerExporter(client, Instruments(registry), cgroup_root=tmp_path / "cg", clock=Clock())
+    exp = ContainerExporter(client, cgroup_root=tmp_path / "cg", clock=Clock())
     registry.register(exp)
     exp.registry = registry
     yield exp
@@ -134,9 +133,24 @@ def test_log_error_patterns_are_counted_once(exporter, engine):
     assert get(exporter, "llm_sre_container_log_errors_total", **REDIS, pattern="error") == 0
 
 
-def test_removed_containers_disappear(exporter, engine):
+def test_removed_containers_disappear_with_all_their_series(exporter, engine):
+    engine.logs[REDIS_ID].append((exporter.clock.now + 1, 2, "ERROR gone soon\n"))
+    exporter.clock.now += 10
     exporter.poll()
+    assert get(exporter, "llm_sre_container_log_errors_total", **REDIS, pattern="error") == 1
     del engine.containers[REDIS_ID]
     exporter.poll()
     assert get(exporter, "llm_sre_container_up", **REDIS) is None
+    assert get(exporter, "llm_sre_container_log_errors_total", **REDIS, pattern="error") is None
+    assert REDIS_ID not in exporter._log_since  # no per-container state left behind either
     assert get(exporter, "llm_sre_container_up", **API) == 1
+
+
+def test_over_the_cap_running_containers_are_exported_first(exporter, caplog):
+    exporter.max_containers = 2
+    exporter.poll()
+    exporter.poll()
+    names = {s.labels["name"] for f in exporter.collect() for s in f.samples}
+    assert names == {"llm-api-1", "redis"}  # the exited llm-ollama-1 is left out
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 containers over LLM_SRE_MAX_CONTAINERS=2 are not exported"]  # once, not every poll
