@@ -25,6 +25,13 @@ _WORDS = ("alpha", "beta", "gamma", "policies", "handbook", "pricing", "faq", "o
 _USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi")
 _MODELS = ("qwen2.5:7b", "llama3.1:8b", "mistral:7b", "nomic-embed-text", "gemma2:9b")
 _PROCS = ("ollama", "python3", "uvicorn", "redis-server", "llama-server")
+_EXCEPTIONS = (
+    "httpx.ReadTimeout: timed out",
+    "httpx.ConnectError: [Errno 111] Connection refused",
+    "httpx.HTTPStatusError: Server error '503 Service Unavailable' for url 'http://ollama:11434/api/chat'",
+    "ollama.ResponseError: model requires more system memory (9.1 GiB) than is available (7.6 GiB)",
+    "ValueError: context length 9000 exceeds the model limit of 8192 tokens",
+)
 _ROUTES = ("/v1/chat", "/v1/search", "/v1/documents/{n}", "/health", "/metrics", "/api/chat")
 
 
@@ -131,6 +138,8 @@ MIXED: tuple[tuple[str, int, Gen], ...] = (
     ("tb.head", 3, lambda r: "Traceback (most recent call last):"),
     ("tb.file", 9, lambda r: f'  File "/app/rag/{r.choice(("api", "retriever", "llm", "cache"))}.py", line {r.randint(1, 900)}, in {r.choice(("chat", "search", "complete", "_post", "get"))}'),
     ("tb.error", 3, lambda r: f"httpx.ReadTimeout: timed out after {r.randint(5, 120)}s"),
+    # One logging statement, free-text exception messages of any length (log.error("...: %s", exc)).
+    ("py.call_failed", 8, _py("ERROR", "rag.llm", lambda r: f"completion failed: {r.choice(_EXCEPTIONS)}")),
 )
 
 

@@ -3,7 +3,8 @@
 Drain groups lines by their constant tokens, so its accuracy depends on masking the variable
 ones first (REFERENCE §7). drain3's own masker runs one regex per instruction over every line;
 here one combined regex does it in a single pass and knows the shapes this stack logs:
-timestamps in five formats (each collapsed to one token so token counts stay stable), UUIDs,
+exception messages (free text of any length, after the exception class), timestamps in eight
+formats (each collapsed to one token so token counts stay stable), UUIDs,
 URLs, IPs with ports, multi-segment paths, hex ids, quoted strings, and numbers with units
 (``812ms``, ``1.23s``, ``8123456kB``). Secrets are masked too (:func:`exporters.redact.redact`),
 so templates - which end up in tooling output and the state file - never hold one.
@@ -44,6 +45,9 @@ _TIMESTAMPS = (
 )
 # Alternatives are tried left to right at each position, so specific shapes come first.
 _MASKS = (
+    # An exception's free-text message has any number of words, and Drain only groups lines of
+    # equal length: keep the exception class (bounded, telling) and mask the rest of the line.
+    ("MSG", r"\b(?P<exc>[A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused|Exit)): .*"),
     ("TS", "|".join(_TIMESTAMPS)),
     ("UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
     ("URL", r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+"),
@@ -66,9 +70,14 @@ _MASK = re.compile(
 _TOKEN = {name: f"<{name}>" for name, _ in _MASKS}
 
 
+def _token(m: re.Match[str]) -> str:
+    kind = m.lastgroup or "NUM"
+    return f"{m.group('exc')}: <MSG>" if kind == "MSG" else _TOKEN[kind]
+
+
 def mask(message: str) -> str:
     """Replace variable parts of a message with ``<TS>``, ``<IP>``, ``<NUM>`` … tokens."""
-    return _MASK.sub(lambda m: _TOKEN[m.lastgroup or "NUM"], message)
+    return _MASK.sub(_token, message)
 
 
 _MASK_TOKENS = frozenset(_TOKEN.values())

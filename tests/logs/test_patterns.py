@@ -24,6 +24,7 @@ PUBLISHED_DRAIN_GA = {"HDFS": 0.998, "OpenSSH": 0.788, "Apache": 1.0, "Zookeeper
         ('"GET / HTTP/1.1" 500 Internal Server Error', "<STR> <STATUS>"),
         ("[  123.456789] Out of memory", "<TS> Out of memory"),
         ("block blk_-1608999687919862906 v1 llama3.1:8b", "block <ID> v1 llama3.1:<NUM>"),
+        ("failed: httpx.ConnectError: [Errno 111] Connection refused", "failed: httpx.ConnectError: <MSG>"),
     ],
 )
 def test_mask(message, masked):
