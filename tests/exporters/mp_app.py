@@ -1,4 +1,4 @@
-"""A tiny instrumented app for the multiprocess test, run under ``uvicorn --workers 2``."""
+"""A tiny instrumented app for the multiprocess tests, run under several uvicorn or gunicorn workers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 
 from fastapi import FastAPI
 
-from exporters.instrument import llm_call
+from exporters.instrument import default, llm_call
 from exporters.multiprocess import metrics_app
 
 app = FastAPI()
@@ -17,4 +17,11 @@ app.mount("/metrics", metrics_app())
 def call() -> dict[str, int]:
     with llm_call(provider="ollama", model="qwen2.5:7b") as c:
         c.tokens(input=10, output=1)
+    return {"pid": os.getpid()}
+
+
+@app.get("/entries")
+def entries() -> dict[str, int]:
+    """Set a live gauge (merged as ``livesum``): each worker reports 5 cache entries."""
+    default().cache_entries("embedding", 5)
     return {"pid": os.getpid()}
