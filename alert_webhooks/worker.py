@@ -49,6 +49,9 @@ class WorkerConfig:
     # on 2 cores (bench/intake.py).
     storm_window: float = 0.5
     storm_share: float = 0.1
+    # Shutdown waits this long for running jobs (less than a process manager's kill timeout); an
+    # unfinished job is picked up again after the restart.
+    stop_grace: float = 5.0
     housekeeping_interval: float = 2.0  # SQLite WAL checkpoints: bounds the WAL file during a storm
     owner: str = f"{socket.gethostname()}-{os.getpid()}"
 
@@ -141,7 +144,7 @@ class Worker:
         for task in self._refining:
             task.cancel()
         if self._active:
-            await asyncio.wait(set(self._active), timeout=self._config.lease)
+            await asyncio.wait(set(self._active), timeout=self._config.stop_grace)
 
     async def _guarded(self, job: Job) -> None:
         started = time.monotonic()

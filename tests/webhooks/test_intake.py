@@ -135,3 +135,27 @@ def test_without_sinks_everything_goes_to_the_outbox(make_client, tmp_path) -> N
     assert "LLMErrorBurst" in slack_line["payload"]["text"]
     metrics = client.get("/metrics").text
     assert 'llm_sre_webhook_deliveries_total{outcome="success",sink="outbox"} 2.0' in metrics
+
+
+def test_a_dashboard_label_puts_the_annotation_on_that_panel(
+    client: TestClient, grafana: FakeGrafana
+) -> None:
+    body = notification()
+    body["commonLabels"]["grafana_dashboard_uid"] = "llm-overview"
+    body["alerts"][0]["annotations"]["grafana_panel_id"] = "7"
+    client.post("/alertmanager", json=body, headers=AUTH)
+    wait_until(lambda: _delivered(client, "firing"), 10, what="delivery")
+    (created,) = [r.body for r in grafana.requests if r.method == "POST"]
+    assert created["dashboardUID"] == "llm-overview" and created["panelId"] == 7
+
+
+def test_readyz_reports_a_broken_store(client: TestClient, monkeypatch) -> None:
+    assert client.get("/readyz").json() == {"ready": True, "checks": {"store": True, "worker": True}}
+
+    def broken() -> bool:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(client.app.state.service.store, "ping", broken)
+    answer = client.get("/readyz")
+    assert answer.status_code == 503 and answer.json()["checks"]["store"] is False
+    assert client.get("/healthz").status_code == 200
