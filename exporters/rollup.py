@@ -10,6 +10,11 @@ Each window file ``<dir>/<window>.json`` holds::
 Rates are ``null`` when the window saw no event of that kind (0 would read as "all failed").
 Samples are kept for the longest window only, in arrival order, so memory is bounded by the
 event rate times one hour (a few MB at tens of events per second).
+
+The tailer never re-reads a line after a restart, so without help every window would start empty
+and the 1h file would be wrong for an hour after each deploy. The samples are therefore saved to
+``state_path`` with every write and loaded at start: a restart loses at most the events since the
+last write (``LLM_SRE_AGGREGATE_SECONDS``), never counts one twice.
 """
 
 from __future__ import annotations
@@ -21,12 +26,36 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 WINDOWS: dict[str, float] = {"1m": 60.0, "5m": 300.0, "1h": 3600.0}
 
 
 def _rate(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
+
+
+def _write_atomic(path: Path, data: object) -> None:
+    """Readers (and a restart after a crash) never see a half-written file."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")))
+    os.replace(tmp, path)
+
+
+# The field types of each series' samples: (time, flags and values...).
+_SHAPES: dict[str, tuple[type, ...]] = {"llm": (float, bool, float), "rag": (float, bool, bool),
+                                        "cache": (float, bool)}
+
+
+def _sample(kinds: tuple[type, ...], raw: Any) -> tuple[Any, ...]:
+    """One saved sample, checked: a bad value must fail the load, not every later write."""
+    if not isinstance(raw, list) or len(raw) != len(kinds):
+        raise ValueError(f"bad sample {raw!r}")
+    for kind, value in zip(kinds, raw, strict=True):
+        is_number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (isinstance(value, bool) if kind is bool else is_number):
+            raise ValueError(f"bad sample {raw!r}")
+    return tuple(raw)
 
 
 def _p95(values: list[float]) -> float | None:
@@ -39,12 +68,31 @@ def _p95(values: list[float]) -> float | None:
 class Rollup:
     """Collects (time, kind, values) samples and writes the window summaries."""
 
-    def __init__(self, folder: Path, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, folder: Path, clock: Callable[[], float] = time.time,
+                 state_path: Path | None = None) -> None:
         self.folder = folder
         self.clock = clock
+        self.state_path = state_path
         self._llm: deque[tuple[float, bool, float]] = deque()
         self._rag: deque[tuple[float, bool, bool]] = deque()
         self._cache: deque[tuple[float, bool]] = deque()
+        self._load()
+
+    def _series(self) -> dict[str, deque[Any]]:
+        return {"llm": self._llm, "rag": self._rag, "cache": self._cache}
+
+    def _load(self) -> None:
+        """Samples saved by the previous run; an unreadable state file just means starting empty."""
+        if self.state_path is None:
+            return
+        try:
+            saved = json.loads(self.state_path.read_text())
+            loaded = {name: [_sample(kinds, s) for s in saved[name]] for name, kinds in _SHAPES.items()}
+        except (OSError, ValueError, KeyError, TypeError):
+            return
+        for name, samples in self._series().items():
+            samples.extend(loaded[name])
+        self._expire(self.clock())
 
     def llm(self, ts: float, success: bool, latency_ms: float) -> None:
         self._llm.append((ts, success, latency_ms))
@@ -81,7 +129,7 @@ class Rollup:
         self._expire(now)
         self.folder.mkdir(parents=True, exist_ok=True)
         for window in WINDOWS:
-            target = self.folder / f"{window}.json"
-            tmp = target.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.summary(window, now), sort_keys=True))
-            os.replace(tmp, target)  # readers never see a half-written file
+            _write_atomic(self.folder / f"{window}.json", self.summary(window, now))
+        if self.state_path is not None:
+            self.state_path.parent.mkdir(parents=True, exist_ok=True)
+            _write_atomic(self.state_path, {name: list(samples) for name, samples in self._series().items()})

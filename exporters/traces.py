@@ -161,8 +161,9 @@ class TraceSource:
     def __init__(self, inst: Instruments, trace_dir: Path, data_dir: Path, *, interval: float = 1.0,
                  aggregate_every: float = 10.0, clock: Callable[[], float] = time.time) -> None:
         self.interval = interval
-        self.tailer = JsonlTailer(trace_dir, data_dir / "exporter" / "trace-offsets.json")
-        self.rollup = Rollup(data_dir / "metrics", clock)
+        state = data_dir / "exporter"
+        self.tailer = JsonlTailer(trace_dir, state / "trace-offsets.json")
+        self.rollup = Rollup(data_dir / "metrics", clock, state_path=state / "rollup-state.json")
         self.events = TraceEvents(inst, self.rollup, clock)
         self.clock = clock
         self._aggregate_every = aggregate_every

@@ -143,6 +143,35 @@ def test_rolling_aggregates(side):
     assert side.sample("llm_sre_rag_reranks_total", service="app", outcome="skipped") == 1
 
 
+def test_rolling_aggregates_survive_a_restart(side):
+    now = side.clock.now
+    side.write("app.jsonl", {**OK, "ts": now - 30}, {**FAIL, "ts": now - 10},
+               {"event": "embed.cache", "key": "k", "hit": True, "ts": now - 3000})
+    side.source.poll()
+    side.clock.now += 40
+    side.restart()
+    side.write("app.jsonl", {**OK, "ts": side.clock.now - 1})
+    side.source.poll()
+    one = json.loads((side.data / "metrics" / "1m.json").read_text())
+    hour = json.loads((side.data / "metrics" / "1h.json").read_text())
+    assert one["llm"]["calls"] == 2 and one["llm"]["success_rate"] == 0.5  # FAIL from before + the new OK
+    assert hour["llm"]["calls"] == 3 and hour["cache"] == {"lookups": 1, "embed_hit_rate": 1.0}
+    side.clock.now += 3600  # an hour later the saved samples have expired like any other
+    side.restart()
+    side.source.poll()
+    assert json.loads((side.data / "metrics" / "1h.json").read_text())["llm"]["calls"] == 0
+
+
+def test_a_corrupt_rollup_state_starts_empty(side):
+    state = side.data / "exporter" / "rollup-state.json"
+    state.parent.mkdir(parents=True)
+    state.write_text('{"llm": [["1", true, 5.0]], "rag": [], "cache": []}')
+    side.restart()
+    side.write("app.jsonl", {**OK, "ts": side.clock.now})
+    side.source.poll()
+    assert json.loads((side.data / "metrics" / "1m.json").read_text())["llm"]["calls"] == 1
+
+
 def test_nothing_is_created_in_the_trace_folder(side):
     side.write("app.jsonl", OK)
     side.source.poll()
