@@ -1,8 +1,9 @@
 """PromQL found in the generated dashboards, and what it refers to.
 
-Expressions are parsed with promql-parser (GreptimeTeam's Rust parser) to walk the syntax tree
-for metric and label names; promtool, the version of Prometheus this stack tests with, checks
-the same expressions for syntax separately.
+Expressions are parsed with promql-parser (GreptimeTeam's Rust parser), the same tree
+:mod:`llm_sre.rule_lint` walks for the rules, because regexes cannot tell a metric from a label or a
+function; promtool, the version of Prometheus this stack tests with, checks the same expressions
+for syntax separately.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import promql_parser
 import yaml
 
+from llm_sre import rule_lint
 from llm_sre.stack import REPO
 
 DASHBOARDS = REPO / "dashboards"
@@ -86,40 +89,39 @@ class Reference:
     groupings: tuple[Grouping, ...]
 
 
+def _groupings(node: Any) -> Iterator[Grouping]:
+    """Every ``by``/``without``/``on``/``ignoring``/``group_*`` list in ``node``'s tree.
+
+    Vector selectors are found by :func:`llm_sre.rule_lint.selectors` (the rule linter walks the
+    same promql-parser tree); this walk adds what that one skips: the grouping modifiers, each with
+    the metric names below it, so a grouping label can be checked against those metrics.
+    """
+    below = frozenset(selector.name for selector in rule_lint.selectors(node))
+    if isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
+        yield Grouping(
+            node.modifier.type == promql_parser.AggModifierType.By, frozenset(node.modifier.labels), below
+        )
+    if isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
+        matching = node.modifier.matching
+        if matching is not None:
+            keeps = matching.type == promql_parser.LabelModifierType.Include
+            yield Grouping(keeps, frozenset(matching.labels), below)
+        if node.modifier.group_labels:
+            yield Grouping(True, frozenset(node.modifier.group_labels), below)
+    children = [getattr(node, attribute, None) for attribute in ("expr", "param", "lhs", "rhs")]
+    for child in [*children, *(getattr(node, "args", None) or ())]:
+        if child is not None and not isinstance(child, str | int | float):
+            yield from _groupings(child)
+
+
 def references(promql: str) -> Reference:
-    import promql_parser  # only the static checks need it; the e2e test reads expressions() alone
-
-    selectors: list[tuple[str, frozenset[str]]] = []
-    groupings: list[Grouping] = []
-
-    def walk(node: Any) -> frozenset[str]:
-        """Visit ``node``; return the metric names below it."""
-        if isinstance(node, promql_parser.VectorSelector):
-            selectors.append((node.name, frozenset(m.name for m in node.matchers.matchers)))
-            return frozenset({node.name})
-        if isinstance(node, promql_parser.MatrixSelector):
-            return walk(node.vector_selector)
-        below: frozenset[str] = frozenset()
-        for attribute in ("expr", "param", "lhs", "rhs"):
-            child = getattr(node, attribute, None)
-            if child is not None and not isinstance(child, str | int | float):
-                below |= walk(child)
-        for child in getattr(node, "args", None) or ():
-            below |= walk(child)
-        if isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
-            keeps = node.modifier.type == promql_parser.AggModifierType.By
-            groupings.append(Grouping(keeps, frozenset(node.modifier.labels), below))
-        if isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
-            matching = node.modifier.matching
-            if matching is not None:
-                keeps = matching.type == promql_parser.LabelModifierType.Include
-                groupings.append(Grouping(keeps, frozenset(matching.labels), below))
-            if node.modifier.group_labels:
-                groupings.append(Grouping(True, frozenset(node.modifier.group_labels), below))
-        return below
-
-    walk(promql_parser.parse(promql))
-    return Reference(tuple(selectors), tuple(groupings))
+    """Metrics, their matcher labels and the groupings of one expression (Grafana variables replaced)."""
+    tree = promql_parser.parse(promql)
+    selectors = tuple(
+        (selector.name, frozenset(m.name for m in selector.matchers.matchers))
+        for selector in rule_lint.selectors(tree)
+    )
+    return Reference(selectors, tuple(_groupings(tree)))
 
 
 def rules(rules_dir: Path = REPO / "rules") -> Iterator[dict[str, Any]]:

@@ -18,9 +18,6 @@ from llm_sre.dashboards import BOARDS
 from llm_sre.stack import REPO
 from tests.provisioning.promql import Expression, expressions, output_labels, references, rules
 
-# PyPI `promql-parser` (Rust promql-parser bindings): the syntax tree for metric and label names.
-pytest.importorskip("promql_parser", reason="pip install promql-parser (test dependency)")
-
 # vLLM's production metrics the Model server board uses (docs.vllm.ai "Production Metrics";
 # gpu_cache_usage_perc is the pre-V1 name of kv_cache_usage_perc).
 VLLM_DOCUMENTED = {
