@@ -102,27 +102,20 @@ def test_a_preset_token_wins_without_calling_grafana(grafana: FakeGrafanaAccount
     assert grafana.requests == []
 
 
+def run_cli(url: str, password: str, token_file: Path, *extra: str, wait: float = 10) -> int:
+    """``llm-sre compose grafana-token`` as compose runs it, with the admin password in a file."""
+    password_file = token_file.parent / "grafana_admin_password"
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    password_file.write_text(password)
+    argv = ["compose", "grafana-token", "--grafana-url", url, "--admin-password-file", str(password_file)]
+    return main([*argv, "--token-file", str(token_file), "--wait", str(wait), *extra])
+
+
 def test_cli_waits_for_grafana_and_writes_the_token(grafana: FakeGrafanaAccounts, tmp_path: Path) -> None:
-    password = tmp_path / "grafana_admin_password"
-    password.write_text("pw\n")
     empty_preset = tmp_path / "preset"
     empty_preset.write_text("")
     token_file = tmp_path / "out" / "grafana_token"
-    argv = [
-        "compose",
-        "grafana-token",
-        "--grafana-url",
-        grafana.url,
-        "--admin-password-file",
-        str(password),
-        "--token-file",
-        str(token_file),
-        "--preset-file",
-        str(empty_preset),
-        "--wait",
-        "10",
-    ]
-    assert main(argv) == 0
+    assert run_cli(grafana.url, "pw\n", token_file, "--preset-file", str(empty_preset)) == 0
     assert token_file.read_text() in grafana.tokens
 
 
@@ -131,22 +124,8 @@ def test_wrong_admin_password_leaves_annotations_off_without_failing_the_stack(
 ) -> None:
     with pytest.raises(GrafanaUnauthorizedError):
         ensure_token(Grafana(grafana.url, "admin", "wrong"), tmp_path / "grafana_token")
-    password = tmp_path / "password"
-    password.write_text("wrong")
     token_file = tmp_path / "grafana_token"
-    argv = [
-        "compose",
-        "grafana-token",
-        "--grafana-url",
-        grafana.url,
-        "--admin-password-file",
-        str(password),
-        "--token-file",
-        str(token_file),
-        "--wait",
-        "5",
-    ]
-    assert main(argv) == 0
+    assert run_cli(grafana.url, "wrong", token_file, wait=5) == 0
     assert not token_file.exists()
     assert "annotations stay off" in capsys.readouterr().err
 
@@ -154,19 +133,7 @@ def test_wrong_admin_password_leaves_annotations_off_without_failing_the_stack(
 def test_unreachable_grafana_gives_up_after_the_wait(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    password = tmp_path / "password"
-    password.write_text("pw")
-    argv = [
-        "compose",
-        "grafana-token",
-        "--grafana-url",
-        f"http://127.0.0.1:{free_port()}",
-        "--admin-password-file",
-        str(password),
-        "--token-file",
-        str(tmp_path / "t"),
-        "--wait",
-        "0.5",
-    ]
-    assert main(argv) == 0
+    token_file = tmp_path / "t"
+    assert run_cli(f"http://127.0.0.1:{free_port()}", "pw", token_file, wait=0.5) == 0
+    assert not token_file.exists()
     assert "annotations stay off" in capsys.readouterr().err
