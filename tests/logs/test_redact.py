@@ -17,7 +17,7 @@ REQUIRED_KINDS = {
     "aws_access_key", "aws_secret_key", "secret", "jwt", "bearer", "basic", "url_password", "password",
     "api_key", "token", "private_key", "slack_token", "slack_webhook", "github_token", "openai_key",
     "anthropic_key", "stripe_key", "google_api_key", "hf_token", "grafana_token", "session_cookie",
-    "email", "card", "rrn", "phone",
+    "email", "card", "rrn", "phone", "gitlab_token", "npm_token", "sendgrid_key",
 }
 
 
