@@ -52,13 +52,17 @@ def _optional_int(event: Mapping[str, Any], key: str) -> int | None:
 
 
 def _timestamp(event: Mapping[str, Any], now: float) -> float:
-    """The event's own time if it has a usable one, else the time we read it."""
+    """The event's own time if it has a usable one, else the time we read it.
+
+    Never later than ``now``: an app whose clock runs ahead would otherwise keep its events in
+    every rolling window until our clock caught up.
+    """
     ts = event.get("ts", event.get("timestamp"))
     if isinstance(ts, int | float) and not isinstance(ts, bool):
-        return float(ts) / 1000.0 if ts > 1e12 else float(ts)  # milliseconds, sometimes
+        return min(now, float(ts) / 1000.0 if ts > 1e12 else float(ts))  # milliseconds, sometimes
     if isinstance(ts, str):
         try:
-            return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+            return min(now, datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp())
         except ValueError:
             return now
     return now

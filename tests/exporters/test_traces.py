@@ -162,6 +162,15 @@ def test_rolling_aggregates_survive_a_restart(side):
     assert json.loads((side.data / "metrics" / "1h.json").read_text())["llm"]["calls"] == 0
 
 
+def test_events_from_a_clock_ahead_of_ours_do_not_linger_in_the_windows(side):
+    side.write("app.jsonl", {**OK, "ts": side.clock.now + 600}, {**OK, "ts": "2030-01-01T00:00:00Z"})
+    side.source.poll()
+    side.clock.now += 61
+    side.source.rollup.write()
+    assert json.loads((side.data / "metrics" / "1m.json").read_text())["llm"]["calls"] == 0
+    assert json.loads((side.data / "metrics" / "5m.json").read_text())["llm"]["calls"] == 2
+
+
 def test_a_corrupt_rollup_state_starts_empty(side):
     state = side.data / "exporter" / "rollup-state.json"
     state.parent.mkdir(parents=True)
