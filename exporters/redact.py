@@ -87,12 +87,13 @@ def _pwd_value(m: re.Match[str]) -> bool:
     return _real_value(m) and not m.group("secret").startswith(("/", "~"))
 
 
-def _mixed_base64(m: re.Match[str]) -> bool:
-    """An AWS secret key mixes cases and digits; a 40-char git SHA is lower-case hex."""
+def _aws_secret(m: re.Match[str]) -> bool:
+    """In text that mentions AWS, a 40-char run mixing cases and digits (a git SHA is lower hex)."""
     value = m.group("secret")
-    return any(c.isupper() for c in value) and any(c.islower() for c in value) and any(
+    mixed = any(c.isupper() for c in value) and any(c.islower() for c in value) and any(
         c.isdigit() for c in value
     )
+    return mixed and "aws" in m.string.lower()
 
 
 _FLAG_KINDS = (("pass", "password"), ("secret", "secret"), ("token", "token"))
@@ -219,8 +220,8 @@ _SESSION_NAME = re.compile(r"(?i)sess|sid|auth|token|jwt|remember|csrf")
 
 
 def _session_cookie(m: re.Match[str]) -> bool:
-    """Only cookies whose names say they carry a session or credential; ``theme=dark`` stays."""
-    return _SESSION_NAME.search(m.group("name")) is not None
+    """In a cookie header, the cookies whose names say they carry a session; ``theme=dark`` stays."""
+    return _SESSION_NAME.search(m.group("name")) is not None and "cookie" in m.string.lower()
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -253,7 +254,7 @@ RULES: tuple[Rule, ...] = (
         "aws_secret_key",
         re.compile(r"(?<![A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"),
         ("aws",),
-        _mixed_base64,
+        _aws_secret,
     ),
     Rule(
         "github_token",
