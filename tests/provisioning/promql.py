@@ -89,29 +89,38 @@ class Reference:
     groupings: tuple[Grouping, ...]
 
 
-def _groupings(node: Any) -> Iterator[Grouping]:
-    """Every ``by``/``without``/``on``/``ignoring``/``group_*`` list in ``node``'s tree.
-
-    Vector selectors are found by :func:`llm_sre.rule_lint.selectors` (the rule linter walks the
-    same promql-parser tree); this walk adds what that one skips: the grouping modifiers, each with
-    the metric names below it, so a grouping label can be checked against those metrics.
-    """
-    below = frozenset(selector.name for selector in rule_lint.selectors(node))
-    if isinstance(node, promql_parser.AggregateExpr) and node.modifier is not None:
-        yield Grouping(
-            node.modifier.type == promql_parser.AggModifierType.By, frozenset(node.modifier.labels), below
-        )
-    if isinstance(node, promql_parser.BinaryExpr) and node.modifier is not None:
-        matching = node.modifier.matching
-        if matching is not None:
-            keeps = matching.type == promql_parser.LabelModifierType.Include
-            yield Grouping(keeps, frozenset(matching.labels), below)
-        if node.modifier.group_labels:
-            yield Grouping(True, frozenset(node.modifier.group_labels), below)
-    children = [getattr(node, attribute, None) for attribute in ("expr", "param", "lhs", "rhs")]
-    for child in [*children, *(getattr(node, "args", None) or ())]:
+def nodes(node: Any) -> Iterator[Any]:
+    """``node`` and every expression below it, depth first."""
+    yield node
+    for attribute in ("expr", "param", "lhs", "rhs", "vector_selector"):
+        child = getattr(node, attribute, None)
         if child is not None and not isinstance(child, str | int | float):
-            yield from _groupings(child)
+            yield from nodes(child)
+    for child in getattr(node, "args", None) or ():
+        yield from nodes(child)
+
+
+def _groupings(tree: Any) -> Iterator[Grouping]:
+    """Every ``by``/``without``/``on``/``ignoring``/``group_*`` list, with the metric names below it.
+
+    Vector selectors come from :func:`llm_sre.rule_lint.selectors` (the rule linter walks the same
+    promql-parser tree); the grouping modifiers are what it skips, and a grouping label is only
+    checkable against the metrics below its node.
+    """
+    for node in nodes(tree):
+        if getattr(node, "modifier", None) is None:
+            continue
+        below = frozenset(selector.name for selector in rule_lint.selectors(node))
+        if isinstance(node, promql_parser.AggregateExpr):
+            keeps = node.modifier.type == promql_parser.AggModifierType.By
+            yield Grouping(keeps, frozenset(node.modifier.labels), below)
+        if isinstance(node, promql_parser.BinaryExpr):
+            matching = node.modifier.matching
+            if matching is not None:
+                keeps = matching.type == promql_parser.LabelModifierType.Include
+                yield Grouping(keeps, frozenset(matching.labels), below)
+            if node.modifier.group_labels:
+                yield Grouping(True, frozenset(node.modifier.group_labels), below)
 
 
 def references(promql: str) -> Reference:

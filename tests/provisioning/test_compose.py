@@ -288,6 +288,10 @@ def test_demo_app_serves_llm_metrics_until_stopped() -> None:
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         wait_until(lambda: "llm_sre_llm_calls_total{" in httpx.get(url, timeout=2).text, 10, what=url)
+        # Prometheus 3 fails a scrape whose Content-Type it cannot map to a format (no fallback is
+        # configured); prometheus-client, which every llm-sre /metrics uses, sends the text format's.
+        content_type = httpx.get(url, timeout=2).headers["content-type"]
+        assert content_type.startswith("text/plain; version=0.0.4"), content_type
     finally:
         stop.set()
         thread.join(10)
