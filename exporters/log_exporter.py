@@ -33,7 +33,7 @@ import httpx
 from prometheus_client import CollectorRegistry
 
 from exporters.catalogue import metrics
-from exporters.labels import BoundedLabel
+from exporters.labels import BoundedLabel, error_type
 from exporters.logline import parse_line
 from exporters.patterns import Match, PatternMiner
 from exporters.tailer import COMPRESSED, JsonlTailer
@@ -155,12 +155,12 @@ class PatternCounter:
     def observe(self, line: str, service: str | None = None) -> Match:
         parsed = parse_line(line)
         svc = self._services(str(parsed.fields.get("service") or service or self.service))
-        with self._lock:
-            match = self.miner.add(parsed.message)
+        with self._lock:  # admission, eviction and the increment together, or a race re-creates
+            match = self.miner.add(parsed.message)  # an evicted pattern's series
             label, evicted = self.top.label(f"{svc}\x00{parsed.level}", match.pattern_id, self._clock())
             if evicted is not None:
                 self._events.remove(svc, parsed.level, evicted)
-        self._events.labels(svc, parsed.level, label).inc()
+            self._events.labels(svc, parsed.level, label).inc()
         if match.new:
             self._new.labels(svc, parsed.level).inc()
         if parsed.level in _ERROR_LEVELS:
@@ -173,7 +173,9 @@ class PatternCounter:
         if route is None and code is None:
             return  # an unstructured error line: counted as a log event only
         route_label = self._routes(normalise_route(route)) if route else UNKNOWN
-        self._errors.labels(service, route_label, self._codes(code[:64]) if code else UNKNOWN).inc()
+        # error_type() turns anything that is not a code or class name (a message) into _OTHER.
+        code_label = self._codes(error_type(code)) if code else UNKNOWN
+        self._errors.labels(service, route_label, code_label).inc()
 
     def save(self) -> None:
         """Persist the miner and the label admissions atomically (call periodically and at exit)."""

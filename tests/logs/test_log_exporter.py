@@ -279,3 +279,12 @@ def test_line_source_counts_an_iterable_such_as_stdin():
     source.poll()  # exhausted: nothing more
     [pid] = counter.miner.templates()
     assert events(registry, service="batch", level="info", pattern=pid) == 2
+
+
+def test_error_messages_never_become_label_values():
+    registry = CollectorRegistry()
+    counter = PatternCounter(registry, service="svc")
+    counter.observe(
+        '{"level": "error", "message": "x", "route": "/a", "error_type": "db password=hunter2 rejected"}'
+    )
+    assert app_errors(registry, service="svc", route="/a", error_code="_OTHER") == 1
