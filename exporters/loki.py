@@ -114,6 +114,7 @@ class LokiHandler(logging.Handler):
         self._cond = threading.Condition()
         self._in_flight = 0
         self._flushing = False
+        self._backing_off = False
         self._closing = False
         self._deadline = float("inf")
         self._wake = threading.Event()
@@ -205,12 +206,16 @@ class LokiHandler(logging.Handler):
         return raw[:keep].decode(errors="ignore") + _TRUNCATED
 
     def flush(self) -> None:
-        """Wait (bounded by ``close_timeout``) until everything queued so far has been pushed."""
+        """Wait (bounded by ``close_timeout``) until everything queued so far has been pushed.
+
+        Returns early while Loki is failing (the worker is backing off): waiting would not help,
+        and ``logging.shutdown`` calls this before ``close`` at every interpreter exit.
+        """
         deadline = time.monotonic() + self.options.close_timeout
         with self._cond:
             self._flushing = True
             self._cond.notify_all()
-            while (self._buffer or self._in_flight) and self._worker.is_alive():
+            while (self._buffer or self._in_flight) and self._worker.is_alive() and not self._backing_off:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -310,7 +315,12 @@ class LokiHandler(logging.Handler):
                 return False
             time.sleep(delay)
             return True
+        with self._cond:  # let a waiting flush() know: no progress until Loki answers again
+            self._backing_off = True
+            self._cond.notify_all()
         self._wake.wait(delay)
+        with self._cond:
+            self._backing_off = False
         return not self._closing or time.monotonic() < self._deadline
 
     def _drop(self, reason: str, count: int = 1) -> None:

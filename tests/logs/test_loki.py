@@ -318,3 +318,15 @@ def test_setup_logging_without_loki_url_only_writes_json():
         for handler in set(root.handlers) - set(before):
             root.removeHandler(handler)
     assert json.loads(stream.getvalue())["level"] == "error"
+
+
+def test_flush_does_not_wait_while_loki_is_down(registry):
+    """logging.shutdown flushes every handler at exit: a dead Loki must not hold the exit."""
+    handler = make_handler(f"http://127.0.0.1:{free_port()}", registry, close_timeout=60.0, max_retries=100)
+    handler.handle(record("nobody listens"))
+    flusher = threading.Thread(target=handler.flush)
+    flusher.start()
+    wait_until(lambda: not flusher.is_alive(), 10, what="flush to return while Loki is down")
+    handler.options = LokiOptions(**{**handler.options.__dict__, "close_timeout": 0.2})
+    handler.close()
+    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown") == 1
