@@ -14,6 +14,10 @@ UID = "llm-sre-containers"
 SVC = '{compose_service=~"$service"}'
 BY_NAME = ("compose_service", "name")
 LEGEND = "{{name}}"
+# Red at the alert thresholds in rules/alerts/infrastructure.yml (ContainerMemoryNearLimit at 90 %
+# of the limit, ContainerCPUThrottled at 0.25 s/s), so the line a curve crosses is the page.
+MEMORY_LIMITS = p.thresholds((None, "green"), (0.8, "orange"), (0.9, "red"))
+THROTTLING_LIMITS = p.thresholds((None, "green"), (0.1, "orange"), (0.25, "red"))
 
 
 def _per_container(metric: str) -> str:
@@ -111,7 +115,7 @@ def board() -> Board:
                     [p.Query(memory_ratio, LEGEND)],
                     unit="percentunit",
                     min_value=0,
-                    limits=p.thresholds((None, "green"), (0.8, "orange"), (0.95, "red")),
+                    limits=MEMORY_LIMITS,
                     description="Containers without a memory limit are not shown.",
                 ),
                 key=True,
@@ -138,6 +142,7 @@ def board() -> Board:
                     ],
                     unit="s",
                     min_value=0,
+                    limits=THROTTLING_LIMITS,
                     description="Seconds per second spent throttled by the CPU quota.",
                 )
             ),

@@ -18,6 +18,7 @@ UID = "llm-sre-incidents"
 SVC = '{exported_service=~"$service"}'
 DELIVERIES = "llm_sre_webhook_deliveries_total"
 PATTERN_LABELS = ("exported_service", "level", "pattern")
+DROPPED = "dropped sentences/s"
 
 
 def _pipeline() -> Row:
@@ -215,11 +216,15 @@ def board() -> Board:
                         *p.percentiles(
                             "llm_sre_analyst_grounded_ratio", qs=(0.5, 0.1), legend="grounded ratio "
                         ),
-                        p.Query(p.rate("llm_sre_analyst_dropped_sentences_total"), "dropped sentences/s"),
+                        p.Query(p.rate("llm_sre_analyst_dropped_sentences_total"), DROPPED),
                     ],
-                    unit="short",
-                    description="Share of summary sentences backed by evidence; ungrounded ones are dropped.",
-                )
+                    unit="percentunit",
+                    min_value=0,
+                    # A median under 80 % means the LLM mostly writes what the evidence does not say.
+                    limits=p.thresholds((None, "red"), (0.8, "green")),
+                    description="Share of summary sentences backed by evidence (left axis); ungrounded "
+                    "ones are dropped (right axis, per second).",
+                ).override_by_name(DROPPED, p.own_axis("ops"))
             ),
         ],
     )

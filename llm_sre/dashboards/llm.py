@@ -11,9 +11,12 @@ from llm_sre.dashboards.board import Board, Row
 
 UID = "llm-sre-llm"
 
-SEL = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"}'
-OK = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", error_type=""}'
-ERR = '{gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model", error_type!=""}'
+# `service` is the scrape target's label (prometheus.yml): which app made the calls, when several
+# instrumented apps, or the exporter's trace files, share one Prometheus.
+_FILTERS = 'service=~"$service", gen_ai_provider_name=~"$provider", gen_ai_request_model=~"$model"'
+SEL = f"{{{_FILTERS}}}"
+OK = f'{{{_FILTERS}, error_type=""}}'
+ERR = f'{{{_FILTERS}, error_type!=""}}'
 
 CALLS = "llm_sre_llm_calls_total"
 TOKENS = "llm_sre_llm_tokens_total"
@@ -25,6 +28,12 @@ TPOT = "gen_ai_server_time_per_output_token_seconds"
 
 # Latency thresholds (seconds) drawn as dashed lines: a chat answer past 10 s feels broken.
 LATENCY_LIMITS = p.thresholds((None, "green"), (5, "orange"), (10, "red"))
+# A streamed answer that shows nothing for 3 s reads as hung, whatever the total latency.
+TTFT_LIMITS = p.thresholds((None, "green"), (1, "orange"), (3, "red"))
+# 0.1 s per token (10 tokens/s) is about reading speed: slower decoding makes users wait on the text.
+TPOT_LIMITS = p.thresholds((None, "green"), (0.05, "orange"), (0.1, "red"))
+# Past 1 % of calls failing, the LLM availability SLO (99 %, rules/slos.yaml) burns faster than budgeted.
+ERROR_LIMITS = p.thresholds((None, "green"), (0.01, "red"))
 
 
 def board() -> Board:
@@ -62,6 +71,7 @@ def board() -> Board:
                     unit="percentunit",
                     stack=True,
                     min_value=0,
+                    limits=ERROR_LIMITS,
                     description="Errors as a share of all calls; error_type is the exception class "
                     "or HTTP status.",
                 ),
@@ -87,6 +97,7 @@ def board() -> Board:
                         p.Query(p.quantile(0.95, TTFT, SEL), "server p95"),
                     ],
                     unit="s",
+                    limits=TTFT_LIMITS,
                     description=(
                         "Client: first streamed token as the app saw it. Server: model load + prompt "
                         "evaluation, from the model server's own timings."
@@ -98,6 +109,7 @@ def board() -> Board:
                     "Time per output token",
                     p.percentiles(TPOT, SEL, qs=(0.5, 0.95)),
                     unit="s",
+                    limits=TPOT_LIMITS,
                     description="Decode speed: eval_duration / eval_count as reported by the server.",
                 )
             ),
@@ -179,9 +191,15 @@ def board() -> Board:
         title="LLM overview",
         description="Success, latency, time to first token and token throughput of LLM calls.",
         variables=(
-            p.label_variable("provider", CALLS, "gen_ai_provider_name", "Provider"),
+            p.label_variable("service", CALLS, "service", "Service"),
             p.label_variable(
-                "model", f'{CALLS}{{gen_ai_provider_name=~"$provider"}}', "gen_ai_request_model", "Model"
+                "provider", f'{CALLS}{{service=~"$service"}}', "gen_ai_provider_name", "Provider"
+            ),
+            p.label_variable(
+                "model",
+                f'{CALLS}{{service=~"$service", gen_ai_provider_name=~"$provider"}}',
+                "gen_ai_request_model",
+                "Model",
             ),
         ),
         rows=(health, streaming, traffic),

@@ -226,6 +226,14 @@ def timeseries_panel(
     return panel
 
 
+def own_axis(unit: str) -> list[model.DynamicConfigValue]:
+    """Field-override properties that put a series of another unit on its own right-hand axis."""
+    return [
+        model.DynamicConfigValue(id_val="unit", value=unit),
+        model.DynamicConfigValue(id_val="custom.axisPlacement", value="right"),
+    ]
+
+
 def stat_panel(
     title: str,
     query: Query,

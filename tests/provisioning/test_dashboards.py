@@ -18,7 +18,7 @@ DASHBOARDS = REPO / "dashboards"
 
 # Template variables each board must offer (besides the Prometheus data source picker).
 VARIABLES = {
-    "llm-sre-llm": {"provider", "model"},
+    "llm-sre-llm": {"service", "provider", "model"},
     "llm-sre-rag": {"service", "cache"},
     "llm-sre-model-server": {"model", "vllm_model"},
     "llm-sre-containers": {"service"},
@@ -164,6 +164,41 @@ def test_issue_panels_are_present() -> None:
         "Logs",
         "Log events by pattern (top 10)",
     } <= titles["llm-sre-incidents"]
+
+
+def _steps(panel: dict[str, Any]) -> list[float]:
+    return [step["value"] for step in panel["fieldConfig"]["defaults"]["thresholds"]["steps"][1:]]
+
+
+def test_llm_and_container_panels_draw_their_limits() -> None:
+    """The panels an on-call reads against a limit show it: SLO error budget, UX latency, alert lines."""
+    llm = {panel["title"]: panel for panel in all_panels(boards()["llm-sre-llm"])}
+    assert _steps(llm["Error ratio by error type"]) == [0.01]  # the 99 % availability SLO
+    for title in ("Latency p50 / p95 / p99", "Time to first token", "Time per output token"):
+        assert len(_steps(llm[title])) == 2, title
+    containers = {panel["title"]: panel for panel in all_panels(boards()["llm-sre-containers"])}
+    # Red where rules/alerts/infrastructure.yml pages: memory > 90 % of the limit, throttling > 0.25 s/s.
+    assert _steps(containers["Memory working set vs limit"])[-1] == 0.9
+    assert _steps(containers["CPU throttling"])[-1] == 0.25
+
+
+def test_every_llm_query_follows_the_service_provider_and_model_variables() -> None:
+    board = boards()["llm-sre-llm"]
+    exprs = [t["expr"] for p in all_panels(board) if p["type"] != "row" for t in p["targets"]]
+    assert exprs
+    for expr in exprs:
+        for variable in ("$service", "$provider", "$model"):
+            assert variable in expr, f"{expr} ignores {variable}"
+
+
+def test_grounding_keeps_ratio_and_rate_on_separate_axes() -> None:
+    grounding = next(p for p in all_panels(boards()["llm-sre-incidents"]) if p["title"] == "Grounding")
+    assert grounding["fieldConfig"]["defaults"]["unit"] == "percentunit"
+    (override,) = grounding["fieldConfig"]["overrides"]
+    legends = {target.get("legendFormat") for target in grounding["targets"]}
+    assert override["matcher"] == {"id": "byName", "options": "dropped sentences/s"}
+    assert override["matcher"]["options"] in legends
+    assert {"id": "unit", "value": "ops"} in override["properties"]
 
 
 def test_slo_rows_repeat_per_slo_and_logs_use_loki() -> None:
