@@ -51,7 +51,10 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
     notifiers: list[Notifier] = []
     if settings.slack_bot_token and settings.slack_channel:
         client = WebClient(
-            token=settings.slack_bot_token.get_secret_value(), timeout=timeout, retry_handlers=[]
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            timeout=timeout,
+            retry_handlers=[],
         )
         notifiers.append(SlackBotNotifier(client, settings.slack_channel, settings.grafana_url))
     elif settings.slack_webhook_url:

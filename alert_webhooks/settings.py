@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     loki_url: str | None = Field(None, validation_alias=AliasChoices("LOKI_URL", "loki_url"))
 
     # --- webhook service: intake, store, worker, delivery (docs/webhook.md lists each) ---
+    # Slack Web API base (bot token mode): a proxy, GovSlack, or a local stand-in in tests.
+    slack_api_url: str = Field(
+        "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
+    )
     max_body_bytes: int = Field(
         1_048_576, gt=0, validation_alias=AliasChoices("LLM_SRE_WEBHOOK_MAX_BODY_BYTES", "max_body_bytes")
     )

@@ -11,6 +11,7 @@ slack-sdk's own retries are left off: retries are the worker's, durable and visi
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +30,10 @@ FIELD_MAX = 2000
 FALLBACK_MAX = 3000
 MAX_ACTIONS = 10
 EMOJI = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}
+# Bot messages carry the incident id as message metadata, so a post whose answer was lost (crash)
+# can be found again instead of posted twice.
+EVENT_TYPE = "llm_sre_incident"
+PENDING = "pending:"
 
 
 def escape(text: str) -> str:
@@ -166,16 +171,59 @@ class SlackBotNotifier:
         except OSError as exc:
             raise DeliveryError(f"slack {method}: {type(exc).__name__}") from exc
 
+    async def _posted_since(self, incident: Incident, since: float) -> DeliveryState | None:
+        """The message an earlier attempt posted (found by its metadata), if it did.
+
+        Needs ``channels:history`` and ``SLACK_CHANNEL`` as a channel ID; without them Slack refuses
+        and we post again (at-least-once), exactly as a webhook would.
+        """
+        try:
+            resp = await self._call(
+                "conversations_history",
+                channel=self._channel,
+                oldest=f"{since - 1:.6f}",
+                include_all_metadata=True,
+                limit=200,
+            )
+        except PermanentDeliveryError:
+            return None
+        for msg in resp.get("messages") or []:
+            payload = (msg.get("metadata") or {}).get("event_payload") or {}
+            if (
+                msg.get("metadata", {}).get("event_type") == EVENT_TYPE
+                and payload.get("incident_id") == incident.id
+            ):
+                return DeliveryState(f"{self._channel}:{msg['ts']}", 0, payload.get("status"))
+        return None
+
+    async def _post(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
+        """Post the incident's message once, even across a crash between the POST and its record:
+        a ``pending:<time>`` checkpoint goes first, and a pending attempt is looked up before posting."""
+        if state.ref is not None:  # pending: an earlier attempt may have posted
+            found = await self._posted_since(incident, float(state.ref.removeprefix(PENDING)))
+            if found is not None:
+                yield found
+                return
+        yield DeliveryState(f"{PENDING}{time.time():.6f}", state.revision, None)
+        meta = {
+            "event_type": EVENT_TYPE,
+            "event_payload": {"incident_id": incident.id, "status": incident.status},
+        }
+        resp = await self._call(
+            "chat_postMessage", channel=self._channel, metadata=meta, **message(incident, self._grafana_url)
+        )
+        yield DeliveryState(f"{resp['channel']}:{resp['ts']}", incident.revision, incident.status)
+
     async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
-        body = message(incident, self._grafana_url)
-        if state.ref is None:
-            resp = await self._call("chat_postMessage", channel=self._channel, **body)
-            yield DeliveryState(f"{resp['channel']}:{resp['ts']}", incident.revision, incident.status)
-            return
-        channel, ts = state.ref.split(":", 1)
+        if state.ref is None or state.ref.startswith(PENDING):
+            async for state in self._post(incident, state):  # noqa: B020 - the last one is where we are
+                yield state
+            if state.revision >= incident.revision:
+                return
+        channel, ts = state.ref.split(":", 1)  # type: ignore[union-attr]
         if incident.status == "resolved" and state.status != "resolved":
             await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=resolved_text(incident))
             state = DeliveryState(state.ref, state.revision, "resolved")
             yield state
-        await self._call("chat_update", channel=channel, ts=ts, **body)
+        await self._call("chat_update", channel=channel, ts=ts, **message(incident, self._grafana_url))
         yield DeliveryState(state.ref, incident.revision, incident.status)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from fastapi.testclient import TestClient
 from slack_sdk import WebClient
@@ -18,39 +16,21 @@ from alert_webhooks.incidents import Incident, open_incident
 from alert_webhooks.schemas import Notification
 from alert_webhooks.settings import Settings
 from llm_sre.processes import wait_until
-from tests.fakes import Failure, FakeService
+from tests.fakes import Failure
 from tests.webhooks.conftest import AUTH, assemble, notification, resolved
+from tests.webhooks.slack_api import BOT_TOKEN, CHANNEL, FakeSlackApi
 
 
-class FakeSlackApi(FakeService):
-    """``chat.postMessage`` / ``chat.update`` as Slack's Web API answers them (JSON, ``ok`` + ``ts``)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._ts = itertools.count(1)
-
-    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
-        if headers.get("Authorization") != "Bearer xoxb-test-token-000000":
-            return 200, {}, {"ok": False, "error": "invalid_auth"}
-        if path.endswith("/chat.postMessage"):
-            return 200, {}, {"ok": True, "channel": "C0123", "ts": f"1700000000.{next(self._ts):06d}"}
-        if path.endswith("/chat.update"):
-            return 200, {}, {"ok": True, "channel": body["channel"], "ts": body["ts"]}
-        return 404, {}, {"ok": False, "error": "unknown_method"}
-
-    def calls(self, name: str) -> list[dict[str, Any]]:
-        with self.lock:
-            return [r.body for r in self.requests if r.path.endswith(name)]
-
-
-def _incident(**annotations: str) -> Incident:
+def _incident(tmp_path: Path, **annotations: str) -> Incident:
     n = Notification.model_validate(notification(**annotations))
-    analysis = asyncio.run(build_analyst(Settings()).first("i1", n))
+    analysis = asyncio.run(build_analyst(Settings(data_dir=tmp_path), use_llm=False).first("i1", n))
     return replace(open_incident("i1", n, 1.0), analysis=analysis)
 
 
-def test_untrusted_text_cannot_mention_or_link_and_secrets_are_masked() -> None:
-    incident = _incident(summary="<!channel> ping <@U123> see <http://evil|here> Bearer abcdefghijklmnop1234")
+def test_untrusted_text_cannot_mention_or_link_and_secrets_are_masked(tmp_path: Path) -> None:
+    incident = _incident(
+        tmp_path, summary="<!channel> ping <@U123> see <http://evil|here> Bearer abcdefghijklmnop1234"
+    )
     body = message(incident)
     rendered = str(body)
     assert "<!channel>" not in rendered and "<@U123>" not in rendered and "<http://evil" not in rendered
@@ -63,8 +43,8 @@ def test_untrusted_text_cannot_mention_or_link_and_secrets_are_masked() -> None:
                 assert obj["verbatim"] is True
 
 
-def test_blocks_stay_within_block_kit_limits() -> None:
-    body = message(_incident(summary="x" * 10_000, description="y" * 10_000))
+def test_blocks_stay_within_block_kit_limits(tmp_path: Path) -> None:
+    body = message(_incident(tmp_path, summary="x" * 10_000, description="y" * 10_000))
     assert len(body["blocks"]) <= 50
     assert len(body["text"]) <= 3000
     for block in body["blocks"]:
@@ -77,30 +57,39 @@ def test_blocks_stay_within_block_kit_limits() -> None:
 
 
 def bot(api: FakeSlackApi) -> SlackBotNotifier:
-    client = WebClient(token="xoxb-test-token-000000", base_url=f"{api.url}/api/", retry_handlers=[])
-    return SlackBotNotifier(client, "#ops")
+    client = WebClient(token=BOT_TOKEN, base_url=f"{api.url}/api/", retry_handlers=[])
+    return SlackBotNotifier(client, CHANNEL)
+
+
+def _incident_status(client: TestClient) -> tuple[str, bool]:
+    item = client.get("/api/v1/incidents").json()["items"][0]
+    return item["status"], item["delivered"]
 
 
 def test_bot_posts_once_then_edits_and_threads_the_resolution(tmp_path: Path) -> None:
-    with (
-        FakeSlackApi() as api,
-        TestClient(create_app(*assemble(tmp_path, [bot(api)]))) as client,
-    ):
+    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)]))) as client:
         api.failures.append(Failure(429, {"Retry-After": "0"}, '{"ok": false, "error": "ratelimited"}'))
         body = notification()
         client.post("/alertmanager", json=body, headers=AUTH)
-        wait_until(lambda: client.get("/api/v1/incidents").json()["items"][0]["delivered"], 10)
+        wait_until(lambda: _incident_status(client) == ("firing", True), 10)
         client.post("/alertmanager", json=resolved(body), headers=AUTH)
-        wait_until(
-            lambda: (
-                client.get("/api/v1/incidents").json()["items"][0]["status"] == "resolved"
-                and client.get("/api/v1/incidents").json()["items"][0]["delivered"]
-            ),
-            10,
-        )
+        wait_until(lambda: _incident_status(client) == ("resolved", True), 10)
         posts, updates = api.calls("chat.postMessage"), api.calls("chat.update")
+        (top,) = api.top_level()
     assert len(posts) == 2  # the incident message, then one threaded resolution
-    assert "thread_ts" not in posts[0] and posts[1]["thread_ts"] == "1700000000.000001"
-    assert len(updates) == 1 and updates[0]["ts"] == "1700000000.000001"
+    assert "thread_ts" not in posts[0] and posts[1]["thread_ts"] == top["ts"]
+    assert posts[0]["metadata"]["event_type"] == "llm_sre_incident"
+    assert len(updates) == 1 and updates[0]["ts"] == top["ts"]
     assert "RESOLVED" in str(updates[0]["blocks"])
     assert "link_names" not in posts[0]
+
+
+def test_a_post_whose_answer_was_lost_is_found_not_repeated(tmp_path: Path) -> None:
+    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)]))) as client:
+        api.lose_answers = 1  # Slack posted it, but we never heard back (as with a crash mid-request)
+        client.post("/alertmanager", json=notification(), headers=AUTH)
+        wait_until(lambda: _incident_status(client) == ("firing", True), 10)
+        assert len(api.top_level()) == 1
+        assert len(api.calls("conversations.history")) == 1
+        ref = client.get("/api/v1/incidents").json()["items"][0]["deliveries"][0]["ref"]
+        assert ref == f"{CHANNEL}:{api.top_level()[0]['ts']}"
