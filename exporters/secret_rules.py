@@ -1,0 +1,326 @@
+"""The masker's rules: one per kind of secret, with the hints that say when to try it.
+
+Order matters: specific kinds (JWT, provider tokens) come before the generic key=value rule, so
+``access_token=eyJ…`` is reported as ``jwt``. Every rule only replaces its ``secret`` group, so
+keys, schemes and quotes around a secret survive. :mod:`exporters.redact` applies them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from exporters.checksums import number_kind
+
+MARKER = "[REDACTED:{}]"
+
+
+def marker(kind: str) -> str:
+    return MARKER.format(kind)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One kind of secret: where to look (``hints``), what it looks like, and what to replace.
+
+    ``pattern`` must have a group named ``secret``; only that span is replaced, so keys, schemes
+    and quotes around it survive. ``accept`` vetoes a match (checksums, placeholders); ``kind``
+    may be a function of the match when one regex covers several kinds.
+    """
+
+    kind: str | Callable[[re.Match[str]], str]
+    pattern: re.Pattern[str]
+    hints: tuple[str, ...] = ()
+    accept: Callable[[re.Match[str]], bool] | None = None
+
+    def apply(self, text: str) -> str:
+        return self.pattern.sub(self._replace, text)
+
+    def _replace(self, m: re.Match[str]) -> str:
+        if self.accept is not None and not self.accept(m):
+            return m.group(0)
+        kind = self.kind if isinstance(self.kind, str) else self.kind(m)
+        start, end = m.span("secret")
+        whole = m.group(0)
+        base = m.start()
+        return whole[: start - base] + marker(kind) + whole[end - base :]
+
+
+# --- validators ---------------------------------------------------------------------------------
+
+_PLACEHOLDER_VALUES = frozenset({"null", "none", "true", "false", "nil", "undefined", "redacted"})
+
+
+def _real_value(m: re.Match[str]) -> bool:
+    """Skip values that are placeholders, already masked, or template references."""
+    value = m.group("secret")
+    return (
+        value.lower() not in _PLACEHOLDER_VALUES
+        and value.strip("*x•") != ""
+        and not value.startswith(("${", "$(", "{{", "%(", "[REDACTED"))
+    )
+
+
+def _token_value(m: re.Match[str]) -> bool:
+    """``*_token`` keys also name counters (``prompt_token=57``): require a non-numeric value."""
+    value = m.group("secret")
+    return _real_value(m) and len(value) >= 6 and not value.isdigit()
+
+
+def _pwd_value(m: re.Match[str]) -> bool:
+    """``PWD=/srv/app`` in an environment dump is the working directory, not a password."""
+    return _real_value(m) and not m.group("secret").startswith(("/", "~"))
+
+
+def _aws_secret(m: re.Match[str]) -> bool:
+    """In text that mentions AWS, a 40-char run mixing cases and digits (a git SHA is lower hex)."""
+    value = m.group("secret")
+    mixed = any(c.isupper() for c in value) and any(c.islower() for c in value) and any(
+        c.isdigit() for c in value
+    )
+    return mixed and "aws" in m.string.lower()
+
+
+_FLAG_KINDS = (("pass", "password"), ("secret", "secret"), ("token", "token"))
+
+
+def _flag_kind(m: re.Match[str]) -> str:
+    flag = m.group("flag").lower()
+    return next((kind for word, kind in _FLAG_KINDS if word in flag), "api_key")
+
+
+def _flag_value(m: re.Match[str]) -> bool:
+    """``--max-token 4096`` style counts are not secrets; anything else after a secret flag is."""
+    return _token_value(m) if _flag_kind(m) == "token" else _real_value(m)
+
+
+def _looks_random(m: re.Match[str]) -> bool:
+    """A bearer credential has digits or mixed case; "bearer authentication" prose has neither."""
+    value = m.group("secret")
+    return any(c.isdigit() for c in value) or (len(value) >= 20 and not value.islower())
+
+
+def _authorization(m: re.Match[str]) -> bool:
+    """With a scheme the value is a credential; without one, "authorization: denied" is prose."""
+    return m.group("scheme") is not None or _looks_random(m)
+
+
+def _email(m: re.Match[str]) -> bool:
+    """``git@github.com:org/repo`` is an SSH remote (user ``git``), not somebody's address."""
+    return not m.group("secret").lower().startswith("git@")
+
+
+def _basic_credentials(m: re.Match[str]) -> bool:
+    """``Basic`` is a common word; only mask when the value decodes to ``user:password``."""
+    value = m.group("secret")
+    try:
+        decoded = base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return b":" in decoded and decoded.isascii()
+
+
+class _NumberRule(Rule):
+    """Digit runs get one regex and a classifier instead of three overlapping regexes."""
+
+    def _replace(self, m: re.Match[str]) -> str:
+        kind = number_kind(m.group("secret"))
+        return m.group(0) if kind is None else marker(kind)
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def trie_pattern(words: Iterable[str]) -> str:
+    """One regex alternation for many literal words, factored as a prefix tree.
+
+    ``re`` tries alternatives one by one at every position; a tree fails a whole branch on its
+    first character, which makes the hint scan 2.4x faster than ``a|b|c``. Longest match wins,
+    like a longest-first alternation. (The ``trieregex`` package does the same; 15 lines here.)
+    """
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
+        return body + ("?" if "" in node else "")
+
+    return build(tree)
+
+
+def _spellings(name: str) -> list[str]:
+    """``"api key"`` → apikey, api_key, api-key: the ways one key name is written in the wild."""
+    out = [""]
+    for i, word in enumerate(name.split()):
+        out = [o + sep + word for o in out for sep in (("",) if i == 0 else ("", "_", "-"))]
+    return out
+
+
+# Key names whose value is a secret in k=v, k: v, JSON, Python-repr and header forms. Only the
+# tail of a key is matched (``db_password``, ``X-Api-Key``, ``clientSecret`` end in one of these)
+# and it must touch the separator, so ``password reset``, ``max_tokens=``, ``token_type=`` and
+# ``secret_name=`` are left alone. ``sig``/``signature``: Azure SAS and signed-URL signatures.
+_KEY_NAMES: tuple[tuple[str, Callable[[re.Match[str]], bool], tuple[str, ...]], ...] = (
+    ("password", _real_value, ("password", "passwd", "passphrase")),
+    ("password", _pwd_value, ("pwd",)),
+    ("secret", _real_value, ("secret", "secret key", "secret access key", "credential", "credentials",
+                             "signature", "sig")),
+    ("api_key", _real_value, ("api key", "access key", "private key", "auth key", "account key",
+                              "shared access key", "client key", "signing key", "encryption key",
+                              "master key")),
+    ("token", _token_value, ("token",)),
+)
+KEY_KINDS: dict[str, tuple[str, Callable[[re.Match[str]], bool]]] = {
+    spelling: (kind, accept)
+    for kind, accept, names in _KEY_NAMES
+    for name in names
+    for spelling in _spellings(name)
+}
+KEY_TRIE = trie_pattern(KEY_KINDS)
+_KV = re.compile(
+    r"(?i)(?P<key>" + KEY_TRIE + r")"
+    r"(?![\w-])(?P<sep>\\?[\"']?\s*[:=]\s*(?P<q>\\?[\"'])?)"
+    r"(?P<secret>(?(q)(?:[^\"'\\]|\\[^\"'])+|[^\s\"'&;,\\\[{(<][^\s\"'&;,\\]*))"
+)
+
+
+def _kv_kind(m: re.Match[str]) -> str:
+    return KEY_KINDS[m.group("key").lower()][0]
+
+
+def _kv_accept(m: re.Match[str]) -> bool:
+    return KEY_KINDS[m.group("key").lower()][1](m)
+
+
+# Cookie pairs; the name is checked afterwards (a pattern with the keywords inside the name
+# backtracks quadratically on long runs of word characters).
+_COOKIE_PAIR = re.compile(r"(?<![\w.-])(?P<name>[\w.-]{1,64})=(?P<secret>[^;\s\"',]{6,})")
+_SESSION_NAME = re.compile(r"(?i)sess|sid|auth|token|jwt|remember|csrf")
+
+
+def _session_cookie(m: re.Match[str]) -> bool:
+    """In a cookie header, the cookies whose names say they carry a session; ``theme=dark`` stays."""
+    return _SESSION_NAME.search(m.group("name")) is not None and "cookie" in m.string.lower()
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "private_key",
+        re.compile(
+            r"(?s)(?P<secret>-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----.*?"
+            r"(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\Z))"
+        ),
+        ("-----begin",),
+    ),
+    Rule("jwt", re.compile(r"(?P<secret>\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*)"), ("eyj",)),
+    Rule(
+        "slack_webhook",
+        re.compile(r"(?P<secret>https://hooks\.slack\.com/(?:services|workflows|triggers)/[\w/-]+)"),
+        ("hooks.slack.com",),
+    ),
+    Rule(
+        "slack_token",
+        re.compile(r"(?P<secret>\bxox[abposrce]-[\w-]{10,}|\bxapp-[\w-]{20,})"),
+        ("xox", "xapp-"),
+    ),
+    Rule(
+        "aws_access_key",
+        re.compile(r"(?P<secret>\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|APKA)[A-Z0-9]{16}\b)"),
+        ("akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "anpa", "apka"),
+    ),
+    # A secret access key has no prefix of its own; in a line that mentions AWS, a 40-character
+    # base64 run of mixed case and digits is one (``aws configure set … KEY``, env dumps).
+    Rule(
+        "aws_secret_key",
+        re.compile(r"(?<![A-Za-z0-9/+])(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"),
+        ("aws",),
+        _aws_secret,
+    ),
+    Rule(
+        "github_token",
+        re.compile(r"(?P<secret>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,}))"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    Rule("anthropic_key", re.compile(r"(?P<secret>\bsk-ant-[\w-]{20,})"), ("sk-ant-",)),
+    Rule("openai_key", re.compile(r"(?P<secret>\bsk-(?:proj-|svcacct-|admin-)?[\w-]{20,})"), ("sk-",)),
+    Rule(
+        "stripe_key",
+        re.compile(r"(?P<secret>\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}))"),
+        ("k_live_", "k_test_", "whsec_"),
+    ),
+    Rule("google_api_key", re.compile(r"(?P<secret>\bAIza[\w-]{35})"), ("aiza",)),
+    Rule("hf_token", re.compile(r"(?P<secret>\bhf_[A-Za-z0-9]{30,})"), ("hf_",)),
+    Rule("gitlab_token", re.compile(r"(?P<secret>\bgl(?:pat|dt|rt|cbt|ptt)-[\w-]{20,})"),
+         ("glpat-", "gldt-", "glrt-", "glcbt-", "glptt-")),
+    Rule("npm_token", re.compile(r"(?P<secret>\bnpm_[A-Za-z0-9]{36})"), ("npm_",)),
+    Rule("sendgrid_key", re.compile(r"(?P<secret>\bSG\.[\w-]{22}\.[\w-]{43})"), ("sg.",)),
+    Rule("grafana_token", re.compile(r"(?P<secret>\b(?:glsa|glc)_[\w+/=]{30,})"), ("glsa_", "glc_")),
+    Rule(
+        lambda m: m.group("scheme").lower() if m.group("scheme") else "authorization",
+        re.compile(
+            r"(?i)\b(?:proxy-)?authorization\\?[\"']?\s*[:=]\s*\\?[\"']?"
+            r"(?:(?P<scheme>bearer|basic|token|digest|apikey|negotiate)\s+)?(?P<secret>[^\s\"'\\,;\[]{6,})"
+        ),
+        ("authorization",),
+        _authorization,
+    ),
+    Rule(
+        "bearer",
+        re.compile(r"(?i)\bbearer\s+(?P<secret>[\w.~+/-]{8,}=*)"),
+        ("bearer",),
+        _looks_random,
+    ),
+    Rule(
+        "basic",
+        re.compile(r"(?i)\bbasic\s+(?P<secret>[A-Za-z0-9+/]{8,}={0,2})(?![\w+/=])"),
+        ("basic",),
+        _basic_credentials,
+    ),
+    # Command lines: ``--password hunter2``, ``--hf-token hf_…``, ``--api-key …`` (space form;
+    # the ``=`` form is the key-value rule's).
+    Rule(
+        _flag_kind,
+        re.compile(
+            r"(?i)(?<!\S)--?(?P<flag>(?:\w+[-_])*?(?:password|passwd|pass|secret|token|api[-_]?key))"
+            r"\s+(?P<secret>[^\s\"'-][^\s\"']*)"
+        ),
+        ("-password", "-passwd", "-pass", "-secret", "-token", "-api-key", "-api_key", "-apikey"),
+        _flag_value,
+    ),
+    Rule(
+        "password",
+        re.compile(r"(?:^|\s)(?:-u|--user)[\s=]+([\"']?)[^\s:\"']*:(?P<secret>[^\s\"']+)\1"),
+        ("-u", "--user"),
+    ),
+    Rule(
+        "url_password",
+        re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@\"']*:(?P<secret>[^\s/?#\"'\[]+)@"),
+        ("://",),
+    ),
+    Rule("session_cookie", _COOKIE_PAIR, ("cookie",), _session_cookie),
+    # Every spelling of every key name is a hint: "cache_key=" lines do not wake this rule.
+    Rule(_kv_kind, _KV, tuple(KEY_KINDS), _kv_accept),
+    # Not after "/": ``https://user@proxy`` is URL userinfo without a password.
+    Rule(
+        "email",
+        re.compile(r"(?<![/\w.%+-])(?P<secret>[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})\b"),
+        ("@",),
+        _email,
+    ),
+    _NumberRule(
+        "number",
+        re.compile(
+            r"(?<![\w.+-])(?P<secret>\+82[ -]?1[016789][ -]?\d{3,4}[ -]?\d{4}|\d(?:[ .-]?\d){9,18})"
+            r"(?![\w-]|\.\d)"
+        ),
+    ),
+)
