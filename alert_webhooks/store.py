@@ -16,14 +16,12 @@ a storm grows the file, not the heap.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -35,6 +33,8 @@ from alert_webhooks.incidents import (
     Job,
     belongs_to,
     dedup_key,
+    dump_incident,
+    load_incident,
     open_incident,
     priority_of,
     update_incident,
@@ -107,9 +107,7 @@ CREATE TABLE IF NOT EXISTS notifications(
 CREATE TABLE IF NOT EXISTS seen(dedup_key TEXT PRIMARY KEY, incident_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS incidents(
   id TEXT PRIMARY KEY, group_key TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
-  alertname TEXT NOT NULL, service TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT,
-  revision INTEGER NOT NULL, notification TEXT NOT NULL, analysis TEXT,
-  created_at REAL NOT NULL, updated_at REAL NOT NULL);
+  alertname TEXT NOT NULL, service TEXT NOT NULL, created_at REAL NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS incidents_by_group ON incidents(group_key, created_at);
 CREATE INDEX IF NOT EXISTS incidents_by_created ON incidents(created_at);
 CREATE TABLE IF NOT EXISTS deliveries(
@@ -124,10 +122,8 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   incident_id TEXT PRIMARY KEY, attempts INTEGER NOT NULL, error TEXT NOT NULL, dead_at REAL NOT NULL);
 """
 
-_INCIDENT_COLUMNS = (
-    "id, group_key, status, severity, alertname, service, starts_at, ends_at, revision, "
-    "notification, analysis, created_at, updated_at"
-)
+# Bump when the tables change; a file of another version is refused with a clear message.
+SCHEMA_VERSION = 2
 
 
 class SqliteStore:
@@ -147,7 +143,15 @@ class SqliteStore:
         self._db.execute("PRAGMA wal_autocheckpoint=0")
         self._path = path
         self._checkpointer: sqlite3.Connection | None = None
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+        if tables and version != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{path} has store schema {version}, this version needs {SCHEMA_VERSION}: "
+                "move the file away (pending deliveries in it are not migrated)"
+            )
         self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -185,31 +189,33 @@ class SqliteStore:
             if row is None:
                 raise KeyError(f"no archived notification {notification_id}")
             incident, _ = self._fold(db, Notification.model_validate_json(row[0]), now)
-            db.execute(
-                "UPDATE incidents SET revision=revision+1, updated_at=? WHERE id=?", (now, incident.id)
-            )
+            self._save(db, replace(incident, revision=incident.revision + 1, updated_at=now))
             self._enqueue(db, incident.id, incident.priority, now)
             return IngestResult("accepted", incident.id, notification_id)
 
     def _fold(self, db: sqlite3.Connection, notification: Notification, now: float) -> tuple[Incident, bool]:
         """Apply the notification to its group's incident (or open one); enqueue on any change."""
         row = db.execute(
-            f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE group_key=? ORDER BY created_at DESC LIMIT 1",
+            "SELECT body FROM incidents WHERE group_key=? ORDER BY created_at DESC LIMIT 1",
             (notification.groupKey,),
         ).fetchone()
-        latest = _incident(row) if row else None
+        latest = load_incident(row[0]) if row else None
         if latest is not None and belongs_to(latest, notification):
             incident, opened = update_incident(latest, notification, now), False
             if incident is latest:
                 return latest, False
         else:
             incident, opened = open_incident(uuid.uuid4().hex[:16], notification, now), True
-        db.execute(
-            f"INSERT OR REPLACE INTO incidents({_INCIDENT_COLUMNS}) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            _row(incident),
-        )
+        self._save(db, incident)
         self._enqueue(db, incident.id, incident.priority, now)
         return incident, opened
+
+    @staticmethod
+    def _save(db: sqlite3.Connection, i: Incident) -> None:
+        db.execute(
+            "INSERT OR REPLACE INTO incidents VALUES(?,?,?,?,?,?,?,?)",
+            (i.id, i.group_key, i.status, i.severity, i.alertname, i.service, i.created_at, dump_incident(i)),
+        )
 
     @staticmethod
     def _enqueue(db: sqlite3.Connection, incident_id: str, priority: int, now: float) -> None:
@@ -232,10 +238,8 @@ class SqliteStore:
 
     def incident(self, incident_id: str) -> Incident | None:
         with self._lock:
-            row = self._db.execute(
-                f"SELECT {_INCIDENT_COLUMNS} FROM incidents WHERE id=?", (incident_id,)
-            ).fetchone()
-            return self._with_deliveries([_incident(row)])[0] if row else None
+            row = self._db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
+            return self._with_deliveries([load_incident(row[0])])[0] if row else None
 
     def _with_deliveries(self, incidents: list[Incident]) -> list[Incident]:
         if not incidents:
@@ -260,18 +264,17 @@ class SqliteStore:
         with self._lock:
             total = self._db.execute(f"SELECT count(*) FROM incidents {cond}", args).fetchone()[0]
             rows = self._db.execute(
-                f"SELECT {_INCIDENT_COLUMNS} FROM incidents {cond} "
-                "ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                f"SELECT body FROM incidents {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                 [*args, limit, offset],
             ).fetchall()
-            return self._with_deliveries([_incident(r) for r in rows]), int(total)
+            return self._with_deliveries([load_incident(r[0]) for r in rows]), int(total)
 
     def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None:
         with self._tx() as db:
-            db.execute(
-                "UPDATE incidents SET analysis=?, revision=revision+?, updated_at=? WHERE id=?",
-                (analysis.model_dump_json(), int(bump), now, incident_id),
-            )
+            row = db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
+            if row:
+                i = load_incident(row[0])
+                self._save(db, replace(i, analysis=analysis, revision=i.revision + int(bump), updated_at=now))
 
     def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
         with self._tx() as db:
@@ -366,54 +369,3 @@ class SqliteStore:
             if self._checkpointer is not None:
                 self._checkpointer.close()
             self._db.close()
-
-
-def _row(i: Incident) -> tuple[object, ...]:
-    return (
-        i.id,
-        i.group_key,
-        i.status,
-        i.severity,
-        i.alertname,
-        i.service,
-        i.starts_at.isoformat(),
-        i.ends_at.isoformat() if i.ends_at else None,
-        i.revision,
-        i.notification.model_dump_json(),
-        i.analysis.model_dump_json() if i.analysis else None,
-        i.created_at,
-        i.updated_at,
-    )
-
-
-def _incident(row: tuple[object, ...]) -> Incident:
-    (
-        iid,
-        group_key,
-        status,
-        severity,
-        alertname,
-        service,
-        starts_at,
-        ends_at,
-        revision,
-        notification,
-        analysis,
-        created_at,
-        updated_at,
-    ) = row
-    return Incident(
-        id=str(iid),
-        group_key=str(group_key),
-        status=str(status),
-        severity=str(severity),
-        alertname=str(alertname),
-        service=str(service),
-        starts_at=datetime.fromisoformat(str(starts_at)),
-        ends_at=datetime.fromisoformat(str(ends_at)) if ends_at else None,
-        revision=int(revision),  # type: ignore[call-overload]
-        notification=Notification.model_validate_json(str(notification)),
-        analysis=AnalysisResult.model_validate(json.loads(str(analysis))) if analysis else None,
-        created_at=float(created_at),  # type: ignore[arg-type]
-        updated_at=float(updated_at),  # type: ignore[arg-type]
-    )

@@ -125,3 +125,13 @@ def test_reprocess_bumps_the_revision(store: Store) -> None:
     assert again.incident_id == result.incident_id and incident is not None and incident.revision == 2
     with pytest.raises(KeyError):
         store.reprocess(10_000, NOW)
+
+
+def test_a_store_file_of_another_schema_version_is_refused_clearly(tmp_path: Path) -> None:
+    import sqlite3
+
+    old = sqlite3.connect(tmp_path / "webhook.db")
+    old.execute("CREATE TABLE incidents(id TEXT)")
+    old.close()
+    with pytest.raises(RuntimeError, match="store schema 0"):
+        SqliteStore(tmp_path / "webhook.db")
