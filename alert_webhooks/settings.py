@@ -44,8 +44,10 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )
+    # Alertmanager treats a 413 as final (the notification is lost), so the default is generous:
+    # ~4,000 alerts in one group. Set ``max_alerts`` in the webhook config to stay far below it.
     max_body_bytes: int = Field(
-        1_048_576, gt=0, validation_alias=AliasChoices("LLM_SRE_WEBHOOK_MAX_BODY_BYTES", "max_body_bytes")
+        4_194_304, gt=0, validation_alias=AliasChoices("LLM_SRE_WEBHOOK_MAX_BODY_BYTES", "max_body_bytes")
     )
     store_backend: Literal["sqlite", "redis"] = Field(
         "sqlite", validation_alias=AliasChoices("LLM_SRE_STORE", "store_backend")

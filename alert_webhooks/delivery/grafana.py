@@ -23,7 +23,14 @@ from grafana_client import GrafanaApi
 from grafana_client.client import GrafanaClientError, GrafanaException
 
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
-from alert_webhooks.delivery.render import dashboard_uid, incident_tag, panel_id, tags, view
+from alert_webhooks.delivery.render import (
+    alert_count_text,
+    dashboard_uid,
+    incident_tag,
+    panel_id,
+    tags,
+    view,
+)
 from alert_webhooks.incidents import DeliveryState, Incident
 
 TEXT_MAX = 10_000
@@ -41,7 +48,7 @@ def annotation_text(incident: Incident) -> str:
     lines.extend(f"- {a}" for a in v.actions)
     if v.evidence_ids:
         lines.append(f"Evidence: {', '.join(v.evidence_ids)}")
-    lines.append(f"Incident {incident.id} · {v.alert_count} alert(s)")
+    lines.append(f"Incident {incident.id} · alerts: {alert_count_text(v)}")
     text = "\n".join(lines)
     return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "…"
 

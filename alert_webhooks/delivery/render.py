@@ -25,6 +25,7 @@ class View:
     severity: str
     service: str
     alert_count: int
+    truncated: int  # alerts Alertmanager left out (webhook ``max_alerts``)
     summary: str
     root_cause: str
     actions: list[str]
@@ -40,12 +41,17 @@ def view(incident: Incident, grafana_url: str | None = None) -> View:
         severity=redact(incident.severity),
         service=redact(incident.service),
         alert_count=len(incident.notification.alerts),
+        truncated=incident.notification.truncatedAlerts,
         summary=redact(analysis.summary if analysis else _fallback_summary(incident)),
         root_cause=redact(analysis.root_cause_analysis) if analysis else "",
         actions=[redact(a) for a in analysis.immediate_actions] if analysis else [],
         evidence_ids=_evidence_ids(analysis),
         links=links(incident, grafana_url),
     )
+
+
+def alert_count_text(v: View) -> str:
+    return f"{v.alert_count} (+{v.truncated} truncated)" if v.truncated else str(v.alert_count)
 
 
 def _fallback_summary(incident: Incident) -> str:

@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
-from alert_webhooks.delivery.render import View, view
+from alert_webhooks.delivery.render import View, alert_count_text, view
 from alert_webhooks.incidents import DeliveryState, Incident
 
 # Block Kit limits (REFERENCE §5); the header limit is Slack's 150 plain-text characters.
@@ -72,7 +72,7 @@ def message(incident: Incident, grafana_url: str | None = None) -> dict[str, Any
                     ("Severity", v.severity),
                     ("Service", v.service or "-"),
                     ("Status", v.status),
-                    ("Alerts", str(v.alert_count)),
+                    ("Alerts", alert_count_text(v)),
                 )
             ],
         },

@@ -93,3 +93,10 @@ def test_a_post_whose_answer_was_lost_is_found_not_repeated(tmp_path: Path) -> N
         assert len(api.calls("conversations.history")) == 1
         ref = client.get("/api/v1/incidents").json()["items"][0]["deliveries"][0]["ref"]
         assert ref == f"{CHANNEL}:{api.top_level()[0]['ts']}"
+
+
+def test_alerts_alertmanager_left_out_are_counted(tmp_path: Path) -> None:
+    incident = _incident(tmp_path)
+    envelope = incident.notification.model_copy(update={"truncatedAlerts": 3})
+    body = message(replace(incident, notification=envelope))
+    assert "1 (+3 truncated)" in str(body["blocks"])

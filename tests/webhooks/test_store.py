@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,8 +129,6 @@ def test_reprocess_bumps_the_revision(store: Store) -> None:
 
 
 def test_a_store_file_of_another_schema_version_is_refused_clearly(tmp_path: Path) -> None:
-    import sqlite3
-
     old = sqlite3.connect(tmp_path / "webhook.db")
     old.execute("CREATE TABLE incidents(id TEXT)")
     old.close()
