@@ -33,7 +33,9 @@ EMOJI = {"firing": ":rotating_light:", "resolved": ":white_check_mark:"}
 # Bot messages carry the incident id as message metadata, so a post whose answer was lost (crash)
 # can be found again instead of posted twice.
 EVENT_TYPE = "llm_sre_incident"
+RESOLVED_EVENT = "llm_sre_incident_resolved"
 PENDING = "pending:"
+RESOLVING = "resolving"
 
 
 def escape(text: str) -> str:
@@ -171,48 +173,57 @@ class SlackBotNotifier:
         except OSError as exc:
             raise DeliveryError(f"slack {method}: {type(exc).__name__}") from exc
 
-    async def _posted_since(self, incident: Incident, since: float) -> DeliveryState | None:
-        """The message an earlier attempt posted (found by its metadata), if it did.
+    async def _lookup(self, method: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Messages from ``conversations.history``/``replies`` with their metadata.
 
-        Needs ``channels:history`` and ``SLACK_CHANNEL`` as a channel ID; without them Slack refuses
-        and we post again (at-least-once), exactly as a webhook would.
+        Needs ``channels:history`` and ``SLACK_CHANNEL`` as a channel ID; without them Slack refuses,
+        we find nothing and post again (at-least-once), exactly as a webhook would.
         """
         try:
-            resp = await self._call(
-                "conversations_history",
-                channel=self._channel,
-                oldest=f"{since - 1:.6f}",
-                include_all_metadata=True,
-                limit=200,
-            )
+            resp = await self._call(method, include_all_metadata=True, limit=200, **kwargs)
         except PermanentDeliveryError:
-            return None
-        for msg in resp.get("messages") or []:
-            payload = (msg.get("metadata") or {}).get("event_payload") or {}
-            if (
-                msg.get("metadata", {}).get("event_type") == EVENT_TYPE
-                and payload.get("incident_id") == incident.id
-            ):
-                return DeliveryState(f"{self._channel}:{msg['ts']}", 0, payload.get("status"))
-        return None
+            return []
+        return list(resp.get("messages") or [])
 
     async def _post(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
         """Post the incident's message once, even across a crash between the POST and its record:
         a ``pending:<time>`` checkpoint goes first, and a pending attempt is looked up before posting."""
         if state.ref is not None:  # pending: an earlier attempt may have posted
-            found = await self._posted_since(incident, float(state.ref.removeprefix(PENDING)))
+            since = float(state.ref.removeprefix(PENDING)) - 1
+            history = await self._lookup(
+                "conversations_history", channel=self._channel, oldest=f"{since:.6f}"
+            )
+            found = _tagged(history, EVENT_TYPE, incident.id)
             if found is not None:
-                yield found
+                status = found["metadata"]["event_payload"].get("status")
+                yield DeliveryState(f"{self._channel}:{found['ts']}", 0, status)
                 return
         yield DeliveryState(f"{PENDING}{time.time():.6f}", state.revision, None)
-        meta = {
-            "event_type": EVENT_TYPE,
-            "event_payload": {"incident_id": incident.id, "status": incident.status},
-        }
         resp = await self._call(
-            "chat_postMessage", channel=self._channel, metadata=meta, **message(incident, self._grafana_url)
+            "chat_postMessage",
+            channel=self._channel,
+            metadata=_metadata(EVENT_TYPE, incident),
+            **message(incident, self._grafana_url),
         )
         yield DeliveryState(f"{resp['channel']}:{resp['ts']}", incident.revision, incident.status)
+
+    async def _resolve(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
+        """The threaded resolution, once: the same pending-then-look-up dance as :meth:`_post`."""
+        channel, ts = (state.ref or "").split(":", 1)
+        if state.status == RESOLVING:
+            replies = await self._lookup("conversations_replies", channel=channel, ts=ts)
+            if _tagged(replies, RESOLVED_EVENT, incident.id) is not None:
+                yield DeliveryState(state.ref, state.revision, "resolved")
+                return
+        yield DeliveryState(state.ref, state.revision, RESOLVING)
+        await self._call(
+            "chat_postMessage",
+            channel=channel,
+            thread_ts=ts,
+            text=resolved_text(incident),
+            metadata=_metadata(RESOLVED_EVENT, incident),
+        )
+        yield DeliveryState(state.ref, state.revision, "resolved")
 
     async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
         if state.ref is None or state.ref.startswith(PENDING):
@@ -220,10 +231,27 @@ class SlackBotNotifier:
                 yield state
             if state.revision >= incident.revision:
                 return
-        channel, ts = state.ref.split(":", 1)  # type: ignore[union-attr]
         if incident.status == "resolved" and state.status != "resolved":
-            await self._call("chat_postMessage", channel=channel, thread_ts=ts, text=resolved_text(incident))
-            state = DeliveryState(state.ref, state.revision, "resolved")
-            yield state
+            async for state in self._resolve(incident, state):  # noqa: B020
+                yield state
+        channel, ts = (state.ref or "").split(":", 1)
         await self._call("chat_update", channel=channel, ts=ts, **message(incident, self._grafana_url))
         yield DeliveryState(state.ref, incident.revision, incident.status)
+
+
+def _metadata(event_type: str, incident: Incident) -> dict[str, Any]:
+    return {
+        "event_type": event_type,
+        "event_payload": {"incident_id": incident.id, "status": incident.status},
+    }
+
+
+def _tagged(messages: list[dict[str, Any]], event_type: str, incident_id: str) -> dict[str, Any] | None:
+    for msg in messages:
+        meta = msg.get("metadata") or {}
+        if (
+            meta.get("event_type") == event_type
+            and (meta.get("event_payload") or {}).get("incident_id") == incident_id
+        ):
+            return msg
+    return None

@@ -1,8 +1,9 @@
 """A local Slack Web API for the bot-token mode, speaking Slack's wire format on a real socket.
 
 ``chat.postMessage`` (JSON body; ``ok``/``channel``/``ts``; message ``metadata`` kept),
-``chat.update``, and ``conversations.history`` (GET with ``oldest``, ``include_all_metadata``),
-which is what the service reads to find a post whose answer a crash lost.
+``chat.update``, ``conversations.history`` (``oldest``, ``include_all_metadata``) and
+``conversations.replies`` (with ``ts``): what the service reads to find a post whose answer a
+crash lost.
 """
 
 from __future__ import annotations
@@ -43,8 +44,12 @@ class FakeSlackApi(FakeService):
             return 200, {}, {"ok": True, "channel": CHANNEL, "ts": message["ts"]}
         if url.path.endswith("/chat.update"):
             return 200, {}, {"ok": True, "channel": body["channel"], "ts": body["ts"]}
+        # slack-sdk sends the conversations.* reads as GET or as a form POST, depending on the method.
+        query = dict(parse_qsl(url.query)) or (body if isinstance(body, dict) else {})
+        if url.path.endswith("/conversations.replies"):
+            thread = [m for m in self.messages if query.get("ts") in (m["ts"], m.get("thread_ts"))]
+            return 200, {}, {"ok": True, "messages": thread, "has_more": False}
         if url.path.endswith("/conversations.history"):
-            query = dict(parse_qsl(url.query)) or (body if isinstance(body, dict) else {})
             if query.get("channel") != CHANNEL:
                 return 200, {}, {"ok": False, "error": "channel_not_found"}
             oldest = float(query.get("oldest", 0))

@@ -100,3 +100,15 @@ def test_alerts_alertmanager_left_out_are_counted(tmp_path: Path) -> None:
     envelope = incident.notification.model_copy(update={"truncatedAlerts": 3})
     body = message(replace(incident, notification=envelope))
     assert "1 (+3 truncated)" in str(body["blocks"])
+
+
+def test_a_resolution_whose_answer_was_lost_is_not_threaded_twice(tmp_path: Path) -> None:
+    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)]))) as client:
+        body = notification()
+        client.post("/alertmanager", json=body, headers=AUTH)
+        wait_until(lambda: _incident_status(client) == ("firing", True), 10)
+        api.lose_answers = 1
+        client.post("/alertmanager", json=resolved(body), headers=AUTH)
+        wait_until(lambda: _incident_status(client) == ("resolved", True), 10)
+        replies = [m for m in api.messages if "thread_ts" in m]
+    assert len(replies) == 1 and replies[0]["metadata"]["event_type"] == "llm_sre_incident_resolved"
