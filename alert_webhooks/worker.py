@@ -3,11 +3,12 @@
     worker = Worker(store, notifiers, analyst, metrics, WorkerConfig())
     task = asyncio.create_task(worker.run())
     ...
-    worker.wake()        # intake calls this after persisting, so delivery starts at once
+    worker.intake_arrived()   # intake calls this after persisting, so delivery starts at once
     await worker.stop()
 
 Admission control: at most ``concurrency`` jobs run at a time and only that many are claimed, so a
-storm waits in the store (on disk), not in memory; the most severe incidents are claimed first. LLM
+storm waits in the store (on disk), not in memory; the most severe incidents are claimed first;
+while notifications keep arriving the worker paces itself so acks stay fast (``storm_share``). LLM
 refinement runs after the deterministic summary is out, bounded by its own semaphore, and is skipped
 (the deterministic summary stands) when its backlog is full — a storm never waits on the model.
 """
@@ -106,10 +107,14 @@ class Worker:
         next_housekeeping = 0.0
         try:
             while not self._stopping:
-                if time.monotonic() >= next_housekeeping:
-                    await asyncio.to_thread(self._store.housekeeping)
-                    next_housekeeping = time.monotonic() + self._config.housekeeping_interval
-                claimed = await self._claim()
+                try:
+                    if time.monotonic() >= next_housekeeping:
+                        next_housekeeping = time.monotonic() + self._config.housekeeping_interval
+                        await asyncio.to_thread(self._store.housekeeping)
+                    claimed = await self._claim()
+                except Exception:  # store unreachable (Redis restarting, disk full): try again
+                    log.exception("worker: the store failed; retrying in %.1fs", self._config.poll)
+                    claimed = 0
                 if not claimed:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wakeup.wait(), self._config.poll)

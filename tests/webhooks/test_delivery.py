@@ -104,3 +104,20 @@ def test_replay_reprocesses_an_archived_notification(
     assert len([r for r in grafana.requests if r.method == "PATCH"]) == 1  # re-rendered, not re-created
     assert len(grafana.annotations) == 1
     assert main(["replay", "--notification", "99"]) == 1
+
+
+def test_the_worker_survives_a_store_outage(client: TestClient, monkeypatch) -> None:
+    store = client.app.state.service.store
+    real_claim, failures = store.claim, []
+
+    def flaky_claim(*args):
+        if len(failures) < 3:
+            failures.append(1)
+            raise ConnectionError("store restarting")
+        return real_claim(*args)
+
+    monkeypatch.setattr(store, "claim", flaky_claim)
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _incident(client)["delivered"], 10, what="delivery after the outage")
+    assert len(failures) == 3
+    assert client.get("/readyz").status_code == 200
