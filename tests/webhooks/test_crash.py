@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import time
+import urllib.error
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 
-from llm_sre.processes import ManagedProcess, free_port, wait_until
+from llm_sre.processes import ManagedProcess, free_port, redis_server, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
 from tests.webhooks.conftest import GRAFANA_TOKEN, delivered_count, notification, post, serve
 from tests.webhooks.slack_api import BOT_TOKEN, CHANNEL, FakeSlackApi
@@ -125,3 +126,31 @@ def test_two_services_share_redis_and_one_takes_over_when_the_other_dies(
             service.stop()
     repeats = assert_each_group_delivered_once(sinks, 60)
     print(f"Redis: killed one of two after {at_kill}/60 Slack messages; Slack repeats: {repeats}")
+
+
+def test_a_redis_restart_costs_retries_not_notifications(tmp_path: Path, sinks: Sinks) -> None:
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+
+    def start_redis() -> ManagedProcess:  # same dir: the AOF brings the queue back
+        proc = redis_server(tmp_path / "redis", port, tmp_path).start()
+        wait_until(redis.Redis.from_url(url).ping, 15, what="redis-server")
+        return proc
+
+    store = start_redis()
+    web_port = free_port()
+    service = serve(tmp_path, web_port, {**sinks.env, "LLM_SRE_STORE": "redis", "REDIS_URL": url})
+    try:
+        assert post(web_port, notification(group="g0")) == 200
+        wait_until(lambda: delivered_count(web_port) == 1, 20, what="first delivery")
+        store.stop()
+        with pytest.raises(urllib.error.HTTPError) as refused:  # 5xx: Alertmanager will retry it
+            post(web_port, notification(group="g1"))
+        assert refused.value.code == 500
+        store = start_redis()
+        assert post(web_port, notification(group="g1")) == 200  # Alertmanager's retry
+        wait_until(lambda: delivered_count(web_port) == 2, 30, what="delivery after the restart")
+    finally:
+        service.stop()
+        store.stop()
+    assert_each_group_delivered_once(sinks, 2)
