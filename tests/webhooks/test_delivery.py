@@ -31,7 +31,11 @@ def test_slack_429_retry_after_is_honoured_and_500s_are_retried(
     slack.failures.extend([Failure(429, {"Retry-After": "1"}, "rate_limited"), Failure(500, {}, "oops")])
     start = time.monotonic()
     client.post("/alertmanager", json=notification(), headers=AUTH)
+    assert _metric(client, "llm_sre_webhook_queue_depth") == 1  # held back ≥ 1 s by Retry-After
     wait_until(lambda: _incident(client)["delivered"], 15, what="delivery after 429 and 500")
+    assert _metric(client, "llm_sre_webhook_queue_depth") == 0
+    assert _metric(client, "llm_sre_webhook_processing_duration_seconds_count") == 1
+    assert _metric(client, 'llm_sre_webhook_processing_duration_seconds_bucket{le="0.5"}') == 0  # waited
     assert time.monotonic() - start >= 1.0  # the 429's Retry-After held the retry back
     assert len(slack.messages) == 1
     assert len(grafana.annotations) == 1  # Grafana succeeded the first time and was not re-sent
