@@ -39,16 +39,26 @@ def register(subparsers: Any) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn
 
     from alert_webhooks.app import create_app
+    from exporters.loki import setup_logging
+    from exporters.settings import ExporterSettings
 
-    settings = Settings()
+    # Masked JSON logs (and Loki when LOKI_URL is set) for our loggers and uvicorn's alike: uvicorn
+    # gets no config of its own, so its records reach the root handlers. Access lines only at debug:
+    # each costs the intake, and /metrics counts the requests anyway.
+    setup_logging(
+        ExporterSettings(LLM_SRE_SERVICE="llm-sre-webhook"), level=getattr(logging, args.log_level.upper())
+    )
     uvicorn.run(
-        create_app(settings),
+        create_app(Settings()),
         host=args.host,
         port=args.port,
-        log_level=args.log_level,
+        log_config=None,
+        access_log=args.log_level == "debug",
         timeout_graceful_shutdown=10,
     )
     return 0
