@@ -46,7 +46,6 @@ from alert_webhooks.store import DeadLetter, IncidentFilter, QueueStats
 
 GROUP = "workers"
 PRIORITIES = sorted(set(PRIORITY.values()))
-SEEN_TTL = 30 * 24 * 3600  # longer than any repeat_interval: a re-notify must still be a duplicate
 
 # KEYS: queued, dirty, enqueued, stream   ARGV: incident, now
 _ENQUEUE = """
@@ -86,8 +85,9 @@ return #due
 class RedisStore:
     inline = False  # network round trips: callers use a thread so a slow Redis never stalls the loop
 
-    def __init__(self, client: redis.Redis, prefix: str = "llm-sre") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "llm-sre", retention: float = 30 * 86400) -> None:
         self._r = client
+        self._retention = int(retention)
         self._p = prefix
         self._enqueue_script = client.register_script(_ENQUEUE)
         self._complete_script = client.register_script(_COMPLETE)
@@ -100,8 +100,10 @@ class RedisStore:
                     raise
 
     @classmethod
-    def from_url(cls, url: str) -> RedisStore:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30))
+    def from_url(cls, url: str, retention: float = 30 * 86400) -> RedisStore:
+        return cls(
+            redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30), retention=retention
+        )
 
     def _k(self, name: str) -> str:
         return f"{self._p}:{name}"
@@ -118,11 +120,15 @@ class RedisStore:
             incident, opened = self._fold(notification, now)
             number = int(self._r.incr(self._k("notification_seq")))
             pipe = self._r.pipeline()
-            pipe.set(key, incident.id, ex=SEEN_TTL)
+            # Both expire with the retention (far longer than any repeat_interval, so a re-notify is
+            # still recognised as a duplicate).
+            pipe.set(key, incident.id, ex=self._retention)
+            archived = self._k(f"notification:{number}")
             pipe.hset(
-                self._k(f"notification:{number}"),
+                archived,
                 mapping={"body": notification.model_dump_json(), "incident": incident.id, "received_at": now},
             )
+            pipe.expire(archived, self._retention)
             pipe.execute()
         return IngestResult("accepted", incident.id, number, opened, incident.severity)
 
@@ -297,6 +303,23 @@ class RedisStore:
 
     def housekeeping(self) -> None:
         """Nothing to do: Redis persists on its own schedule."""
+
+    def prune(self, before: float) -> int:
+        """Forget resolved incidents created before ``before`` that are neither queued nor dead
+        letters; archived notifications and dedup keys expire by themselves (TTL)."""
+        queued = {m.decode() for m in self._r.smembers(self._k("queued"))}
+        dead = {k.decode() for k in self._r.hkeys(self._k("dead"))}
+        removed = 0
+        for raw in self._r.zrangebyscore(self._k("incidents"), "-inf", before):
+            incident = self._load(raw.decode())
+            if incident is None or incident.status != "resolved" or incident.id in queued | dead:
+                continue
+            pipe = self._r.pipeline()
+            pipe.delete(self._k(f"incident:{incident.id}"), self._k(f"deliveries:{incident.id}"))
+            pipe.zrem(self._k("incidents"), incident.id)
+            pipe.execute()
+            removed += 1
+        return removed
 
     def stats(self, now: float) -> QueueStats:
         enqueued = [float(v) for v in self._r.hvals(self._k("enqueued"))]

@@ -40,7 +40,7 @@ def build_store(settings: Settings) -> Store:
     if settings.store_backend == "redis":
         from alert_webhooks.redis_store import RedisStore  # only Redis deployments need the client
 
-        return RedisStore.from_url(settings.redis_url)
+        return RedisStore.from_url(settings.redis_url, retention=settings.retention_days * 86400)
     return SqliteStore(settings.data_dir / STORE_FILE, settings.sqlite_synchronous)
 
 
@@ -84,6 +84,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         retry_base=settings.retry_base_seconds,
         retry_max=settings.retry_max_seconds,
         lease=settings.lease_seconds,
+        retention=settings.retention_days * 86400,
     )
 
 

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(
         60.0, gt=0, validation_alias=AliasChoices("LLM_SRE_LEASE_SECONDS", "lease_seconds")
     )
+    # Archived notifications, dedup keys and resolved incidents older than this are forgotten.
+    retention_days: float = Field(
+        30.0, gt=0, validation_alias=AliasChoices("LLM_SRE_RETENTION_DAYS", "retention_days")
+    )
     sink_timeout_seconds: float = Field(
         10.0, gt=0, validation_alias=AliasChoices("LLM_SRE_SINK_TIMEOUT_SECONDS", "sink_timeout_seconds")
     )

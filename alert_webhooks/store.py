@@ -86,6 +86,7 @@ class Store(Protocol):
     def dead_letter(self, job: Job, error: str, now: float) -> None: ...
     def recover(self) -> None: ...
     def housekeeping(self) -> None: ...
+    def prune(self, before: float) -> int: ...
     def stats(self, now: float) -> QueueStats: ...
     def dead_letters(self) -> list[DeadLetter]: ...
     def replay_dead_letters(self, incident_ids: list[str] | None, now: float) -> int: ...
@@ -359,6 +360,30 @@ class SqliteStore:
         if self._checkpointer is None:
             self._checkpointer = sqlite3.connect(self._path, check_same_thread=False, timeout=30)
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def prune(self, before: float) -> int:
+        """Forget what is older than the retention: archived notifications (with their dedup keys)
+        and resolved incidents nothing refers to any more. Returns the rows removed."""
+        with self._tx() as db:
+            removed = db.execute(
+                "DELETE FROM seen WHERE dedup_key IN "
+                "(SELECT dedup_key FROM notifications WHERE received_at<?)",
+                (before,),
+            ).rowcount
+            removed += db.execute("DELETE FROM notifications WHERE received_at<?", (before,)).rowcount
+            old = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM incidents WHERE status='resolved' AND created_at<? AND id NOT IN "
+                    "(SELECT incident_id FROM jobs UNION SELECT incident_id FROM dead_letters "
+                    " UNION SELECT incident_id FROM notifications)",
+                    (before,),
+                )
+            ]
+            for incident_id in old:
+                db.execute("DELETE FROM deliveries WHERE incident_id=?", (incident_id,))
+                db.execute("DELETE FROM incidents WHERE id=?", (incident_id,))
+        return removed + len(old)
 
     def ping(self) -> bool:
         with self._lock:

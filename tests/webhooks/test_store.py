@@ -134,3 +134,17 @@ def test_a_store_file_of_another_schema_version_is_refused_clearly(tmp_path: Pat
     old.close()
     with pytest.raises(RuntimeError, match="store schema 0"):
         SqliteStore(tmp_path / "webhook.db")
+
+
+def test_prune_forgets_old_resolved_history_but_not_open_or_pending_work(store: Store) -> None:
+    done = store.ingest(n(group="old"), NOW).incident_id
+    store.ingest(n(group="old", status="resolved"), NOW + 1)
+    for job in store.claim("a", 10, NOW + 1, 60):
+        store.complete(job, NOW + 1)
+    still_open = store.ingest(n(group="open"), NOW + 2).incident_id
+    store.prune(NOW + 1000)
+    assert store.incident(done) is None  # resolved, delivered, old: gone
+    assert store.incident(still_open) is not None  # firing and queued: kept
+    if isinstance(store, SqliteStore):  # Redis lets archived notifications expire by TTL instead
+        with pytest.raises(KeyError):
+            store.reprocess(1, NOW + 1000)
