@@ -16,6 +16,7 @@ from exporters.redact import redact
 #: labels/annotations that point an incident's annotation at a dashboard panel
 DASHBOARD_UID_KEY = "grafana_dashboard_uid"
 PANEL_ID_KEY = "grafana_panel_id"
+TAG_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def tags(incident: Incident) -> list[str]:
     """Grafana tags: alert name, severity, service, ``llm-sre`` and the incident id (the crash-safe
     lookup key that keeps one annotation per incident)."""
     values = [incident.alertname, incident.severity, incident.service, "llm-sre", incident_tag(incident.id)]
-    return [redact(v) for v in dict.fromkeys(v for v in values if v)]
+    # Grafana stores a tag in a VARCHAR(100); a longer label value would fail the whole annotation.
+    return list(dict.fromkeys(redact(v)[:TAG_MAX] for v in values if v))
 
 
 def incident_tag(incident_id: str) -> str:

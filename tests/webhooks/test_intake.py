@@ -159,3 +159,11 @@ def test_readyz_reports_a_broken_store(client: TestClient, monkeypatch) -> None:
     answer = client.get("/readyz")
     assert answer.status_code == 503 and answer.json()["checks"]["store"] is False
     assert client.get("/healthz").status_code == 200
+
+
+def test_tags_fit_grafana_and_carry_the_incident(client: TestClient, grafana: FakeGrafana) -> None:
+    client.post("/alertmanager", json=notification(alertname="A" * 300), headers=AUTH)
+    wait_until(lambda: _delivered(client, "firing"), 10, what="delivery")
+    (annotation,) = grafana.annotations.values()
+    assert all(len(tag) <= 100 for tag in annotation["tags"])
+    assert f"llm-sre-incident-{_incidents(client)[0]['id']}" in annotation["tags"]
