@@ -135,6 +135,9 @@ class SlackWebhookNotifier:
     async def _post(self, body: dict[str, Any], what: str) -> None:
         try:
             resp = await asyncio.to_thread(self._client.send, **body)
+            if resp.status_code == 400 and resp.body == "invalid_blocks" and "blocks" in body:
+                # Whatever Slack disliked in the layout, the page must still go out: text only.
+                resp = await asyncio.to_thread(self._client.send, text=body["text"])
         except OSError as exc:  # urllib's URLError, timeouts, refused connections
             raise DeliveryError(f"slack {what}: {type(exc).__name__}") from exc
         _check(resp.status_code, resp.headers, what)
@@ -165,7 +168,14 @@ class SlackBotNotifier:
 
     async def _call(self, method: str, **kwargs: Any) -> Any:
         try:
-            return await asyncio.to_thread(getattr(self._client, method), **kwargs)
+            try:
+                return await asyncio.to_thread(getattr(self._client, method), **kwargs)
+            except SlackApiError as exc:
+                if exc.response.get("error") != "invalid_blocks" or "blocks" not in kwargs:
+                    raise
+                # As for the webhook: a layout Slack refuses must not stop the page; send text only.
+                kwargs.pop("blocks")
+                return await asyncio.to_thread(getattr(self._client, method), **kwargs)
         except SlackApiError as exc:
             _check(exc.response.status_code, exc.response.headers, method)
             # 200 with ok=false (channel_not_found, invalid_auth, ...): a retry will not fix it.

@@ -125,3 +125,11 @@ def test_the_worker_survives_a_store_outage(client: TestClient, monkeypatch) -> 
     wait_until(lambda: _incident(client)["delivered"], 10, what="delivery after the outage")
     assert len(failures) == 3
     assert client.get("/readyz").status_code == 200
+
+
+def test_webhook_blocks_slack_refuses_fall_back_to_text(client: TestClient, slack: FakeSlackWebhook) -> None:
+    slack.failures.append(Failure(400, {}, "invalid_blocks"))
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _incident(client)["delivered"], 10, what="text-only delivery")
+    (sent,) = slack.messages
+    assert "blocks" not in sent and "LLMErrorBurst" in sent["text"]

@@ -112,3 +112,12 @@ def test_a_resolution_whose_answer_was_lost_is_not_threaded_twice(tmp_path: Path
         wait_until(lambda: _incident_status(client) == ("resolved", True), 10)
         replies = [m for m in api.messages if "thread_ts" in m]
     assert len(replies) == 1 and replies[0]["metadata"]["event_type"] == "llm_sre_incident_resolved"
+
+
+def test_blocks_slack_refuses_fall_back_to_text(tmp_path: Path) -> None:
+    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)]))) as client:
+        api.failures.append(Failure(200, {}, '{"ok": false, "error": "invalid_blocks"}'))
+        client.post("/alertmanager", json=notification(), headers=AUTH)
+        wait_until(lambda: _incident_status(client) == ("firing", True), 10)
+        (top,) = api.top_level()
+    assert "blocks" not in top and "LLMErrorBurst" in top["text"]
