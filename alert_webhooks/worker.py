@@ -217,7 +217,8 @@ class Worker:
             self._metrics.processing.observe(max(0.0, now - incident.updated_at))
             return
         error = redact("; ".join(f"{n.sink}: {exc}" for n, exc in failures))
-        permanent = any(isinstance(exc, PermanentDeliveryError) for _, exc in failures)
+        # Only when nothing left is worth retrying: a Grafana 401 must not cost Slack its retries.
+        permanent = all(isinstance(exc, PermanentDeliveryError) for _, exc in failures)
         if permanent or job.attempts + 1 >= self._config.max_attempts:
             await call(self._store, self._store.dead_letter, job, error, now)
             outcome = "dead_letter"

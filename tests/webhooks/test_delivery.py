@@ -133,3 +133,15 @@ def test_webhook_blocks_slack_refuses_fall_back_to_text(client: TestClient, slac
     wait_until(lambda: _incident(client)["delivered"], 10, what="text-only delivery")
     (sent,) = slack.messages
     assert "blocks" not in sent and "LLMErrorBurst" in sent["text"]
+
+
+def test_a_permanently_broken_sink_does_not_cost_another_its_retries(
+    make_client, slack: FakeSlackWebhook, grafana: FakeGrafana
+) -> None:
+    client = make_client(
+        slack_webhook_url=f"{slack.url}/services/T/B/x", grafana_url=grafana.url, grafana_token="wrong"
+    )
+    slack.failures.append(Failure(500))  # transient, in the same attempt as Grafana's 401
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="dead letter")
+    assert len(slack.messages) == 1  # Slack was retried and delivered before the job gave up
