@@ -70,7 +70,7 @@ def test_every_image_is_pinned_to_a_version() -> None:
 
 def test_llm_sre_services_run_real_cli_commands() -> None:
     services = compose()["services"]
-    for name, port in (("exporter", "9464"), ("webhook", "8080"), ("app", "8000")):
+    for name, port in (("exporter", "9464"), ("logs", "9465"), ("webhook", "8080"), ("app", "8000")):
         command = services[name]["command"]
         assert command[-2:] == ["--port", port] and "0.0.0.0" in command
         args = build_parser().parse_args(command)
@@ -265,9 +265,9 @@ def test_compose_init_creates_missing_files_once(tmp_path: Path) -> None:
     assert (tmp_path / "secrets/slack_bot_token").read_text() == "xoxb-kept"
 
 
-def test_compose_yaml_anchors_expand_into_both_llm_sre_services() -> None:
+def test_compose_yaml_anchors_expand_into_every_llm_sre_service() -> None:
     raw = yaml.safe_load(COMPOSE_FILE.read_text())
-    for name in ("exporter", "webhook"):
+    for name in ("exporter", "logs", "webhook"):
         service = raw["services"][name]
         assert service["build"]["context"] == "."
         assert service["environment"]["OLLAMA_HOST"] == "http://ollama:11434"

@@ -253,6 +253,37 @@ def test_prometheus_rule_and_target_files_are_mounted() -> None:
                 assert str(Path(pattern).parent) == targets_mount, f"{pattern} is not in the mounted targets/"
 
 
+def test_llm_sre_scrape_jobs_name_their_containers_as_loki_does() -> None:
+    """A built service's scrape target is the port its command serves, and its Prometheus ``service``
+    equals the ``io.llm-sre.service`` label Alloy turns into its Loki ``service``."""
+    services = compose()["services"]
+    jobs = {job["job_name"]: job for job in load_yaml(PROMETHEUS)["scrape_configs"]}
+    for job_name in ("llm-sre-exporter", "llm-sre-logs", "llm-sre-webhook"):
+        (static,) = jobs[job_name]["static_configs"]
+        host, port = host_port(static["targets"][0])
+        command = services[host]["command"]
+        assert "build" in services[host] and command[command.index("--port") + 1] == str(port), job_name
+        assert services[host]["labels"]["io.llm-sre.service"] == static["labels"]["service"], job_name
+
+
+def test_log_exporter_reads_loki_and_its_logging_services_become_exported_service() -> None:
+    """The log exporter's series carry the logging service in ``service``; the job's own ``service``
+    target label (honor_labels false) moves it to ``exported_service``, where the rules and the
+    Incidents dashboard read it."""
+    logs = compose()["services"]["logs"]
+    assert "--loki" in logs["command"]
+    assert_compose_url(logs["environment"]["LOKI_URL"], "logs --loki")
+    assert logs["depends_on"]["loki"]["condition"] == "service_healthy"
+    job = next(j for j in load_yaml(PROMETHEUS)["scrape_configs"] if j["job_name"] == "llm-sre-logs")
+    assert not job.get("honor_labels", False)
+    assert job["static_configs"][0]["labels"]["service"] == "llm-sre-logs"
+    incidents = (REPO / "rules/alerts/incidents.yml").read_text()
+    assert incidents.count('"service", "$1", "exported_service", "(.+)"') == 3
+    board = json.loads((REPO / "dashboards/llm-sre-incidents.json").read_text())
+    (variable,) = [v for v in board["templating"]["list"] if v["name"] == "service"]
+    assert variable["query"] == "label_values(llm_sre_log_events_total, exported_service)"
+
+
 def test_alertmanager_reaches_the_webhook_with_a_mounted_token() -> None:
     config = load_yaml(ALERTMANAGER)
     mounted = {s["target"] for s in compose()["services"]["alertmanager"]["secrets"]}
@@ -266,7 +297,7 @@ def test_alertmanager_reaches_the_webhook_with_a_mounted_token() -> None:
 
 def test_llm_sre_services_find_their_peers() -> None:
     services = compose()["services"]
-    for name in ("exporter", "webhook"):
+    for name in ("exporter", "logs", "webhook"):
         for variable, value in services[name]["environment"].items():
             if variable.endswith(("_URL", "_HOST")) and value.startswith("http"):
                 assert_compose_url(value, f"{name} {variable}")
