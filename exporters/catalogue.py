@@ -217,8 +217,11 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_trace_malformed_lines_total", "Trace lines that could not be used.", ("reason",),
        group="traces", values={"reason": ("invalid_json", "not_object", "bad_field")}),
     # --- exporter health -----------------------------------------------------------------------------
-    _c("llm_sre_exporter_collect_errors_total", "Failures reading a source (Docker, Ollama, trace files).",
-       ("source",), group="exporter", values={"source": ("docker", "ollama", "traces")}),
+    # `source` is a Sidecar source's name: the exporter's three, and the log exporter's files/stdin
+    # ("logs") and Loki poller ("loki").
+    _c("llm_sre_exporter_collect_errors_total",
+       "Failures reading a source (Docker, Ollama, trace files, log files, Loki).", ("source",),
+       group="exporter", values={"source": ("docker", "ollama", "traces", "logs", "loki")}),
     # --- logs ----------------------------------------------------------------------------------------
     _c("llm_sre_log_events_total", "Log events by level and mined pattern.", ("service", "level", "pattern"),
        group="logs"),

@@ -9,7 +9,11 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from exporters import metrics_doc
 from exporters.catalogue import SPECS, is_known, metrics
+from exporters.containers import ContainerExporter
 from exporters.labels import BoundedLabel, error_type, normalise_model
+from exporters.log_exporter import FileSource, LineSource, LokiSource
+from exporters.ollama_server import OllamaPoller
+from exporters.traces import TraceSource
 
 # The agreed list, pasted as the team wrote it.
 AGREED_TEXT = """
@@ -96,6 +100,14 @@ def test_error_type_never_carries_a_message():
     assert error_type(TimeoutError("boom")) == "TimeoutError"
     assert error_type(429) == "429"
     assert error_type("connection refused by host 10.0.0.1") == "_OTHER"
+
+
+def test_every_sidecar_source_name_is_an_allowed_collect_errors_source():
+    """Sidecar labels its failures with ``source.name``; a name the catalogue does not list would
+    be a series the dashboards and docs do not know."""
+    allowed = SPECS["llm_sre_exporter_collect_errors_total"].values["source"]
+    sources = (ContainerExporter, OllamaPoller, TraceSource, FileSource, LineSource, LokiSource)
+    assert {source.name for source in sources} == set(allowed)
 
 
 def test_docs_metrics_md_is_up_to_date():
