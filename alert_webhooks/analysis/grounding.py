@@ -30,6 +30,28 @@ GENERIC = frozenset(
      "RSS", "KV", "P99", "P95", "P50", "E.G", "I.E")
 )  # fmt: skip
 
+# Hyphenated words are where invented hosts and services hide ("db-primary", "redis-master"),
+# but English compounds ("out-of-memory", "re-index", "read-only", "OOM-killed") use the same
+# shape. A compound is vocabulary when it is built from a function word, a prefix or an
+# adjectival last part; any other hyphenated name is treated as an identifier and must be in the
+# cited evidence. Erring strict costs a dropped sentence (the deterministic text stays), erring
+# lenient delivers a made-up host to someone about to ssh into it.
+_JOINERS = frozenset(("of", "to", "in", "on", "up", "by", "out", "per", "and", "the", "a", "or"))
+_PREFIXES = frozenset(
+    ("re", "pre", "post", "non", "co", "self", "multi", "sub", "anti", "auto", "de", "un", "over",
+     "under", "well", "cross", "semi", "inter", "mis")
+)  # fmt: skip
+_SUFFIXES = frozenset(
+    ("based", "related", "level", "wide", "only", "free", "side", "like", "term", "safe", "aware", "bound",
+     "heavy", "driven", "specific", "limited", "killed", "time", "running", "lived", "known", "ended",
+     "grained", "facing", "sensitive", "intensive", "induced")
+)  # fmt: skip
+
+
+def _is_vocabulary_compound(token: str) -> bool:
+    parts = token.lower().split("-")
+    return parts[0] in _PREFIXES or parts[-1] in _SUFFIXES or any(p in _JOINERS for p in parts)
+
 
 def _is_fact(token: str) -> bool:
     """Numbers, codes and identifiers: what a hallucination gets wrong and an engineer acts on."""
@@ -40,6 +62,8 @@ def _is_fact(token: str) -> bool:
     if token.isupper() and len(token) >= 3:  # ECONNREFUSED, CLUSTERDOWN, MISCONF
         return True
     if re.search(r"[a-z][A-Z]", token):  # ConnectionRefusedError, ResponseError
+        return True
+    if "-" in token and not _is_vocabulary_compound(token):  # db-primary, redis-master
         return True
     return bool(re.search(r"[A-Za-z0-9][.:/@][A-Za-z0-9]", token))  # hosts, modules, host:port
 

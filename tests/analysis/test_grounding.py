@@ -38,6 +38,8 @@ def test_supported_sentences_are_kept(sentence: str) -> None:
         "ECONNRESET errors spike [E2].",  # error code not in the evidence
         "The alert fired at 23:10:00 UTC [E3].",  # true, but not what E3 says
         "Clients see ConnectionResetError [E2].",  # identifier not in the evidence
+        "The leak is on db-primary [E2].",  # a made-up host without digits
+        "Fail over to redis-replica [E1, E2].",  # a made-up service name
     ],
 )
 def test_unsupported_sentences_are_dropped(sentence: str) -> None:
@@ -47,6 +49,12 @@ def test_unsupported_sentences_are_dropped(sentence: str) -> None:
 def test_numbers_match_whole_tokens_only() -> None:
     assert ground_text("Only 100 clients [E3].", EVIDENCE).kept == []  # "100" is not "10000" or "100%"
     assert facts("Restart 2 replicas of redis-7 on 10.0.0.9:6379 [E1].") == ["2", "redis-7", "10.0.0.9:6379"]
+
+
+def test_hyphenated_names_are_facts_but_english_compounds_are_not() -> None:
+    sentence = "cache-redis is out-of-memory, OOM-killed and read-only after a re-index, per-request [E1]."
+    assert facts(sentence) == ["cache-redis"]  # the one name an engineer would act on
+    assert ground_text(sentence, EVIDENCE).dropped == []  # cache-redis is in E1
 
 
 def test_sentence_split_keeps_trailing_citations_and_abbreviations() -> None:
