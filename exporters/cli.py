@@ -7,7 +7,6 @@ With no options it tails ``TRACE_DIR`` (default ``<LLM_SRE_DATA_DIR>/traces``) a
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,12 @@ from exporters.containers import ContainerExporter
 from exporters.instrument import from_settings
 from exporters.ollama_server import OllamaPoller
 from exporters.settings import ExporterSettings, get_settings
-from exporters.sidecar import Sidecar, Source
+from exporters.sidecar import Sidecar, Source, add_serve_arguments, run_command
 from exporters.traces import TraceSource
 
 TRACE_FED_GROUPS = ("genai", "llm", "rag", "cache", "traces", "exporter")
 DOCKER_API = "1.41"
+DEFAULT_PORT = 9464
 
 
 def register(subparsers: Any) -> None:
@@ -36,8 +36,7 @@ def register(subparsers: Any) -> None:
         description="Tail JSONL trace files (TRACE_DIR) into Prometheus metrics and serve /metrics; "
         "optionally poll an Ollama server and the Docker engine.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=9464, help="port to listen on (default 9464)")
+    add_serve_arguments(p, DEFAULT_PORT)
     p.add_argument("--trace-dir", type=Path, default=None,
                    help="folder of *.jsonl trace files (default TRACE_DIR or <LLM_SRE_DATA_DIR>/traces)")
     p.add_argument("--no-traces", action="store_true", help="do not tail trace files")
@@ -46,8 +45,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--docker", nargs="?", const="", default=None, metavar="DOCKER_HOST",
                    help="export container state, resources and log error counts from the Docker API "
                    "(default: DOCKER_HOST or unix:///var/run/docker.sock)")
-    p.add_argument("--once", action="store_true",
-                   help="poll every source once, print the exposition to stdout and exit")
     p.set_defaults(func=run)
     doc = subparsers.add_parser("metrics-doc", help="regenerate docs/metrics.md from the metric catalogue",
                                 description="Write the metric catalogue as Markdown (docs/metrics.md).")
@@ -96,9 +93,4 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
 
 
 def run(args: argparse.Namespace) -> int:
-    sidecar = build(args, get_settings())
-    if args.once:
-        sys.stdout.write(sidecar.exposition())
-    else:
-        sidecar.run(args.host, args.port, "llm-sre exporter")
-    return 0
+    return run_command(build(args, get_settings()), args, "llm-sre exporter")

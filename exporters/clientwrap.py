@@ -80,16 +80,22 @@ async def _aiterate(call: LLMCall, adapter: Adapter, chunks: AsyncIterator[Any])
     call.__exit__(None, None, None)
 
 
-class _Stream:
+class _Wrapped:
     """The client's stream, iterated through the recorder; anything else (openai's ``.response``,
     ``with stream:``) behaves as the original object does."""
 
-    def __init__(self, original: Any, recorded: Iterator[Any]) -> None:
+    def __init__(self, original: Any, recorded: Any) -> None:
         self._original = original
         self._recorded = recorded
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._original, name)
+
+
+class _Stream(_Wrapped):
+    """A sync stream: ``recorded`` is an iterator."""
+
+    _recorded: Iterator[Any]
 
     def __iter__(self) -> Iterator[Any]:
         return self._recorded
@@ -109,15 +115,10 @@ class _Stream:
         self.close()
 
 
-class _AsyncStream:
-    """The async counterpart of :class:`_Stream`."""
+class _AsyncStream(_Wrapped):
+    """The async counterpart of :class:`_Stream`: ``recorded`` is an async iterator."""
 
-    def __init__(self, original: Any, recorded: AsyncIterator[Any]) -> None:
-        self._original = original
-        self._recorded = recorded
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._original, name)
+    _recorded: AsyncIterator[Any]
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._recorded

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
 
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
 from exporters.logline import parse_line
@@ -18,7 +17,7 @@ from exporters.loki import query_client
 from exporters.patterns import PatternMiner
 from exporters.redact import redact_lines
 from exporters.settings import ExporterSettings, get_settings
-from exporters.sidecar import Sidecar, Source
+from exporters.sidecar import Sidecar, Source, add_serve_arguments, run_command
 
 DEFAULT_PORT = 9465
 
@@ -57,10 +56,7 @@ def register(subparsers: Any) -> None:
     export.add_argument("--service", default=None, help="service label (default LLM_SRE_SERVICE)")
     export.add_argument("--from-start", action="store_true",
                         help="read existing file contents on first start (default: only new lines)")
-    export.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    export.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
-    export.add_argument("--once", action="store_true",
-                        help="read what is there now, print the exposition to stdout and exit")
+    add_serve_arguments(export, DEFAULT_PORT)
     export.set_defaults(func=_export)
 
 
@@ -91,7 +87,7 @@ def _parse_file(spec: str, default_service: str) -> tuple[Path, str]:
     return (Path(path), service) if sep else (Path(spec), default_service)
 
 
-def build(args: argparse.Namespace, settings: ExporterSettings) -> tuple[Sidecar, PatternCounter]:
+def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
     """The counter and the sources the options ask for (at least one is required)."""
     service = args.service or settings.service
     state_dir = settings.log_state_dir or settings.data_dir / "logs"
@@ -114,22 +110,9 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> tuple[Sidecar
                                   interval=settings.loki_poll_seconds))
     if not sources:
         raise SystemExit("llm-sre logs export: give at least one of --file, --stdin or --loki")
-    return Sidecar(registry, sources), counter
+    # Pattern ids and admissions survive the restart.
+    return Sidecar(registry, sources, save=counter.save)
 
 
 def _export(args: argparse.Namespace) -> int:
-    sidecar, counter = build(args, get_settings())
-    if args.once:
-        sidecar.poll_all()
-        counter.save()
-        sys.stdout.write(generate_latest(sidecar.registry).decode())
-        return 0
-    port = sidecar.serve(args.host, args.port)
-    print(f"llm-sre logs export: serving http://{args.host}:{port}/metrics", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sidecar.stop())
-    try:
-        sidecar.wait()
-    finally:
-        sidecar.stop()
-        counter.save()  # pattern ids and admissions survive the restart
-    return 0
+    return run_command(build(args, get_settings()), args, "llm-sre logs export")

@@ -8,14 +8,19 @@ slow Docker daemon cannot delay trace counting; a failing poll is counted in
     sidecar.serve("127.0.0.1", 9464)      # starts the threads and the HTTP server
     ...
     sidecar.stop()
+
+Both sidecar commands (``llm-sre exporter``, ``llm-sre logs export``) share their serving options
+and their serve-or-print main through :func:`add_serve_arguments` and :func:`run_command`.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import signal
+import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
@@ -34,9 +39,14 @@ class Source(Protocol):
 
 
 class Sidecar:
-    def __init__(self, registry: CollectorRegistry, sources: Sequence[Source]) -> None:
+    """``save`` runs once the sources are no longer read (after ``stop()``, and after the single
+    poll of ``exposition()``), so state a source keeps in memory survives the next start."""
+
+    def __init__(self, registry: CollectorRegistry, sources: Sequence[Source], *,
+                 save: Callable[[], None] | None = None) -> None:
         self.registry = registry
         self.sources = list(sources)
+        self._save = save
         self._errors = metrics(registry)["llm_sre_exporter_collect_errors_total"]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -84,6 +94,8 @@ class Sidecar:
     def exposition(self) -> str:
         """Poll every source once and render /metrics (``--once``)."""
         self.poll_all()
+        if self._save is not None:
+            self._save()
         return generate_latest(self.registry).decode()
 
     def run(self, host: str, port: int, name: str) -> None:
@@ -97,9 +109,31 @@ class Sidecar:
             self.stop()
 
     def stop(self) -> None:
+        # run() calls this from the SIGTERM handler and again on its way out: the second is a no-op.
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._server is not None:
             self._server.shutdown()  # type: ignore[attr-defined]
             self._server.server_close()  # type: ignore[attr-defined]
         for thread in self._threads:
             thread.join(timeout=5)
+        if self._save is not None:
+            self._save()
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser, port: int) -> None:
+    """``--host``, ``--port`` and ``--once`` for a command whose ``func`` ends in :func:`run_command`."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=port, help=f"port to listen on (default {port})")
+    parser.add_argument("--once", action="store_true",
+                        help="poll every source once, print the exposition to stdout and exit")
+
+
+def run_command(sidecar: Sidecar, args: argparse.Namespace, name: str) -> int:
+    """Print one exposition (``--once``) or serve until stopped."""
+    if args.once:
+        sys.stdout.write(sidecar.exposition())
+    else:
+        sidecar.run(args.host, args.port, name)
+    return 0

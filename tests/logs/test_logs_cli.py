@@ -7,7 +7,10 @@ import os
 import subprocess
 import sys
 
-from llm_sre.processes import require
+import httpx
+import pytest
+
+from llm_sre.processes import ManagedProcess, free_port, require, wait_until
 
 # Builds the parser from this area's module only, so the test does not depend on other areas.
 _RUN = (
@@ -80,3 +83,27 @@ def test_logs_export_once_emits_valid_exposition(tmp_path):
     )
     assert lint.returncode == 0, lint.stdout + lint.stderr
     assert (tmp_path / "data" / "logs" / "patterns.drain").exists()  # state saved for the next start
+
+
+@pytest.mark.e2e
+def test_logs_export_serves_and_saves_its_state_on_sigterm(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text("worker 3 started\n")
+    port, state = free_port(), tmp_path / "data" / "logs" / "patterns.json"
+    proc = ManagedProcess(
+        "logs-export",
+        [sys.executable, "-c", _RUN, "logs", "export", "--from-start", "--file", f"rag={log}",
+         "--port", str(port)],
+        tmp_path / "export.log",
+        env={"LLM_SRE_DATA_DIR": str(tmp_path / "data")},
+        ready_url=f"http://127.0.0.1:{port}/metrics",
+    ).start()
+    try:
+        url = f"http://127.0.0.1:{port}/metrics"
+        counted = 'llm_sre_log_new_patterns_total{level="info",service="rag"} 1.0'
+        wait_until(lambda: counted in httpx.get(url).text, 10, what="the line counted")
+        assert not state.exists()  # a file source saves once a minute: only the stop path wrote it now
+    finally:
+        proc.stop(grace=10)
+    assert proc.proc is not None and proc.proc.returncode == 0, proc.tail()
+    assert state.exists() and (state.parent / "patterns.drain").exists()
