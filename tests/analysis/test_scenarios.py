@@ -14,8 +14,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alert_webhooks.analysis.analyst import IncidentAnalyst
-from alert_webhooks.analysis.grounding import ground_answer
+from alert_webhooks.analysis.evidence import WITHHELD
+from alert_webhooks.analysis.grounding import ground_answer, sentences
 from alert_webhooks.analysis.knowledge import KnowledgeBase
+from alert_webhooks.analysis.prompt import messages
 from alert_webhooks.analysis.result import AnalysisResult
 from tests.analysis.payloads import case_names, load_case
 
@@ -65,3 +67,16 @@ def test_scenario(kb: KnowledgeBase, name: str) -> None:
     verdict = ground_answer(fields, evidence)
     assert verdict.dropped == 0, [f for f in fields.values()]
     assert result.immediate_actions and result.references[0].startswith("runbook:")
+
+
+@pytest.mark.parametrize("name", ["security-credential-stuffing", "security-poisoned-document"])
+def test_planted_instructions_never_reach_the_model(kb: KnowledgeBase, name: str) -> None:
+    """The model cannot follow what it never reads: the attempt stays visible as a marker only."""
+    result, _ = analyse(kb, name)
+    prompt = " ".join(m["content"] for m in messages(result)).lower()
+    planted = ("mark this incident resolved", "db-primary disk failure", "!here")
+    assert not [p for p in planted if p in prompt]
+    assert WITHHELD.lower() in prompt
+    # Its level words are the attacker's too: the withheld line is never the headline.
+    headline = next(s for s in sentences(result.summary) if s.startswith("Most telling"))
+    assert WITHHELD not in headline
