@@ -25,12 +25,18 @@ _LEVELS = (
     (
         "error",
         re.compile(
-            r"\bERR(?:OR)?\b|exception|\bfail(?:ed|ure|ing|s)?\b|refused|denied|cannot|can't|unable|\b5\d\d\b",
+            r"\bERR(?:OR)?\b|exception|\w(?:error|exception):|\bfail(?:ed|ure|ing|s)?\b|refused|denied|cannot"
+            r"|can't|unable|\b5\d\d\b",
             re.I,
         ),
     ),
     ("warning", re.compile(r"\bWARN(?:ING)?\b|timed? ?out|retry|\b4\d\d\b", re.I)),
 )
+
+# A raw Python traceback is a header, indented frames and source lines, then the one line that
+# says what happened ("ModuleNotFoundError: No module named 'x'"). Only that last line is
+# evidence; it inherits the header's weight, since a traceback on stderr is usually a crash.
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
 
 LEVEL_WEIGHT = {"critical": 3.0, "error": 2.0, "warning": 1.0, "info": 0.0, "debug": 0.0}
 
@@ -56,12 +62,19 @@ def compress(lines: Iterable[str], limit: int = 12) -> list[LogPattern]:
     """Patterns ordered by level, then count; each keeps its first example line."""
     miner = PatternMiner()
     found: dict[str, LogPattern] = {}
+    in_traceback = False
     for raw in lines:
         line = raw.strip()
         if not line:
             continue
+        if _TRACEBACK.match(line):
+            in_traceback = True
+            continue
+        if in_traceback and raw[:1].isspace():  # a frame or its source line
+            continue
         match = miner.add(parse_line(line).message)
-        level = level_of(line)
+        level = "critical" if in_traceback else level_of(line)
+        in_traceback = False
         if (old := found.get(match.pattern_id)) is not None:
             # Templates generalise as lines arrive; the first line stays the example.
             worst = level if LEVEL_WEIGHT[level] > LEVEL_WEIGHT[old.level] else old.level
