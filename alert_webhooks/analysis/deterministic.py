@@ -64,18 +64,23 @@ def classify(case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> Deci
 
     Two BM25 searches — the alert's own words, and the most telling evidence lines — are blended
     (alert 0.6, evidence 0.4) so a noisy log cannot outvote a precise alert name, while a vague
-    alert ("ManualIncident") is decided by its logs and metrics.
+    alert ("ManualIncident") is decided by its logs and metrics. Each share is scaled by how
+    decisive its search was (its top score's lead over the second): a generic "LLMErrorBurst"
+    matches several LLM runbooks about equally, while "model not found (status code: 404)" in
+    the logs points at one.
     """
     label = case.lead.labels.get("category", "")
     scope = label if label in CATEGORIES else None
     telling = sorted(
         (f for f in findings if f.weight >= 1.0 and f.source != "alert"), key=lambda f: -f.weight
     )[:6]
-    by_alert = _normalised(kb.search(alert_query(case), 8, scope))
-    by_evidence = _normalised(kb.search(" ".join(f.text for f in telling), 8, scope))
+    alert_hits = kb.search(alert_query(case), 8, scope)
+    evidence_hits = kb.search(" ".join(f.text for f in telling), 8, scope)
+    by_alert, by_evidence = _normalised(alert_hits), _normalised(evidence_hits)
+    shares = (0.6 * _decisiveness(alert_hits), 0.4 * _decisiveness(evidence_hits))
     blend: dict[str, tuple[float, KnowledgeDocument]] = {}
-    for weight, ranked in ((0.6, by_alert), (0.4, by_evidence)):
-        share = weight if by_alert and by_evidence else 1.0
+    for part, ranked in zip(shares, (by_alert, by_evidence), strict=True):
+        share = part / sum(shares) if by_alert and by_evidence else 1.0
         for doc_id, (score, doc) in ranked.items():
             blend[doc_id] = (blend.get(doc_id, (0.0, doc))[0] + share * score, doc)
     ordered = sorted(blend.values(), key=lambda sd: -sd[0])
@@ -89,6 +94,13 @@ def classify(case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> Deci
     confidence = 0.3 + 0.25 * agree + 0.25 * (best_score - runner_up) + 0.15 * bool(telling)
     others = tuple(d for _, d in ordered[1:4])
     return Decision(best.category, best, others, round(min(0.95, max(0.05, confidence)), 2))
+
+
+def _decisiveness(hits: Sequence[Hit]) -> float:
+    """0.2 (the top hit barely leads, or nothing matched) … 1.2 (one hit stands alone)."""
+    if len(hits) < 2:
+        return 1.2 if hits else 0.2
+    return 0.2 + 1.0 - hits[1].score / hits[0].score
 
 
 def _top_category(ranked: dict[str, tuple[float, KnowledgeDocument]]) -> str:
@@ -136,14 +148,68 @@ def fill_book(
     return lead, rb
 
 
-def most_telling(book: EvidenceBook) -> list[Evidence]:
+# Words every log line and runbook share; they say nothing about which runbook a line supports.
+_COMMON = frozenset(
+    ("the", "and", "for", "with", "from", "not", "are", "was", "its", "into", "after", "before", "when",
+     "error", "errors", "warning", "info", "debug", "critical", "redis", "exceptions", "nov", "2026")
+)  # fmt: skip
+
+
+_LOGS = ("logs", "loki")
+
+
+def vocabulary(doc: KnowledgeDocument) -> frozenset[str]:
+    """What the runbook says the incident looks like: title, tags, symptoms and causes."""
+    text = " ".join([doc.title, *doc.tags, *doc.symptoms, *doc.root_causes])
+    return frozenset(terms(text)) - _COMMON
+
+
+def relevance(text: str, words: frozenset[str]) -> float:
+    """Share of a line's words the matched runbook also uses: 0 (unrelated) … 1."""
+    own = set(terms(text)) - _COMMON
+    return len(own & words) / len(own) if len(own) >= 3 else 0.0  # "Retry-After: 30" says too little
+
+
+def most_telling(book: EvidenceBook, runbook: KnowledgeDocument | None = None) -> list[Evidence]:
     """The strongest finding, plus the strongest of another kind: one log line *and* one metric
-    tell more than two near-identical log lines."""
-    ranked = [i.evidence for i in book.ranked(exclude=("alert", "runbook")) if i.weight >= 1.0]
+    tell more than two near-identical log lines.
+
+    A line is telling when it is loud (its weight: level, count, how far a value is from healthy)
+    or when the matched runbook describes it (up to 2): the INFO line "cache key now includes the
+    model version" is what explains a cache-key incident. The larger counts, never the sum, so a
+    line echoing the runbook cannot outrank the exception that crashed the process. Only log
+    lines earn relevance: metric names are the runbooks' vocabulary by design, and their weight
+    already says whether the value is bad.
+    """
+    words = vocabulary(runbook) if runbook else frozenset()
+    scored = [
+        (max(i.weight, 2.0 * relevance(i.evidence.text, words) * (i.evidence.source in _LOGS)), i.evidence)
+        for i in book.ranked(exclude=("alert", "runbook"))
+    ]
+    ranked = [e for score, e in sorted(scored, key=lambda se: -se[0]) if score >= 1.0]
     if not ranked:
         return []
     other = next((e for e in ranked if e.source != ranked[0].source), None)
     return [ranked[0], other] if other else ranked[:2]
+
+
+def likely_causes(doc: KnowledgeDocument, telling: Sequence[Evidence], limit: int = 2) -> list[str]:
+    """The runbook's root causes, those sharing most words with the telling evidence first (ties
+    keep the runbook's order, most common cause first). Two, not one: the evidence rarely proves
+    a single cause, and a confidently wrong one sends the engineer down the wrong path at 3 a.m."""
+    seen = set(terms(" ".join(e.text for e in telling))) - _COMMON
+    ranked = sorted(doc.root_causes, key=lambda c: -len((set(terms(c)) - _COMMON) & seen))[:limit]
+    return ranked[:1] + [_lower_first(c) for c in ranked[1:]]
+
+
+def _lower_first(text: str) -> str:
+    """ "A key prefix…" continues a sentence as "a key prefix…"; "O(N) commands", "KEYS" stay."""
+    first = text.split(" ", 1)[0]
+    return (
+        text[0].lower() + text[1:]
+        if first[:1].isupper() and (first[1:].islower() or len(first) == 1)
+        else text
+    )
 
 
 def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> AnalysisResult:
@@ -159,7 +225,7 @@ def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: Knowl
     ]
     if headline := lead.annotations.get("summary"):
         summary.append(cite(headline, lead_id))
-    telling = most_telling(book)
+    telling = most_telling(book, rb)
     if telling:
         summary.append(cite(f"Most telling evidence: {quote(telling[0].text)}", telling[0].id))
     root = []
@@ -167,7 +233,9 @@ def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: Knowl
         summary.append(cite(f'Category {decision.category}: this matches the runbook "{rb.title}"', rb_id))
         root.append(
             cite(
-                f"Likely cause per runbook {rb.id}: {rb.root_causes[0]}" if rb.root_causes else rb.title,
+                f"Likely cause per runbook {rb.id}: {'; or '.join(likely_causes(rb, telling))}"
+                if rb.root_causes
+                else rb.title,
                 rb_id,
             )
         )
