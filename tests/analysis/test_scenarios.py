@@ -48,6 +48,8 @@ def test_scenario(kb: KnowledgeBase, name: str) -> None:
     result, data = analyse(kb, name)
     expect = data["expect"]
     assert result.category == expect["category"], result.summary
+    if "runbook" in expect:  # where the category alone would still allow the wrong actions
+        assert result.references[0] == f"runbook:{expect['runbook']}"
 
     # The key log line or metric is cited by the summary or the root-cause analysis — found in
     # the evidence itself, not merely echoed by the alert or the runbook.
