@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 from alert_webhooks.analysis.analyst import Analyst
 from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError
 from alert_webhooks.incidents import DeliveryState, Incident, Job
+from alert_webhooks.masking import masked_analysis
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.store import Store, call
 from exporters.redact import redact
@@ -187,7 +188,7 @@ class Worker:
         await self._settle(job, incident, failures)
 
     async def _analyse(self, incident: Incident) -> Incident:
-        analysis = await self._analyst.first(incident.id, incident.notification)
+        analysis = masked_analysis(await self._analyst.first(incident.id, incident.notification))
         await call(self._store, self._store.save_analysis, incident.id, analysis, self._clock(), False)
         incident = replace(incident, analysis=analysis)
         # The backlog bound is the LLM budget: beyond it the deterministic summary is the answer.
@@ -206,6 +207,7 @@ class Worker:
             log.exception("refining incident %s failed; the deterministic summary stands", incident.id)
             return
         if better is not None:
+            better = masked_analysis(better)
             await call(self._store, self._store.save_analysis, incident.id, better, self._clock(), True)
             await call(self._store, self._store.enqueue, incident.id, self._clock())
             self.wake()

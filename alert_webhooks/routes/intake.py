@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import ValidationError
 
+from alert_webhooks.masking import masked
 from alert_webhooks.routes.deps import ServiceDep, require_token
 from alert_webhooks.schemas import IntakeResponse, Notification
 from alert_webhooks.store import call
@@ -57,7 +58,8 @@ async def receive_notification(request: Request, service: ServiceDep) -> IntakeR
         # Each error names its field by ``loc`` (e.g. ["alerts", 0, "startsAt"]); inputs are not echoed.
         detail = exc.errors(include_url=False, include_context=False, include_input=False)
         raise HTTPException(422, detail) from None
-    result = await call(service.store, service.store.ingest, notification, time.time())
+    # Masked before it is persisted: the store, the API, the analyst and every sink see only this copy.
+    result = await call(service.store, service.store.ingest, masked(notification), time.time())
     service.metrics.notifications.labels(outcome=result.outcome).inc()
     if result.opened:
         service.metrics.incident_opened(result.severity)

@@ -133,8 +133,9 @@ def client(
     )
 
 
-def serve(tmp_path: Path, port: int, env: dict[str, str]) -> ManagedProcess:
-    """``llm-sre serve`` as its own process (what Alertmanager talks to in production)."""
+def serve(tmp_path: Path, port: int, env: dict[str, str], log_level: str = "warning") -> ManagedProcess:
+    """``llm-sre serve`` as its own process (what Alertmanager talks to in production); its stderr
+    goes to ``tmp_path/webhook-<port>.log``."""
     return ManagedProcess(
         f"webhook-{port}",
         [
@@ -143,7 +144,7 @@ def serve(tmp_path: Path, port: int, env: dict[str, str]) -> ManagedProcess:
             "--port",
             str(port),
             "--log-level",
-            "warning",
+            log_level,
         ],
         tmp_path / f"webhook-{port}.log",
         env={
