@@ -61,7 +61,7 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
         hook = WebhookClient(
             settings.slack_webhook_url.get_secret_value(), timeout=timeout, retry_handlers=[]
         )
-        notifiers.append(SlackWebhookNotifier(hook, settings.grafana_url))
+        notifiers.append(SlackWebhookNotifier(hook, settings.grafana_url, settings.slack_webhook_uncertain))
     else:
         notifiers.append(OutboxNotifier(outbox, "slack", settings.grafana_url))
     if settings.grafana_url and settings.grafana_token:

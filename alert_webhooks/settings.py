@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(
         "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "slack_api_url")
     )
+    # A Slack incoming webhook cannot be asked whether a POST cut short by a crash or timeout was
+    # posted: "resend" it marked as a possible repeat (at-least-once) or "skip" it (at-most-once).
+    slack_webhook_uncertain: Literal["resend", "skip"] = Field(
+        "resend",
+        validation_alias=AliasChoices("LLM_SRE_SLACK_WEBHOOK_UNCERTAIN", "slack_webhook_uncertain"),
+    )
     # Alertmanager treats a 413 as final (the notification is lost), so the default is generous:
     # ~4,000 alerts in one group. Set ``max_alerts`` in the webhook config to stay far below it.
     max_body_bytes: int = Field(

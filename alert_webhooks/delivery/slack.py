@@ -11,6 +11,7 @@ slack-sdk's own retries are left off: retries are the worker's, durable and visi
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,8 @@ from slack_sdk.webhook import WebhookClient
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
 from alert_webhooks.delivery.render import View, alert_count_text, view
 from alert_webhooks.incidents import DeliveryState, Incident
+
+log = logging.getLogger(__name__)
 
 # Block Kit limits (REFERENCE §5); the header limit is Slack's 150 plain-text characters.
 HEADER_MAX = 150
@@ -124,13 +127,45 @@ def _check(status: int, headers: Any, what: str) -> None:
         raise PermanentDeliveryError(f"slack {what}: HTTP {status}")
 
 
+class _Unsure(DeliveryError):
+    """The POST may or may not have reached Slack (a timeout, a connection lost mid-request)."""
+
+
+#: What to do about a message that may already have been posted (Settings.slack_webhook_uncertain)
+RESEND, SKIP = "resend", "skip"
+WEBHOOK_PENDING = "webhook:pending"  # a POST is (or was, when we crashed) in flight
+WEBHOOK_UNCERTAIN = "webhook:uncertain"  # skipped by the "skip" policy: this message may be lost
+REPEAT_NOTE = "Possible repeat: re-sent after a restart or timeout, an earlier copy may exist."
+
+
 class SlackWebhookNotifier:
+    """One message per incident, then one resolved follow-up.
+
+    Exactly once is impossible here, not just unimplemented: Slack's incoming webhooks take no
+    idempotency key and cannot read the channel, and a POST and our record of it cannot be one atomic
+    step — a crash (or a timeout) after Slack accepted the POST and before we stored that looks
+    exactly like one before the POST. So a ``webhook:pending`` mark is stored before each POST and
+    cleared when Slack answers (even with an error: an answer means we know what happened). Finding
+    the mark still set means "maybe posted", and ``uncertain`` picks the trade-off:
+
+    * ``resend`` (default, at-least-once): post again, with a note that it may be a repeat; a page
+      is never lost.
+    * ``skip`` (at-most-once): do not post again; the incident's Slack delivery shows
+      ``webhook:uncertain`` in the API and a warning is logged, so a lost page can be found.
+
+    Either way the window is only the POSTs in flight at the crash (at most the worker concurrency).
+    A Slack bot token (:class:`SlackBotNotifier`) has no such window.
+    """
+
     sink = "slack"
     metric_sink = "slack"
 
-    def __init__(self, client: WebhookClient, grafana_url: str | None = None) -> None:
+    def __init__(
+        self, client: WebhookClient, grafana_url: str | None = None, uncertain: str = RESEND
+    ) -> None:
         self._client = client
         self._grafana_url = grafana_url
+        self._uncertain = uncertain
 
     async def _post(self, body: dict[str, Any], what: str) -> None:
         try:
@@ -139,22 +174,56 @@ class SlackWebhookNotifier:
                 # Whatever Slack disliked in the layout, the page must still go out: text only.
                 resp = await asyncio.to_thread(self._client.send, text=body["text"])
         except OSError as exc:  # urllib's URLError, timeouts, refused connections
-            raise DeliveryError(f"slack {what}: {type(exc).__name__}") from exc
+            refused = isinstance(getattr(exc, "reason", exc), ConnectionRefusedError)
+            error = DeliveryError if refused else _Unsure  # refused: the request never left
+            raise error(f"slack {what}: {type(exc).__name__}") from exc
         _check(resp.status_code, resp.headers, what)
 
+    async def _once(
+        self, incident: Incident, body: dict[str, Any], what: str, state: DeliveryState, done: DeliveryState
+    ) -> AsyncIterator[DeliveryState]:
+        """POST ``body`` behind a pending mark: yields the mark, then ``done`` — or ``state`` again
+        when Slack answered with an error, so the retry knows this attempt posted nothing."""
+        unsure = state.ref == WEBHOOK_PENDING  # an earlier attempt may have posted
+        if unsure and self._uncertain == SKIP:
+            log.warning("slack %s for incident %s may not have been posted; not re-sent", what, incident.id)
+            yield DeliveryState(WEBHOOK_UNCERTAIN, done.revision, done.status)
+            return
+        if unsure:
+            body = _with_note(body)
+        else:
+            yield DeliveryState(WEBHOOK_PENDING, state.revision, state.status)
+        try:
+            await self._post(body, what)
+        except _Unsure:
+            raise  # the mark stays: the retry treats this POST as "maybe posted"
+        except (DeliveryError, PermanentDeliveryError):
+            if not unsure:  # this attempt surely posted nothing (an earlier one still might have)
+                yield state
+            raise
+        yield done
+
     async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
-        if state.ref is None:
-            await self._post(message(incident, self._grafana_url), "post")
-            yield DeliveryState("webhook", incident.revision, incident.status)
+        first = state.ref is None or (state.ref == WEBHOOK_PENDING and state.status is None)
+        if first:
+            body = message(incident, self._grafana_url)
+            done = DeliveryState("webhook", incident.revision, incident.status)
+            async for step in self._once(incident, body, "post", state, done):
+                yield step
         elif incident.status == "resolved" and state.status != "resolved":
             text = resolved_text(incident)
-            await self._post(
-                {"text": text, "blocks": [{"type": "section", "text": _mrkdwn(text)}]}, "resolve"
-            )
-            yield DeliveryState(state.ref, incident.revision, "resolved")
+            body = {"text": text, "blocks": [{"type": "section", "text": _mrkdwn(text)}]}
+            done = DeliveryState("webhook", incident.revision, "resolved")
+            async for step in self._once(incident, body, "resolve", state, done):
+                yield step
         else:
             # Nothing a webhook can edit: record that this revision needs no message.
             yield DeliveryState(state.ref, incident.revision, state.status)
+
+
+def _with_note(body: dict[str, Any]) -> dict[str, Any]:
+    note = {"type": "context", "elements": [_mrkdwn(f"_{REPEAT_NOTE}_")]}
+    return {"text": f"{REPEAT_NOTE} {body['text']}", "blocks": [note, *body.get("blocks", [])]}
 
 
 class SlackBotNotifier:

@@ -4,9 +4,12 @@ permanent failures into dead letters and back out with ``llm-sre replay``."""
 from __future__ import annotations
 
 import time
+from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
+from alert_webhooks.delivery.slack import REPEAT_NOTE, WEBHOOK_UNCERTAIN
 from llm_sre.cli import main
 from llm_sre.processes import wait_until
 from tests.fakes import Failure, FakeGrafana, FakeSlackWebhook
@@ -38,6 +41,7 @@ def test_slack_429_retry_after_is_honoured_and_500s_are_retried(
     assert _metric(client, 'llm_sre_webhook_processing_duration_seconds_bucket{le="0.5"}') == 0  # waited
     assert time.monotonic() - start >= 1.0  # the 429's Retry-After held the retry back
     assert len(slack.messages) == 1
+    assert REPEAT_NOTE not in slack.messages[0]["text"]  # Slack answered each time: no doubt, no note
     assert len(grafana.annotations) == 1  # Grafana succeeded the first time and was not re-sent
     assert len([r for r in grafana.requests if r.method == "POST"]) == 1
     assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2
@@ -145,3 +149,41 @@ def test_a_permanently_broken_sink_does_not_cost_another_its_retries(
     client.post("/alertmanager", json=notification(), headers=AUTH)
     wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="dead letter")
     assert len(slack.messages) == 1  # Slack was retried and delivered before the job gave up
+
+
+class SlowFirstSlack(FakeSlackWebhook):
+    """Posts the first message but answers it only after the client has given up (a timeout after
+    Slack accepted the POST: the case no webhook client can tell apart from a lost POST)."""
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
+        if len(self.requests) == 1:
+            # The answer's latency, beyond the 1 s sink timeout. The fake serves requests under its
+            # lock: let go of it meanwhile so the retry is answered at once.
+            self.lock.release()
+            try:
+                time.sleep(2.0)
+            finally:
+                self.lock.acquire()
+        return super().handle(method, path, headers, body)
+
+
+@pytest.mark.parametrize("policy", ["resend", "skip"])
+def test_a_webhook_post_that_timed_out_is_resent_as_a_possible_repeat_or_skipped(
+    make_client, policy: str
+) -> None:
+    with SlowFirstSlack() as slack:
+        client = make_client(
+            slack_webhook_url=f"{slack.url}/services/T/B/x",
+            sink_timeout_seconds=1,
+            slack_webhook_uncertain=policy,
+        )
+        client.post("/alertmanager", json=notification(), headers=AUTH)
+        wait_until(lambda: _incident(client)["delivered"], 15, what="delivery after the timeout")
+        texts = [m["text"] for m in slack.messages]
+    (slack_state,) = [d for d in _incident(client)["deliveries"] if d["sink"] == "slack"]
+    if policy == "resend":  # at-least-once: the copy says it may be one
+        assert len(texts) == 2 and REPEAT_NOTE not in texts[0] and texts[1].startswith(REPEAT_NOTE)
+        assert slack_state["ref"] == "webhook"
+    else:  # at-most-once: not re-sent, and the API shows the page may be lost
+        assert len(texts) == 1
+        assert slack_state["ref"] == WEBHOOK_UNCERTAIN
