@@ -14,6 +14,7 @@ already carrying the incident's tag (a create whose response was lost to a SIGKI
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from alert_webhooks.delivery.render import (
     view,
 )
 from alert_webhooks.incidents import DeliveryState, Incident
+from exporters.loki import retry_after
 
 TEXT_MAX = 10_000
 
@@ -71,13 +73,25 @@ class GrafanaNotifier:
 
     def __init__(self, api: GrafanaApi) -> None:
         self._api = api
+        # grafana-client raises with the parsed body only, so a 429's Retry-After would be lost;
+        # a response hook on its niquests session keeps the header for the thread that made the call.
+        self._last = threading.local()
+        api.client.s.hooks["response"].append(self._remember_retry_after)
+
+    def _remember_retry_after(self, response: Any, *args: Any, **kwargs: Any) -> Any:
+        self._last.retry_after = response.headers.get("Retry-After")
+        return response
 
     async def _call(self, fn: Callable[..., Any], **kwargs: Any) -> Any:
+        return await asyncio.to_thread(self._call_sync, fn, kwargs)
+
+    def _call_sync(self, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+        self._last.retry_after = None
         try:
-            return await asyncio.to_thread(fn, **kwargs)
+            return fn(**kwargs)
         except GrafanaClientError as exc:
             if exc.status_code == 429:
-                raise DeliveryError("grafana: HTTP 429") from exc
+                raise DeliveryError("grafana: HTTP 429", retry_after(self._last.retry_after)) from exc
             raise PermanentDeliveryError(f"grafana: HTTP {exc.status_code}") from exc
         except GrafanaException as exc:  # 5xx and timeouts
             raise DeliveryError(f"grafana: {type(exc).__name__} {exc.status_code}") from exc

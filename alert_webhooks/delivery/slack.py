@@ -23,6 +23,7 @@ from slack_sdk.webhook import WebhookClient
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
 from alert_webhooks.delivery.render import View, alert_count_text, view
 from alert_webhooks.incidents import DeliveryState, Incident
+from exporters.loki import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +115,7 @@ def _retry_after(headers: Any) -> float | None:
     raw = (headers or {}).get("Retry-After") or (headers or {}).get("retry-after")
     if isinstance(raw, list):
         raw = raw[0] if raw else None
-    try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None
+    return retry_after(raw)
 
 
 def _check(status: int, headers: Any, what: str) -> None:

@@ -48,6 +48,19 @@ def test_slack_429_retry_after_is_honoured_and_500s_are_retried(
     assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="slack"}') == 1
 
 
+def test_grafana_429_retry_after_is_honoured(
+    client: TestClient, slack: FakeSlackWebhook, grafana: FakeGrafana
+) -> None:
+    # grafana-client drops response headers; the notifier must still wait what Grafana asked.
+    grafana.failures.append(Failure(429, {"Retry-After": "2"}, {"message": "Too many requests"}))
+    start = time.monotonic()
+    client.post("/alertmanager", json=notification(), headers=AUTH)
+    wait_until(lambda: _incident(client)["delivered"], 15, what="delivery after Grafana's 429")
+    assert time.monotonic() - start >= 2.0  # retry_max is 0.5 s here: only Retry-After explains the wait
+    assert len(grafana.annotations) == 1
+    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="grafana"}') == 1
+
+
 def test_grafana_down_then_back_and_a_resolve_while_the_create_is_pending(
     client: TestClient, slack: FakeSlackWebhook, grafana: FakeGrafana
 ) -> None:
