@@ -91,6 +91,17 @@ def is_parameter(token: str) -> bool:
     return token in _MASK_TOKENS or ("<" in token and not _ALNUM.search(_MASK_TOKEN_RE.sub("", token)))
 
 
+# Request attributes that vary within one access-log statement, unlike state words.
+_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+
+
+def _is_state_word(token: str) -> bool:
+    """An all-caps word such as FOLLOWING/LEADING/LOOKING or FAILED/RUNNING: a state an enum
+    names, so lines that differ in it are different events, however much else they share
+    (loghub labels them as separate templates)."""
+    return len(token) >= 3 and token.isalpha() and token.isupper() and token not in _HTTP_METHODS
+
+
 class TypedDrain(Drain):
     """Drain whose similarity ignores parameter positions, including our typed mask tokens.
 
@@ -110,6 +121,8 @@ class TypedDrain(Drain):
                 params += 1
             elif token1 == token2:
                 similar += 1
+            elif _is_state_word(token1):
+                return 0.0, params
         if include_params:  # drain3's full-search match(): keep its stock meaning
             return ((similar + params) / len(seq1) if seq1 else 1.0), params
         constants = len(seq1) - params
