@@ -95,11 +95,13 @@ def is_parameter(token: str) -> bool:
 _HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 
 
+@functools.lru_cache(maxsize=65_536)
 def _is_state_word(token: str) -> bool:
-    """An all-caps word such as FOLLOWING/LEADING/LOOKING or FAILED/RUNNING: a state an enum
-    names, so lines that differ in it are different events, however much else they share
-    (loghub labels them as separate templates)."""
-    return len(token) >= 3 and token.isalpha() and token.isupper() and token not in _HTTP_METHODS
+    """An all-caps word such as FOLLOWING/LEADING/LOOKING, FAILED/RUNNING or an UPPER_SNAKE enum
+    constant (FAIL_TASK_CLEANUP): a state an enum names, so lines that differ in it are
+    different events, however much else they share (loghub labels them as separate templates)."""
+    word = token.replace("_", "")
+    return len(word) >= 3 and word.isalpha() and word.isupper() and token not in _HTTP_METHODS
 
 
 class TypedDrain(Drain):
@@ -121,7 +123,7 @@ class TypedDrain(Drain):
                 params += 1
             elif token1 == token2:
                 similar += 1
-            elif _is_state_word(token1):
+            elif _is_state_word(token1) or _is_state_word(token2):  # either way round
                 return 0.0, params
         if include_params:  # drain3's full-search match(): keep its stock meaning
             return ((similar + params) / len(seq1) if seq1 else 1.0), params
