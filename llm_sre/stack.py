@@ -76,7 +76,7 @@ class Stack:
         # Check every binary first so a missing package is reported before anything starts.
         for binary in ("prometheus", "prometheus-alertmanager"):
             processes.require(binary)
-        self._write_configs()
+        self.write_configs()
         try:
             for proc in self._processes():
                 self.procs.append(proc)
@@ -93,7 +93,8 @@ class Stack:
     def dead(self) -> list[ManagedProcess]:
         return [p for p in self.procs if not p.alive()]
 
-    def _write_configs(self) -> None:
+    def write_configs(self) -> None:
+        """Render prometheus.yml, alertmanager.yml and the token file; `start` calls it first."""
         repo, o = self.opts.repo, self.opts
         self.config_dir.mkdir(parents=True, exist_ok=True)
         token_file = self.config_dir / "webhook_token"

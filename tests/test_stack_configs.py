@@ -45,7 +45,7 @@ def test_loopback_rendering_passes_promtool_and_amtool(tmp_path: Path) -> None:
             app_target="127.0.0.1:1",
         )
     )
-    stack._write_configs()
+    stack.write_configs()
     prom = yaml.safe_load((stack.config_dir / "prometheus.yml").read_text())
     jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
     assert set(jobs) == {"llm-sre-exporter", "llm-sre-webhook", "prometheus", "alertmanager", "llm-app"}
