@@ -40,10 +40,12 @@ def register(subparsers: Any) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     import logging
+    import sys
 
     import uvicorn
 
     from alert_webhooks.app import create_app
+    from alert_webhooks.service import build_service
     from exporters.loki import setup_logging
     from exporters.settings import ExporterSettings
 
@@ -53,8 +55,22 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(
         ExporterSettings(LLM_SRE_SERVICE="llm-sre-webhook"), level=getattr(logging, args.log_level.upper())
     )
+    settings = Settings()
+    log = logging.getLogger("alert_webhooks")
+    if settings.webhook_token is None:
+        log.warning(
+            "LLM_SRE_WEBHOOK_TOKEN is not set: %s",
+            "LLM_SRE_INSECURE=1 leaves every API open to anyone who can reach this port"
+            if settings.insecure
+            else "POST /alertmanager and the write APIs refuse every request (403) until it is set",
+        )
+    try:
+        service = build_service(settings)  # here, not in the lifespan: a bad data dir is one line
+    except (OSError, RuntimeError) as exc:
+        print(f"llm-sre serve: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(Settings()),
+        create_app(settings, service=service),
         host=args.host,
         port=args.port,
         log_config=None,
@@ -65,9 +81,16 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
+    import sys
+    from collections import Counter
+
     from alert_webhooks.service import build_store
 
-    store = build_store(Settings())
+    try:
+        store = build_store(Settings())
+    except (OSError, RuntimeError) as exc:
+        print(f"llm-sre replay: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.notification is not None:
             result = store.reprocess(args.notification, time.time())
@@ -78,8 +101,13 @@ def _replay(args: argparse.Namespace) -> int:
         else:
             letters = store.dead_letters()
             for letter in letters:
-                print(f"{letter.incident_id}\tattempts={letter.attempts}\t{letter.error}")
-            print(f"{len(letters)} dead letter(s); re-drive with: llm-sre replay --dead-letters")
+                print(f"{letter.incident_id}\t{letter.cause}\tattempts={letter.attempts}\t{letter.error}")
+            counts = Counter(letter.cause for letter in letters)
+            by_cause = ", ".join(f"{cause}={n}" for cause, n in sorted(counts.items()))
+            print(
+                f"{len(letters)} dead letter(s){f' ({by_cause})' if by_cause else ''}; "
+                "re-drive with: llm-sre replay --dead-letters"
+            )
     except KeyError as exc:
         print(f"error: {exc.args[0]}")
         return 1

@@ -17,32 +17,72 @@ gets the same dedup key and is still recognised as a duplicate.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from cachetools import LRUCache
 
 from alert_webhooks.analysis.result import AnalysisResult
 from alert_webhooks.schemas import Alert, Notification
 from exporters.redact import redact, redact_mapping
 
+K = TypeVar("K")
+V = TypeVar("V")
 
 # Alertmanager sends a group's every alert again in each notification, so in a storm the same label
 # sets come back again and again: each is masked once, and a clean alert is not copied. A new label
-# set still costs ~50 µs (the masker's rules), which is most of what masking costs the storm test
-# (10,000 distinct alerts: ~700 notifications/s unmasked, ~520-630/s masked on this machine).
-# The caches hold raw values, which this process has in memory anyway; nothing here leaves it.
-@lru_cache(maxsize=16384)
-def _masked_items(items: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
+# set still costs ~50 µs (the masker's rules), which is most of what masking costs the storm test.
+# The caches hold raw values, so they are bounded by bytes, not entries: 400 POSTs with 1 MB labels
+# used to keep ~400 MB alive in an entry-bounded lru_cache. Entries past ``ENTRY_MAX_BYTES`` are not
+# cached at all (a 1 MB label is not the repeated small label set the cache is for).
+CACHE_MAX_BYTES = 16 * 1024 * 1024
+ENTRY_MAX_BYTES = 16 * 1024
+
+
+class _ByteBoundedMemo:
+    """Memoise ``fn`` on its (hashable) argument, keeping at most ``max_bytes`` of keys and values."""
+
+    def __init__(self, fn: Callable[[K], V], size: Callable[[K], int]) -> None:
+        self._fn, self._size = fn, size
+        self._cache: LRUCache[K, tuple[V, int]] = LRUCache(CACHE_MAX_BYTES, getsizeof=lambda entry: entry[1])
+        self._lock = threading.Lock()  # cachetools caches are not thread-safe; intake may run in threads
+
+    def __call__(self, key: K) -> V:
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None:
+            return hit[0]
+        value = self._fn(key)
+        cost = 2 * self._size(key)  # the masked copy is about as large as the raw key
+        if cost <= ENTRY_MAX_BYTES:
+            with self._lock:
+                self._cache[key] = (value, cost)
+        return value
+
+    @property
+    def currsize(self) -> int:
+        return int(self._cache.currsize)
+
+
+def _items_size(items: tuple[tuple[str, str], ...]) -> int:
+    return sum(len(k) + len(v) for k, v in items) + 64
+
+
+def _masked_items_uncached(items: tuple[tuple[str, str], ...]) -> dict[str, str] | None:
     """The masked mapping, or None when masking changes nothing (the usual case: no copy needed)."""
     values = dict(items)
     out = redact_mapping(values)
     return None if out == values else out
 
 
+_masked_items = _ByteBoundedMemo(_masked_items_uncached, _items_size)
+_text = _ByteBoundedMemo(redact, lambda s: len(s) + 64)
+
+
 def _mapping(values: dict[str, str]) -> dict[str, str]:
     out = _masked_items(tuple(values.items()))
     return values if out is None else dict(out)  # a copy: the cached dict is shared
-
-
-_text = lru_cache(maxsize=4096)(redact)
 
 
 def masked(notification: Notification) -> Notification:
@@ -84,3 +124,8 @@ def _group_key(group_key: str) -> str:
 def masked_analysis(analysis: AnalysisResult) -> AnalysisResult:
     """The analysis as stored: its evidence quotes logs and metrics, and the LLM may echo them."""
     return AnalysisResult.model_validate(redact_mapping(analysis.model_dump(mode="json")))
+
+
+def cached_bytes() -> int:
+    """What the masking caches hold now (for the memory test and bench)."""
+    return _masked_items.currsize + _text.currsize

@@ -35,6 +35,7 @@ class ServiceMetrics:
     dead_letters: MetricWrapperBase
     processing: MetricWrapperBase
     incidents: MetricWrapperBase
+    dead_lettered: MetricWrapperBase
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> ServiceMetrics:
@@ -49,6 +50,7 @@ class ServiceMetrics:
             dead_letters=m["llm_sre_webhook_dead_letters"],
             processing=m["llm_sre_webhook_processing_duration_seconds"],
             incidents=m["llm_sre_webhook_incidents_total"],
+            dead_lettered=m["llm_sre_webhook_dead_lettered_total"],
         )
         # Every known series exists from the start at 0, so rate() and absent() work before traffic.
         for outcome in SPECS["llm_sre_webhook_notifications_total"].values["outcome"]:
@@ -57,6 +59,8 @@ class ServiceMetrics:
             made.retries.labels(sink=sink)
             for outcome in _OUTCOMES:
                 made.deliveries.labels(sink=sink, outcome=outcome)
+        for cause in SPECS["llm_sre_webhook_dead_lettered_total"].values["cause"]:
+            made.dead_lettered.labels(cause=cause)
         return made
 
     def incident_opened(self, severity: str) -> None:

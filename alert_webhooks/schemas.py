@@ -7,10 +7,10 @@ Alertmanager 0.25 sends ``version: "4"``. Firing alerts carry a *future* ``endsA
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from alert_webhooks.analysis.result import AnalysisResult
 
@@ -22,14 +22,31 @@ class _Edge(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def _in_utc_range(value: datetime) -> datetime:
+    # ``0001-01-01T00:00:00+01:00`` parses but is before year 1 in UTC: every later comparison or
+    # ``timestamp()`` raised OverflowError in the worker, so it is refused here with the field named.
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("timestamp out of range in UTC") from None
+    return value
+
+
+def _plausible_start(value: datetime) -> datetime:
+    if not 1970 <= _in_utc_range(value).astimezone(UTC).year < 9000:
+        raise ValueError("startsAt must be between 1970 and 9000")
+    return value
+
+
 class Alert(_Edge):
     status: Status
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
     # Aware only: Alertmanager always sends RFC 3339 with an offset, and a naive time could not be
     # ordered against the others.
-    startsAt: AwareDatetime
-    endsAt: AwareDatetime | None = None
+    startsAt: Annotated[AwareDatetime, AfterValidator(_plausible_start)]
+    # Firing alerts may carry Go's zero time (0001-01-01T00:00:00Z): allowed, but only in range.
+    endsAt: Annotated[AwareDatetime, AfterValidator(_in_utc_range)] | None = None
     generatorURL: str = ""
     fingerprint: str = Field(min_length=1)
 

@@ -20,7 +20,8 @@ from alert_webhooks.delivery.outbox import OutboxNotifier
 from alert_webhooks.delivery.slack import SlackBotNotifier, SlackWebhookNotifier
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.settings import Settings
-from alert_webhooks.store import SqliteStore, Store
+from alert_webhooks.sqlite_store import SqliteStore
+from alert_webhooks.store import Store
 from alert_webhooks.worker import Worker, WorkerConfig
 
 OUTBOX_FILE = "outbox.jsonl"

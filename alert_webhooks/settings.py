@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = Field(
         None, validation_alias=AliasChoices("LLM_SRE_WEBHOOK_TOKEN", "webhook_token")
     )
+    # Without a token every write API (intake, analyze, knowledge) refuses; this opens them for a
+    # trusted network or a demo. ``serve`` warns at start either way.
+    insecure: bool = Field(False, validation_alias=AliasChoices("LLM_SRE_INSECURE", "insecure"))
     slack_webhook_url: SecretStr | None = Field(
         None, validation_alias=AliasChoices("SLACK_WEBHOOK_URL", "slack_webhook_url")
     )

@@ -1,5 +1,6 @@
 """The durable store behind the service: notifications, incidents, per-sink delivery state, the job
-queue and dead letters — one protocol, SQLite (WAL) by default, Redis in ``redis_store.py``.
+queue and dead letters — one protocol, SQLite (WAL, ``sqlite_store.py``) by default, Redis in
+``redis_store.py``.
 
     store = SqliteStore(Path("data/webhook.db"))
     result = store.ingest(notification, now=time.time())   # persisted before the HTTP ack
@@ -9,39 +10,29 @@ queue and dead letters — one protocol, SQLite (WAL) by default, Redis in ``red
 The queue holds at most one job per incident and a job means "bring every sink up to date with the
 incident's current state". That makes deliveries idempotent and order-free (a resolve that arrives
 while the create is still queued just changes what the one job delivers), and a storm of updates
-to one group coalesces into one job instead of thousands. SQLite's WAL keeps the queue on disk, so
-a storm grows the file, not the heap.
+to one group coalesces into one job instead of thousands.
+
+Store methods are blocking; the service calls them through :func:`call`, which runs each on the
+executor the store names for it, never on the event loop: an ack must not wait for a reader.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-import threading
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from pathlib import Path
+import functools
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 from alert_webhooks.analysis.result import AnalysisResult
-from alert_webhooks.incidents import (
-    DeliveryState,
-    Incident,
-    IngestResult,
-    Job,
-    belongs_to,
-    dedup_key,
-    dump_incident,
-    load_incident,
-    open_incident,
-    priority_of,
-    update_incident,
-)
+from alert_webhooks.incidents import DeliveryState, Incident, IngestResult, Job
 from alert_webhooks.schemas import Notification
 
 T = TypeVar("T")
+
+#: store methods that only read; stores may run them apart from the writes
+READS = frozenset({"incident", "incidents", "stats", "dead_letters", "ping"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +40,7 @@ class QueueStats:
     depth: int
     oldest_age_seconds: float
     dead_letters: int
+    dead_by_cause: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +49,7 @@ class DeadLetter:
     attempts: int
     error: str
     dead_at: float
+    cause: str = "local_bug"
 
 
 @dataclass(frozen=True)
@@ -68,11 +61,7 @@ class IncidentFilter:
 
 
 class Store(Protocol):
-    #: True when calls are local and sub-millisecond (SQLite): callers run them inline on the event
-    #: loop, because a thread hop costs more, and its GIL hand-offs slowed the intake (measured:
-    #: 0.38 → see bench/intake.py). False for network stores, whose calls go to a thread.
-    inline: bool
-
+    def executor(self, method: str) -> Executor | None: ...
     def ingest(self, notification: Notification, now: float) -> IngestResult: ...
     def reprocess(self, notification_id: int, now: float) -> IngestResult: ...
     def incident(self, incident_id: str) -> Incident | None: ...
@@ -83,7 +72,7 @@ class Store(Protocol):
     def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Job]: ...
     def complete(self, job: Job, now: float) -> None: ...
     def retry(self, job: Job, due_at: float, error: str) -> None: ...
-    def dead_letter(self, job: Job, error: str, now: float) -> None: ...
+    def dead_letter(self, job: Job, error: str, now: float, cause: str) -> None: ...
     def recover(self) -> None: ...
     def housekeeping(self) -> None: ...
     def prune(self, before: float) -> int: ...
@@ -95,302 +84,12 @@ class Store(Protocol):
 
 
 async def call(store: Store, fn: Callable[..., T], *args: object) -> T:
-    """Run one store call the way the store wants (see ``Store.inline``)."""
-    if store.inline:
-        return fn(*args)
-    return await asyncio.to_thread(fn, *args)
+    """Run one store call off the event loop, on the executor the store picks for it."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(store.executor(fn.__name__), functools.partial(fn, *args))
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS notifications(
-  id INTEGER PRIMARY KEY, received_at REAL NOT NULL, dedup_key TEXT NOT NULL,
-  incident_id TEXT NOT NULL, body TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS seen(dedup_key TEXT PRIMARY KEY, incident_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS incidents(
-  id TEXT PRIMARY KEY, group_key TEXT NOT NULL, status TEXT NOT NULL, severity TEXT NOT NULL,
-  alertname TEXT NOT NULL, service TEXT NOT NULL, created_at REAL NOT NULL, body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS incidents_by_group ON incidents(group_key, created_at);
-CREATE INDEX IF NOT EXISTS incidents_by_created ON incidents(created_at);
-CREATE TABLE IF NOT EXISTS deliveries(
-  incident_id TEXT NOT NULL, sink TEXT NOT NULL, ref TEXT, revision INTEGER NOT NULL, status TEXT,
-  PRIMARY KEY(incident_id, sink));
-CREATE TABLE IF NOT EXISTS jobs(
-  incident_id TEXT PRIMARY KEY, priority INTEGER NOT NULL, due_at REAL NOT NULL,
-  enqueued_at REAL NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, lease_token TEXT,
-  lease_until REAL, dirty INTEGER NOT NULL DEFAULT 0, last_error TEXT);
-CREATE INDEX IF NOT EXISTS jobs_ready ON jobs(priority, due_at);
-CREATE TABLE IF NOT EXISTS dead_letters(
-  incident_id TEXT PRIMARY KEY, attempts INTEGER NOT NULL, error TEXT NOT NULL, dead_at REAL NOT NULL);
-"""
-
-# Bump when the tables change; a file of another version is refused with a clear message.
-SCHEMA_VERSION = 2
-
-
-class SqliteStore:
-    """SQLite in WAL mode; one connection shared under a lock (SQLite serialises writers anyway)."""
-
-    inline = True
-
-    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
-        # No checkpoint on commit: it fsyncs in whichever thread commits, and when that was the
-        # intake the ack waited for the disk (measured: p99 ~1 s at 200 req/s). The worker calls
-        # housekeeping() instead, on a connection of its own, off the request path.
-        self._db.execute("PRAGMA wal_autocheckpoint=0")
-        self._path = path
-        self._checkpointer: sqlite3.Connection | None = None
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        tables = self._db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
-        if tables and version != SCHEMA_VERSION:
-            raise RuntimeError(
-                f"{path} has store schema {version}, this version needs {SCHEMA_VERSION}: "
-                "move the file away (pending deliveries in it are not migrated)"
-            )
-        self._db.executescript(_SCHEMA)
-        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        # BEGIN IMMEDIATE takes the write lock up front, so a second process (``llm-sre replay``)
-        # waits for busy_timeout instead of failing half-way through a read-then-write.
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    # --- intake -------------------------------------------------------------------------------
-
-    def ingest(self, notification: Notification, now: float) -> IngestResult:
-        key = dedup_key(notification)
-        with self._tx() as db:
-            row = db.execute("SELECT incident_id FROM seen WHERE dedup_key=?", (key,)).fetchone()
-            if row:
-                return IngestResult("duplicate", row[0])
-            incident, opened = self._fold(db, notification, now)
-            db.execute("INSERT INTO seen VALUES(?, ?)", (key, incident.id))
-            cur = db.execute(
-                "INSERT INTO notifications(received_at, dedup_key, incident_id, body) VALUES(?,?,?,?)",
-                (now, key, incident.id, notification.model_dump_json()),
-            )
-            return IngestResult("accepted", incident.id, cur.lastrowid, opened, incident.severity)
-
-    def reprocess(self, notification_id: int, now: float) -> IngestResult:
-        """Fold an archived notification in again and force every sink to re-render the incident."""
-        with self._tx() as db:
-            row = db.execute("SELECT body FROM notifications WHERE id=?", (notification_id,)).fetchone()
-            if row is None:
-                raise KeyError(f"no archived notification {notification_id}")
-            incident, _ = self._fold(db, Notification.model_validate_json(row[0]), now)
-            self._save(db, replace(incident, revision=incident.revision + 1, updated_at=now))
-            self._enqueue(db, incident.id, incident.priority, now)
-            return IngestResult("accepted", incident.id, notification_id)
-
-    def _fold(self, db: sqlite3.Connection, notification: Notification, now: float) -> tuple[Incident, bool]:
-        """Apply the notification to its group's incident (or open one); enqueue on any change."""
-        row = db.execute(
-            "SELECT body FROM incidents WHERE group_key=? ORDER BY created_at DESC LIMIT 1",
-            (notification.groupKey,),
-        ).fetchone()
-        latest = load_incident(row[0]) if row else None
-        if latest is not None and belongs_to(latest, notification):
-            incident, opened = update_incident(latest, notification, now), False
-            if incident is latest:
-                return latest, False
-        else:
-            incident, opened = open_incident(uuid.uuid4().hex[:16], notification, now), True
-        self._save(db, incident)
-        self._enqueue(db, incident.id, incident.priority, now)
-        return incident, opened
-
-    @staticmethod
-    def _save(db: sqlite3.Connection, i: Incident) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO incidents VALUES(?,?,?,?,?,?,?,?)",
-            (i.id, i.group_key, i.status, i.severity, i.alertname, i.service, i.created_at, dump_incident(i)),
-        )
-
-    @staticmethod
-    def _enqueue(db: sqlite3.Connection, incident_id: str, priority: int, now: float) -> None:
-        # A job already queued keeps its place (and any backoff); a job being worked on is marked
-        # dirty so the worker runs it once more with the newer state instead of losing the update.
-        db.execute(
-            "INSERT INTO jobs(incident_id, priority, due_at, enqueued_at) VALUES(?,?,?,?) "
-            "ON CONFLICT(incident_id) DO UPDATE SET dirty=1, priority=min(priority, excluded.priority)",
-            (incident_id, priority, now, now),
-        )
-
-    def enqueue(self, incident_id: str, now: float) -> None:
-        with self._tx() as db:
-            row = db.execute("SELECT severity FROM incidents WHERE id=?", (incident_id,)).fetchone()
-            if row is None:
-                raise KeyError(f"no incident {incident_id}")
-            self._enqueue(db, incident_id, priority_of(row[0]), now)
-
-    # --- incidents ----------------------------------------------------------------------------
-
-    def incident(self, incident_id: str) -> Incident | None:
-        with self._lock:
-            row = self._db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
-            return self._with_deliveries([load_incident(row[0])])[0] if row else None
-
-    def _with_deliveries(self, incidents: list[Incident]) -> list[Incident]:
-        if not incidents:
-            return incidents
-        marks = ",".join("?" * len(incidents))
-        states: dict[str, dict[str, DeliveryState]] = {}
-        for iid, sink, ref, rev, status in self._db.execute(
-            f"SELECT incident_id, sink, ref, revision, status FROM deliveries WHERE incident_id IN ({marks})",
-            [i.id for i in incidents],
-        ):
-            states.setdefault(iid, {})[sink] = DeliveryState(ref, rev, status)
-        return [replace(i, deliveries=states.get(i.id, {})) for i in incidents]
-
-    def incidents(self, where: IncidentFilter, limit: int, offset: int) -> tuple[list[Incident], int]:
-        clauses, args = [], []
-        for column in ("status", "severity", "alertname", "service"):
-            value = getattr(where, column)
-            if value is not None:
-                clauses.append(f"{column}=?")
-                args.append(value)
-        cond = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        with self._lock:
-            total = self._db.execute(f"SELECT count(*) FROM incidents {cond}", args).fetchone()[0]
-            rows = self._db.execute(
-                f"SELECT body FROM incidents {cond} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-                [*args, limit, offset],
-            ).fetchall()
-            return self._with_deliveries([load_incident(r[0]) for r in rows]), int(total)
-
-    def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None:
-        with self._tx() as db:
-            row = db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
-            if row:
-                i = load_incident(row[0])
-                self._save(db, replace(i, analysis=analysis, revision=i.revision + int(bump), updated_at=now))
-
-    def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO deliveries VALUES(?,?,?,?,?)",
-                (incident_id, sink, state.ref, state.revision, state.status),
-            )
-
-    # --- queue --------------------------------------------------------------------------------
-
-    def claim(self, owner: str, limit: int, now: float, lease: float) -> list[Job]:
-        token = f"{owner}:{uuid.uuid4().hex[:8]}"
-        with self._tx() as db:
-            rows = db.execute(
-                "UPDATE jobs SET lease_token=?, lease_until=?, dirty=0 WHERE incident_id IN ("
-                " SELECT incident_id FROM jobs WHERE due_at<=? AND (lease_until IS NULL OR lease_until<?)"
-                " ORDER BY priority, due_at LIMIT ?) RETURNING incident_id, attempts",
-                (token, now + lease, now, now, limit),
-            ).fetchall()
-        return [Job(incident_id, attempts, token) for incident_id, attempts in rows]
-
-    def complete(self, job: Job, now: float) -> None:
-        with self._tx() as db:
-            done = db.execute(
-                "DELETE FROM jobs WHERE incident_id=? AND lease_token=? AND dirty=0",
-                (job.incident_id, job.token),
-            ).rowcount
-            if not done:  # updated while we worked: run again at once with the new state
-                db.execute(
-                    "UPDATE jobs SET lease_token=NULL, lease_until=NULL, attempts=0, due_at=?, dirty=0 "
-                    "WHERE incident_id=? AND lease_token=?",
-                    (now, job.incident_id, job.token),
-                )
-            db.execute("DELETE FROM dead_letters WHERE incident_id=?", (job.incident_id,))
-
-    def retry(self, job: Job, due_at: float, error: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE jobs SET lease_token=NULL, lease_until=NULL, attempts=attempts+1, due_at=?, "
-                "last_error=? WHERE incident_id=? AND lease_token=?",
-                (due_at, error, job.incident_id, job.token),
-            )
-
-    def dead_letter(self, job: Job, error: str, now: float) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO dead_letters VALUES(?,?,?,?)",
-                (job.incident_id, job.attempts + 1, error, now),
-            )
-            db.execute("DELETE FROM jobs WHERE incident_id=? AND lease_token=?", (job.incident_id, job.token))
-
-    def recover(self) -> None:
-        """Release every lease: only the one service process works an SQLite queue, so at its start
-        any lease left behind belongs to a crashed predecessor."""
-        with self._tx() as db:
-            db.execute("UPDATE jobs SET lease_token=NULL, lease_until=NULL WHERE lease_token IS NOT NULL")
-
-    def stats(self, now: float) -> QueueStats:
-        with self._lock:
-            depth, oldest = self._db.execute("SELECT count(*), min(enqueued_at) FROM jobs").fetchone()
-            dead = self._db.execute("SELECT count(*) FROM dead_letters").fetchone()[0]
-        return QueueStats(int(depth), max(0.0, now - oldest) if oldest is not None else 0.0, int(dead))
-
-    def dead_letters(self) -> list[DeadLetter]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM dead_letters ORDER BY dead_at").fetchall()
-        return [DeadLetter(*r) for r in rows]
-
-    def replay_dead_letters(self, incident_ids: list[str] | None, now: float) -> int:
-        with self._tx() as db:
-            rows = db.execute(
-                "SELECT d.incident_id, i.severity FROM dead_letters d JOIN incidents i ON i.id=d.incident_id"
-            ).fetchall()
-            chosen = [(i, s) for i, s in rows if incident_ids is None or i in incident_ids]
-            for incident_id, severity in chosen:
-                db.execute("DELETE FROM dead_letters WHERE incident_id=?", (incident_id,))
-                self._enqueue(db, incident_id, priority_of(severity), now)
-        return len(chosen)
-
-    def housekeeping(self) -> None:
-        """Checkpoint the WAL into the database (PASSIVE: never blocks readers or writers)."""
-        if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(self._path, check_same_thread=False, timeout=30)
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def prune(self, before: float) -> int:
-        """Forget what is older than the retention: archived notifications (with their dedup keys)
-        and resolved incidents nothing refers to any more. Returns the rows removed."""
-        with self._tx() as db:
-            removed = db.execute(
-                "DELETE FROM seen WHERE dedup_key IN "
-                "(SELECT dedup_key FROM notifications WHERE received_at<?)",
-                (before,),
-            ).rowcount
-            removed += db.execute("DELETE FROM notifications WHERE received_at<?", (before,)).rowcount
-            old = [
-                r[0]
-                for r in db.execute(
-                    "SELECT id FROM incidents WHERE status='resolved' AND created_at<? AND id NOT IN "
-                    "(SELECT incident_id FROM jobs UNION SELECT incident_id FROM dead_letters "
-                    " UNION SELECT incident_id FROM notifications)",
-                    (before,),
-                )
-            ]
-            for incident_id in old:
-                db.execute("DELETE FROM deliveries WHERE incident_id=?", (incident_id,))
-                db.execute("DELETE FROM incidents WHERE id=?", (incident_id,))
-        return removed + len(old)
-
-    def ping(self) -> bool:
-        with self._lock:
-            return self._db.execute("SELECT 1").fetchone() == (1,)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._checkpointer is not None:
-                self._checkpointer.close()
-            self._db.close()
+async def read(store: Store, fn: Callable[[], T]) -> T:
+    """Run ``fn`` (reads plus the work on their results, such as serialising a page) where the
+    store runs its reads, so a large answer is built off the event loop and with bounded threads."""
+    return await asyncio.get_running_loop().run_in_executor(store.executor("incidents"), fn)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from alert_webhooks.analysis.analyst import Analyst
-from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError
+from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError, cause_of, worst
 from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.metrics import ServiceMetrics
@@ -161,8 +161,15 @@ class Worker:
         started = time.monotonic()
         try:
             await self.process(job)
-        except Exception:  # a bug must not kill the loop; the lease brings the job back
+        except Exception as exc:
+            # A bug (a payload the analysis did not expect) is an attempt like any other: it ends in
+            # the dead-letter queue with its reason instead of coming back with every lease. If the
+            # store itself is what failed, settling fails too and the lease brings the job back.
             log.exception("job for incident %s failed unexpectedly", job.incident_id)
+            try:
+                await self._settle(job, None, [(None, exc)])
+            except Exception:
+                log.exception("could not record the failure of incident %s", job.incident_id)
         if self._storm():  # rest while keeping the slot: paces the worker
             busy = time.monotonic() - started
             await asyncio.sleep(busy * (1 - self._config.storm_share) / self._config.storm_share)
@@ -174,7 +181,7 @@ class Worker:
             return
         if incident.analysis is None:
             incident = await self._analyse(incident)
-        failures: list[tuple[Notifier, Exception]] = []
+        failures: list[tuple[Notifier | None, Exception]] = []
         for notifier in self._notifiers:
             state = incident.deliveries.get(notifier.sink, DeliveryState())
             if state.revision >= incident.revision:
@@ -183,7 +190,9 @@ class Worker:
                 async for new_state in notifier.deliver(incident, state):
                     await call(self._store, self._store.save_delivery, incident.id, notifier.sink, new_state)
                 self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome="success").inc()
-            except (DeliveryError, PermanentDeliveryError) as exc:
+            except Exception as exc:  # whatever a sink raises is an attempt (classified by cause_of)
+                if not isinstance(exc, DeliveryError | PermanentDeliveryError):
+                    log.exception("%s delivery of %s failed unexpectedly", notifier.sink, incident.id)
                 failures.append((notifier, exc))
         await self._settle(job, incident, failures)
 
@@ -212,20 +221,31 @@ class Worker:
             await call(self._store, self._store.enqueue, incident.id, self._clock())
             self.wake()
 
-    async def _settle(self, job: Job, incident: Incident, failures: list[tuple[Notifier, Exception]]) -> None:
+    async def _settle(
+        self, job: Job, incident: Incident | None, failures: list[tuple[Notifier | None, Exception]]
+    ) -> None:
         now = self._clock()
         if not failures:
             await call(self._store, self._store.complete, job, now)
-            self._metrics.processing.observe(max(0.0, now - incident.updated_at))
+            if incident is not None:
+                self._metrics.processing.observe(max(0.0, now - incident.updated_at))
             return
-        error = redact("; ".join(f"{n.sink}: {exc}" for n, exc in failures))
+        error = redact(
+            "; ".join(f"{n.sink if n else 'worker'}: {type(exc).__name__}: {exc}" for n, exc in failures)
+        )
+        cause = worst([cause_of(exc) for _, exc in failures])
         # Only when nothing left is worth retrying: a Grafana 401 must not cost Slack its retries.
         permanent = all(isinstance(exc, PermanentDeliveryError) for _, exc in failures)
         if permanent or job.attempts + 1 >= self._config.max_attempts:
-            await call(self._store, self._store.dead_letter, job, error, now)
+            await call(self._store, self._store.dead_letter, job, error, now, cause)
             outcome = "dead_letter"
+            self._metrics.dead_lettered.labels(cause=cause).inc()
             log.warning(
-                "incident %s dead-lettered after %d attempt(s): %s", incident.id, job.attempts + 1, error
+                "incident %s dead-lettered after %d attempt(s) (%s): %s",
+                job.incident_id,
+                job.attempts + 1,
+                cause,
+                error,
             )
         else:
             retry_after = max((getattr(exc, "retry_after", None) or 0.0 for _, exc in failures), default=0.0)
@@ -233,6 +253,8 @@ class Worker:
             await call(self._store, self._store.retry, job, now + delay, error)
             outcome = "retry"
         for notifier, _ in failures:
+            if notifier is None:
+                continue
             self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome=outcome).inc()
             if outcome == "retry":
                 self._metrics.retries.labels(sink=notifier.metric_sink).inc()

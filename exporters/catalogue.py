@@ -250,6 +250,9 @@ _SPECS: tuple[MetricSpec, ...] = (
     _h("llm_sre_webhook_processing_duration_seconds", "Time from intake to delivered incident.", (),
        WEBHOOK_BUCKETS, unit="seconds", group="webhook"),
     _c("llm_sre_webhook_incidents_total", "Incidents opened by severity.", ("severity",), group="webhook"),
+    _c("llm_sre_webhook_dead_lettered_total", "Incidents moved to the dead-letter queue, by cause.",
+       ("cause",), group="webhook",
+       values={"cause": ("network", "rate_limited", "server_error", "rejected", "local_bug")}),
     # --- analyst -------------------------------------------------------------------------------------
     _h("llm_sre_analyst_llm_duration_seconds", "Analyst LLM call latency.", ("backend",), ANALYST_BUCKETS,
        unit="seconds", group="analyst"),

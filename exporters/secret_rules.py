@@ -67,14 +67,19 @@ class Rule:
 _PLACEHOLDER_VALUES = frozenset({"null", "none", "true", "false", "nil", "undefined", "redacted"})
 
 
+def _placeholder(value: str) -> bool:
+    """A stand-in, not a secret: ``null``, ``***``, ``${TOKEN}``, ``<redacted>``, our own marker."""
+    return (
+        value.lower() in _PLACEHOLDER_VALUES
+        or value.strip("*x•") == ""
+        or value.startswith(("${", "$(", "{{", "%(", "[REDACTED"))
+        or (value.startswith("<") and value.endswith(">"))
+    )
+
+
 def _real_value(m: re.Match[str]) -> bool:
     """Skip values that are placeholders, already masked, or template references."""
-    value = m.group("secret")
-    return (
-        value.lower() not in _PLACEHOLDER_VALUES
-        and value.strip("*x•") != ""
-        and not value.startswith(("${", "$(", "{{", "%(", "[REDACTED"))
-    )
+    return not _placeholder(m.group("secret"))
 
 
 def _token_value(m: re.Match[str]) -> bool:
@@ -117,7 +122,10 @@ def _looks_random(m: re.Match[str]) -> bool:
 
 
 def _authorization(m: re.Match[str]) -> bool:
-    """With a scheme the value is a credential; without one, "authorization: denied" is prose."""
+    """With a scheme the value is a credential; without one, "authorization: denied" is prose.
+    A placeholder (``Bearer <redacted>``, ``Bearer ${TOKEN}``) stays as written."""
+    if _placeholder(m.group("secret")):
+        return False
     return m.group("scheme") is not None or _looks_random(m)
 
 
@@ -139,7 +147,7 @@ def _basic_credentials(m: re.Match[str]) -> bool:
 # --- guards (necessary conditions, see Rule.guard) -----------------------------------------------
 
 def _has_separator(text: str) -> bool:
-    return "=" in text or ":" in text
+    return "=" in text or ":" in text or "%3" in text
 
 
 def _has_at(text: str) -> bool:
@@ -175,15 +183,49 @@ def _enough_digits(text: str) -> bool:
     return len(text) - len(text.encode("ascii").translate(None, _ASCII_DIGITS)) >= 10
 
 
+_GROUPS = re.compile(r"\d+|[ .-]")
+
+
 class _NumberRule(Rule):
-    """Digit runs get one regex and a classifier instead of three overlapping regexes."""
+    """Digit runs get one regex and a classifier instead of three overlapping regexes.
+
+    The regex takes the longest run, so a secret right after another digit group
+    (``retry 3 4111111111111111``, ``call 1 010-1234-5678``) arrives with it; when the whole run is
+    no secret, its sub-runs of whole groups are tried, longest first, and only the secret is masked.
+    """
 
     def _replace(self, m: re.Match[str]) -> str:
-        kind = number_kind(m.group("secret"))
-        return m.group(0) if kind is None else marker(kind)
+        whole = m.group(0)
+        kind = number_kind(whole)
+        if kind is not None:
+            return marker(kind)
+        parts = _GROUPS.findall(whole)
+        out, i = [], 0
+        while i < len(parts):
+            found = next(
+                (
+                    (j, kind)
+                    for j in range(len(parts), i, -1)
+                    if parts[i][0].isdigit() and parts[j - 1][0].isdigit()
+                    for kind in [number_kind("".join(parts[i:j]))]
+                    if kind is not None
+                ),
+                None,
+            )
+            if found is None:
+                out.append(parts[i])
+                i += 1
+            else:
+                out.append(marker(found[1]))
+                i = found[0]
+        return "".join(out)
 
 
 # --- rules --------------------------------------------------------------------------------------
+
+# Where a prefixed token may start: a word boundary, or right after a percent-encoded separator
+# (``token%3Dghp_…`` in a URL-encoded query has no boundary between ``D`` and ``g``).
+_B = r"(?:(?<=%[23][0-9A-Fa-f])|\b)"
 
 def trie_pattern(words: Iterable[str]) -> str:
     """One regex alternation for many literal words, factored as a prefix tree.
@@ -240,7 +282,7 @@ KEY_KINDS: dict[str, tuple[str, Callable[[re.Match[str]], bool]]] = {
 KEY_TRIE = trie_pattern(KEY_KINDS)
 _KV = re.compile(
     r"(?i)(?P<key>" + KEY_TRIE + r")"
-    r"(?![\w-])(?P<sep>\\?[\"']?\s*[:=]\s*(?P<q>\\?[\"'])?)"
+    r"(?![\w-])(?P<sep>\\?[\"']?\s*(?:[:=]|%3[AaDd])\s*(?P<q>\\?[\"'])?)"
     r"(?P<secret>(?(q)(?:[^\"'\\]|\\[^\"'])+|[^\s\"'&;,\\\[{(<][^\s\"'&;,\\]*))"
 )
 
@@ -285,7 +327,7 @@ RULES: tuple[Rule, ...] = (
         ),
         ("-----begin",),
     ),
-    Rule("jwt", re.compile(r"(?P<secret>\beyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*)"), ("eyj",)),
+    Rule("jwt", re.compile(r"(?P<secret>" + _B + r"eyJ[\w-]{5,}\.eyJ[\w-]{5,}\.[\w-]*)"), ("eyj",)),
     Rule(
         "slack_webhook",
         re.compile(r"(?P<secret>https://hooks\.slack\.com/(?:services|workflows|triggers)/[\w/-]+)"),
@@ -293,12 +335,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "slack_token",
-        re.compile(r"(?P<secret>\bxox[abposrce]-[\w-]{10,}|\bxapp-[\w-]{20,})"),
+        re.compile(r"(?P<secret>" + _B + r"xox[abposrce]-[\w-]{10,}|" + _B + r"xapp-[\w-]{20,})"),
         ("xox", "xapp-"),
     ),
     Rule(
         "aws_access_key",
-        re.compile(r"(?P<secret>\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|APKA)[A-Z0-9]{16}\b)"),
+        re.compile(r"(?P<secret>" + _B + r"(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|APKA)[A-Z0-9]{16}\b)"),
         ("akia", "asia", "abia", "acca", "agpa", "aida", "aroa", "anpa", "apka"),
     ),
     # A secret access key has no prefix of its own; in a line that mentions AWS, a 40-character
@@ -312,23 +354,25 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "github_token",
-        re.compile(r"(?P<secret>\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,}))"),
+        re.compile(r"(?P<secret>" + _B + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,}))"),
         ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     ),
-    Rule("anthropic_key", re.compile(r"(?P<secret>\bsk-ant-[\w-]{20,})"), ("sk-ant-",)),
-    Rule("openai_key", re.compile(r"(?P<secret>\bsk-(?:proj-|svcacct-|admin-)?[\w-]{20,})"), ("sk-",)),
+    Rule("anthropic_key", re.compile(r"(?P<secret>" + _B + r"sk-ant-[\w-]{20,})"), ("sk-ant-",)),
+    Rule(
+        "openai_key", re.compile(r"(?P<secret>" + _B + r"sk-(?:proj-|svcacct-|admin-)?[\w-]{20,})"), ("sk-",)
+    ),
     Rule(
         "stripe_key",
-        re.compile(r"(?P<secret>\b(?:[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}))"),
+        re.compile(r"(?P<secret>" + _B + r"(?:[sr]k_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}))"),
         ("k_live_", "k_test_", "whsec_"),
     ),
-    Rule("google_api_key", re.compile(r"(?P<secret>\bAIza[\w-]{35})"), ("aiza",)),
-    Rule("hf_token", re.compile(r"(?P<secret>\bhf_[A-Za-z0-9]{30,})"), ("hf_",)),
-    Rule("gitlab_token", re.compile(r"(?P<secret>\bgl(?:pat|dt|rt|cbt|ptt)-[\w-]{20,})"),
+    Rule("google_api_key", re.compile(r"(?P<secret>" + _B + r"AIza[\w-]{35})"), ("aiza",)),
+    Rule("hf_token", re.compile(r"(?P<secret>" + _B + r"hf_[A-Za-z0-9]{30,})"), ("hf_",)),
+    Rule("gitlab_token", re.compile(r"(?P<secret>" + _B + r"gl(?:pat|dt|rt|cbt|ptt)-[\w-]{20,})"),
          ("glpat-", "gldt-", "glrt-", "glcbt-", "glptt-")),
-    Rule("npm_token", re.compile(r"(?P<secret>\bnpm_[A-Za-z0-9]{36})"), ("npm_",)),
-    Rule("sendgrid_key", re.compile(r"(?P<secret>\bSG\.[\w-]{22}\.[\w-]{43})"), ("sg.",)),
-    Rule("grafana_token", re.compile(r"(?P<secret>\b(?:glsa|glc)_[\w+/=]{30,})"), ("glsa_", "glc_")),
+    Rule("npm_token", re.compile(r"(?P<secret>" + _B + r"npm_[A-Za-z0-9]{36})"), ("npm_",)),
+    Rule("sendgrid_key", re.compile(r"(?P<secret>" + _B + r"SG\.[\w-]{22}\.[\w-]{43})"), ("sg.",)),
+    Rule("grafana_token", re.compile(r"(?P<secret>" + _B + r"(?:glsa|glc)_[\w+/=]{30,})"), ("glsa_", "glc_")),
     Rule(
         lambda m: m.group("scheme").lower() if m.group("scheme") else "authorization",
         re.compile(
@@ -370,7 +414,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "url_password",
-        re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@\"']*:(?P<secret>[^\s/?#\"'\[]+)@"),
+        # The password may hold ``#`` or ``?`` unencoded (``redis://:Zq8#rT…@redis-0``): it runs to
+        # the ``@``, which a path, query or fragment before the host cannot contain.
+        re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@\"']*:(?P<secret>[^\s/@\"'\[]+)@"),
         ("://",),
         guard=_has_at,  # every URL wakes this rule; only userinfo (``user:pass@``) can match
     ),

@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.masking import masked_analysis
+from exporters.redact import redact
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class Archive:
         self._db.execute("CREATE INDEX IF NOT EXISTS analyses_reference ON analyses (reference, saved_at)")
 
     def save(self, result: AnalysisResult) -> None:
+        """Stored masked: ``POST /api/v1/analyze`` bodies are not masked at an intake, and what is
+        stored here is served by ``GET /api/v1/analyze/{id}`` and quoted in other incidents."""
+        result = masked_analysis(result)
         reference = result.references[0] if result.references else ""
         with self._lock:
             self._db.execute(
@@ -64,7 +69,8 @@ class Archive:
                 " WHERE reference = ? AND incident_id != ? ORDER BY saved_at DESC LIMIT ?",
                 (reference, exclude, limit),
             ).fetchall()
-        return [PastCase(i, datetime.fromisoformat(at), summary) for i, at, summary in rows]
+        # Masked again on the way out: rows written before ``save`` masked may hold raw values.
+        return [PastCase(i, datetime.fromisoformat(at), redact(summary or "")) for i, at, summary in rows]
 
     def close(self) -> None:
         self._db.close()

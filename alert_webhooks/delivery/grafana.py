@@ -9,6 +9,9 @@ the full tag list again.
 
 Exactly one annotation even across a crash: before creating, the notifier looks for an annotation
 already carrying the incident's tag (a create whose response was lost to a SIGKILL) and adopts it.
+A create slower than the sink timeout can still be in flight during that lookup and land after
+our second create; so after creating, the notifier looks again and keeps only the oldest
+annotation of the incident, deleting the others.
 """
 
 from __future__ import annotations
@@ -98,13 +101,25 @@ class GrafanaNotifier:
         except (niquests.RequestException, OSError) as exc:
             raise DeliveryError(f"grafana: {type(exc).__name__}") from exc
 
-    async def _existing(self, incident: Incident) -> str | None:
+    async def _mine(self, incident: Incident) -> list[int]:
+        """Ids of the annotations carrying the incident's tag, oldest first."""
         tag = incident_tag(incident.id)
         found = await self._call(self._api.annotations.find_annotations, tags=[tag], limit=100)
         # Grafana filters by tag already; checking again costs nothing and guards against a proxy or
         # an older Grafana that ignores the filter.
-        mine = [a for a in found or [] if isinstance(a, dict) and tag in (a.get("tags") or [])]
-        return str(mine[0]["id"]) if mine else None
+        return sorted(
+            int(a["id"]) for a in found or [] if isinstance(a, dict) and tag in (a.get("tags") or [])
+        )
+
+    async def _existing(self, incident: Incident) -> str | None:
+        mine = await self._mine(incident)
+        return str(mine[0]) if mine else None
+
+    async def _keep_oldest(self, incident: Incident, created: int) -> str:
+        mine = await self._mine(incident) or [created]
+        for extra in mine[1:]:
+            await self._call(self._api.annotations.delete_annotations_by_id, annotations_id=extra)
+        return str(mine[0])
 
     async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
         body = annotation(incident)
@@ -120,7 +135,10 @@ class GrafanaNotifier:
                 text=body["text"],
             )
             yield DeliveryState(str(created["id"]), incident.revision, incident.status)
-            return
+            ref = await self._keep_oldest(incident, int(created["id"]))
+            if ref == str(created["id"]):
+                return
+            # The slow create won: it may show an older revision, so bring it up to date below.
         await self._call(
             self._api.annotations.partial_update_annotation,
             annotations_id=int(ref),

@@ -6,7 +6,6 @@ The app shares its worker's analyst (and its metrics registry) by setting ``app.
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from typing import Annotated
 
@@ -18,44 +17,24 @@ from alert_webhooks.analysis.case import IncidentInput
 from alert_webhooks.analysis.factory import build_analyst, open_knowledge
 from alert_webhooks.analysis.knowledge import DOC_ID, KnowledgeBase, KnowledgeDocument, KnowledgeInput
 from alert_webhooks.analysis.result import AnalysisResult, Category
-from alert_webhooks.settings import Settings, get_settings
+from alert_webhooks.masking import masked_analysis
+from alert_webhooks.routes.deps import Authorized, ReadOnly, request_settings
+from exporters.redact import redact_mapping
 
 router = APIRouter(prefix="/api/v1", tags=["analysis"])
 
 
-def _settings(request: Request) -> Settings:
-    """The running service's settings (``create_app(settings)``), else the environment's."""
-    service = getattr(request.app.state, "service", None)
-    return getattr(service, "settings", None) or get_settings()
-
-
 def get_knowledge(request: Request) -> KnowledgeBase:
-    return open_knowledge(_settings(request).data_dir)
+    return open_knowledge(request_settings(request).data_dir)
 
 
 def get_analyst(request: Request) -> IncidentAnalyst:
     """The app's shared analyst (``app.state.analyst``, the worker's) if set, else one built from
     the same settings — cheap: the knowledge base and archive are opened once per data dir."""
     shared = getattr(request.app.state, "analyst", None)
-    return shared if isinstance(shared, IncidentAnalyst) else build_analyst(_settings(request))
+    return shared if isinstance(shared, IncidentAnalyst) else build_analyst(request_settings(request))
 
 
-def require_api_token(request: Request) -> None:
-    """Writes to the knowledge base steer every future summary, and /analyze spends LLM time:
-    when ``LLM_SRE_WEBHOOK_TOKEN`` is set they need it as a bearer token (reads stay open)."""
-    expected = _settings(request).webhook_token
-    if expected is None:
-        return
-    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        presented.strip().encode(), expected.get_secret_value().encode()
-    ):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "missing or wrong token", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
-Guarded = [Depends(require_api_token)]
 DocId = Annotated[str, Path(pattern=DOC_ID)]
 KnowledgeDep = Annotated[KnowledgeBase, Depends(get_knowledge)]
 AnalystDep = Annotated[IncidentAnalyst, Depends(get_analyst)]
@@ -78,13 +57,15 @@ def _found(doc: KnowledgeDocument | None, doc_id: str) -> KnowledgeDocument:
     return doc
 
 
-@router.post("/analyze", dependencies=Guarded)
+@router.post("/analyze", dependencies=Authorized)
 async def analyze(incident: IncidentInput, analyst: AnalystDep) -> AnalysisResult:
     """Analyse an incident now: deterministic, then the LLM within its deadline if it grounds."""
-    return await analyst.analyse(f"api-{uuid.uuid4().hex[:16]}", incident.to_case())
+    # Masked before the analyst (and its prompt, archive and answer) sees it, as at the webhook intake.
+    clean = IncidentInput.model_validate(redact_mapping(incident.model_dump(mode="json")))
+    return masked_analysis(await analyst.analyse(f"api-{uuid.uuid4().hex[:16]}", clean.to_case()))
 
 
-@router.get("/analyze/{incident_id}")
+@router.get("/analyze/{incident_id}", dependencies=Authorized)
 def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
     """The latest analysis of an incident (from the API or from an Alertmanager notification)."""
     found = analyst.archive.get(incident_id) if analyst.archive else None
@@ -93,7 +74,7 @@ def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
     return found
 
 
-@router.post("/knowledge", status_code=status.HTTP_201_CREATED, dependencies=Guarded)
+@router.post("/knowledge", status_code=status.HTTP_201_CREATED, dependencies=Authorized)
 def create_document(data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Add a document; 409 if the given id exists (use PUT to replace)."""
     if data.id and kb.get(data.id) is not None:
@@ -101,18 +82,18 @@ def create_document(data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument
     return kb.put(data)
 
 
-@router.get("/knowledge")
+@router.get("/knowledge", dependencies=Authorized)
 def list_documents(
     kb: KnowledgeDep,
     category: Category | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[KnowledgeDocument]:
     """List documents, optionally of one category."""
     return kb.documents(category, limit, offset)
 
 
-@router.post("/knowledge/bulk-import", status_code=status.HTTP_201_CREATED, dependencies=Guarded)
+@router.post("/knowledge/bulk-import", status_code=status.HTTP_201_CREATED, dependencies=Authorized)
 def bulk_import(
     docs: Annotated[list[KnowledgeInput], Field(max_length=1000)], kb: KnowledgeDep
 ) -> dict[str, int]:
@@ -120,26 +101,26 @@ def bulk_import(
     return {"imported": len(kb.bulk_import(docs))}
 
 
-@router.get("/knowledge/{doc_id}")
+@router.get("/knowledge/{doc_id}", dependencies=Authorized)
 def get_document(doc_id: DocId, kb: KnowledgeDep) -> KnowledgeDocument:
     """One document."""
     return _found(kb.get(doc_id), doc_id)
 
 
-@router.put("/knowledge/{doc_id}", dependencies=Guarded)
+@router.put("/knowledge/{doc_id}", dependencies=Authorized)
 def replace_document(doc_id: DocId, data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Create or replace the document at this id (the path id wins over a body id)."""
     return kb.put(data, doc_id=doc_id)
 
 
-@router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=Guarded)
+@router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=Authorized)
 def delete_document(doc_id: DocId, kb: KnowledgeDep) -> None:
     """Remove a document."""
     if not kb.delete(doc_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no knowledge document {doc_id!r}")
 
 
-@router.post("/search")
+@router.post("/search", dependencies=ReadOnly)
 def search(body: SearchQuery, kb: KnowledgeDep) -> list[SearchHit]:
     """BM25 search over the knowledge base."""
     return [
@@ -148,7 +129,7 @@ def search(body: SearchQuery, kb: KnowledgeDep) -> list[SearchHit]:
     ]
 
 
-@router.get("/search/similar")
+@router.get("/search/similar", dependencies=Authorized)
 def similar(
     kb: KnowledgeDep,
     query: Annotated[str, Query(min_length=1, max_length=4000)],

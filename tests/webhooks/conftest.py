@@ -22,7 +22,7 @@ from alert_webhooks.delivery import Notifier
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.service import Service
 from alert_webhooks.settings import Settings
-from alert_webhooks.store import SqliteStore
+from alert_webhooks.sqlite_store import SqliteStore
 from alert_webhooks.worker import Worker, WorkerConfig
 from llm_sre.processes import ManagedProcess, free_port, redis_server, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
@@ -113,6 +113,8 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
             **overrides,
         }
         client = TestClient(create_app(Settings(**values)))
+        if values.get("webhook_token"):
+            client.headers.update({"Authorization": f"Bearer {values['webhook_token']}"})
         client.__enter__()
         clients.append(client)
         return client
@@ -167,9 +169,14 @@ def post(port: int, body: dict[str, Any]) -> int:
         return int(resp.status)
 
 
+def incidents(port: int) -> list[dict[str, Any]]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/incidents?limit=500", headers=AUTH)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return list(json.load(resp)["items"])
+
+
 def delivered_count(port: int) -> int:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/incidents?limit=500", timeout=10) as resp:
-        return sum(1 for i in json.load(resp)["items"] if i["delivered"])
+    return sum(1 for i in incidents(port) if i["delivered"])
 
 
 def assemble(

@@ -11,10 +11,8 @@
 from __future__ import annotations
 
 import collections
-import json
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ import redis
 from alert_webhooks.delivery.slack import REPEAT_NOTE, WEBHOOK_UNCERTAIN
 from llm_sre.processes import ManagedProcess, free_port, redis_server, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
-from tests.webhooks.conftest import GRAFANA_TOKEN, delivered_count, notification, post, serve
+from tests.webhooks.conftest import GRAFANA_TOKEN, delivered_count, incidents, notification, post, serve
 from tests.webhooks.slack_api import BOT_TOKEN, CHANNEL, FakeSlackApi
 
 pytestmark = pytest.mark.e2e
@@ -98,8 +96,7 @@ def assert_each_group_delivered_once(sinks: Sinks, groups: int, uncertain: set[s
 
 
 def uncertain_groups(port: int) -> set[str]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/incidents?limit=500", timeout=10) as resp:
-        items = json.load(resp)["items"]
+    items = incidents(port)
     return {
         i["service"].removeprefix("svc-")
         for i in items

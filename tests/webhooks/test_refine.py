@@ -51,7 +51,7 @@ def running(tmp_path: Path) -> Iterator[tuple[TestClient, ScriptedAnalyst, FakeG
         settings = Settings(data_dir=tmp_path, grafana_url=grafana.url, grafana_token=GRAFANA_TOKEN)
         (notifier,) = [n for n in build_notifiers(settings) if isinstance(n, GrafanaNotifier)]
         app = create_app(*assemble(tmp_path, [notifier], analyst, llm_concurrency=1))
-        with TestClient(app) as client:
+        with TestClient(app, headers=AUTH) as client:
             yield client, analyst, grafana
 
 

@@ -13,7 +13,8 @@ import redis
 from alert_webhooks.incidents import DeliveryState
 from alert_webhooks.redis_store import RedisStore
 from alert_webhooks.schemas import Notification
-from alert_webhooks.store import IncidentFilter, SqliteStore, Store
+from alert_webhooks.sqlite_store import SqliteStore
+from alert_webhooks.store import IncidentFilter, Store
 from llm_sre.processes import wait_until
 from tests.webhooks.conftest import notification
 
@@ -68,7 +69,7 @@ def test_retry_waits_until_due_and_dead_letters_replay(store: Store) -> None:
     assert store.claim("a", 1, NOW + 10, 60) == []
     (job,) = store.claim("a", 1, NOW + 31, 60)
     assert job.attempts == 1
-    store.dead_letter(job, "slack: HTTP 500", NOW + 32)
+    store.dead_letter(job, "slack: HTTP 500", NOW + 32, "server_error")
     assert [d.incident_id for d in store.dead_letters()] == [incident_id]
     assert store.stats(NOW + 32).dead_letters == 1 and store.claim("a", 1, NOW + 99, 60) == []
     assert store.replay_dead_letters(None, NOW + 40) == 1
