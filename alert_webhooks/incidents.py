@@ -59,7 +59,7 @@ class Incident:
     deliveries: dict[str, DeliveryState] = field(default_factory=dict)
     #: fingerprints closed by the group's resolve while we still had them firing (silenced/inhibited)
     muted: tuple[str, ...] = ()
-    #: alerts evicted by ``MAX_ALERTS`` (counted, not kept)
+    #: alerts beyond ``MAX_ALERTS`` at the last fold (counted, not kept)
     alerts_dropped: int = 0
 
     @property
@@ -174,12 +174,12 @@ def update_incident(incident: Incident, notification: Notification, now: float) 
         muted += closed
     alerts, dropped = _cap(alerts)
     # Keep the latest envelope (labels, externalURL) but with every alert the incident has seen.
-    dropped += incident.alerts_dropped
     envelope = notification.model_copy(
         update={"alerts": alerts, "truncatedAlerts": notification.truncatedAlerts + dropped}
     )
     updated = _derive(replace(incident, notification=envelope, muted=muted, alerts_dropped=dropped), alerts)
-    if updated.notification.alerts == incident.notification.alerts and updated.status == incident.status:
+    same = updated.notification.alerts == incident.notification.alerts and dropped == incident.alerts_dropped
+    if same and updated.status == incident.status:
         return incident
     # Severity only escalates within one incident: a warning joining a critical group stays critical.
     severity = min((incident.severity, severity_of(notification)), key=lambda s: PRIORITY.get(s, 9))

@@ -347,7 +347,7 @@ def retry_after(value: str | None, cap: float = 300.0) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is True, float("²") raises
         return min(float(value), cap)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -15,8 +15,8 @@ from alert_webhooks.analysis.archive import Archive
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.routes import analysis as routes
 from alert_webhooks.settings import get_settings
-from tests.analysis.conftest import OPEN
 from llm_sre.cli import main
+from tests.analysis.conftest import OPEN
 from tests.analysis.payloads import load_case, payload
 
 REDIS_INFO = """# Server\r

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from alert_webhooks.incidents import belongs_to, dedup_key, open_incident, update_incident
+from alert_webhooks.incidents import (
+    MAX_ALERTS,
+    belongs_to,
+    dedup_key,
+    dump_incident,
+    load_incident,
+    open_incident,
+    update_incident,
+)
 from alert_webhooks.schemas import Notification
 from tests.webhooks.conftest import notification
 
@@ -40,3 +48,40 @@ def test_severity_only_escalates_within_an_incident() -> None:
     assert update_incident(incident, n(severity="warning", alerts=2), 2.0).severity == "critical"
     warning = open_incident("i2", n(severity="warning"), 1.0)
     assert update_incident(warning, n(severity="critical", alerts=2), 2.0).severity == "critical"
+
+
+def _muted_resolve() -> Notification:
+    """The group resolved by Alertmanager with fp0 left out (silenced or inhibited): only fp1 sent."""
+    body = notification(status="resolved", alerts=2)
+    body["alerts"] = body["alerts"][1:]
+    return Notification.model_validate(body)
+
+
+def test_the_group_status_closes_alerts_alertmanager_left_out() -> None:
+    incident = open_incident("i1", n(alerts=2), 1.0)
+    done = update_incident(incident, _muted_resolve(), 2.0)
+    assert done.status == "resolved" and done.ends_at is not None
+    assert done.muted == ("g1-fp0",)
+    assert {a.status for a in done.notification.alerts} == {"resolved"}
+
+
+def test_a_muted_alert_firing_again_is_a_new_incident_but_a_stale_copy_is_not() -> None:
+    done = update_incident(open_incident("i1", n(alerts=2), 1.0), _muted_resolve(), 2.0)
+    unmuted = notification(alerts=2)
+    unmuted["alerts"] = unmuted["alerts"][:1]  # fp0, same startsAt: the silence expired
+    assert not belongs_to(done, Notification.model_validate(unmuted))
+    stale = notification(alerts=2)
+    stale["alerts"] = stale["alerts"][1:]  # fp1 was resolved by Alertmanager itself
+    assert belongs_to(done, Notification.model_validate(stale))
+
+
+def test_alerts_kept_per_incident_are_capped_and_counted() -> None:
+    big = n(alerts=MAX_ALERTS + 100)
+    incident = open_incident("i1", big, 1.0)
+    assert len(incident.notification.alerts) == MAX_ALERTS
+    assert incident.alerts_dropped == 100 and incident.notification.truncatedAlerts == 100
+    more = notification(alerts=MAX_ALERTS + 150)
+    grown = update_incident(incident, Notification.model_validate(more), 2.0)
+    assert len(grown.notification.alerts) == MAX_ALERTS
+    assert grown.alerts_dropped == 150  # the 50 new ones pushed 50 more out
+    assert load_incident(dump_incident(grown)) == grown

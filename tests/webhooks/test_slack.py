@@ -66,8 +66,12 @@ def _incident_status(client: TestClient) -> tuple[str, bool]:
     return item["status"], item["delivered"]
 
 
+def _client(tmp_path: Path, api: FakeSlackApi) -> TestClient:
+    return TestClient(create_app(*assemble(tmp_path, [bot(api)])), headers=AUTH)
+
+
 def test_bot_posts_once_then_edits_and_threads_the_resolution(tmp_path: Path) -> None:
-    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)])), headers=AUTH) as client:
+    with FakeSlackApi() as api, _client(tmp_path, api) as client:
         api.failures.append(Failure(429, {"Retry-After": "0"}, '{"ok": false, "error": "ratelimited"}'))
         body = notification()
         client.post("/alertmanager", json=body, headers=AUTH)
@@ -85,7 +89,7 @@ def test_bot_posts_once_then_edits_and_threads_the_resolution(tmp_path: Path) ->
 
 
 def test_a_post_whose_answer_was_lost_is_found_not_repeated(tmp_path: Path) -> None:
-    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)])), headers=AUTH) as client:
+    with FakeSlackApi() as api, _client(tmp_path, api) as client:
         api.lose_answers = 1  # Slack posted it, but we never heard back (as with a crash mid-request)
         client.post("/alertmanager", json=notification(), headers=AUTH)
         wait_until(lambda: _incident_status(client) == ("firing", True), 10)
@@ -103,7 +107,7 @@ def test_alerts_alertmanager_left_out_are_counted(tmp_path: Path) -> None:
 
 
 def test_a_resolution_whose_answer_was_lost_is_not_threaded_twice(tmp_path: Path) -> None:
-    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)])), headers=AUTH) as client:
+    with FakeSlackApi() as api, _client(tmp_path, api) as client:
         body = notification()
         client.post("/alertmanager", json=body, headers=AUTH)
         wait_until(lambda: _incident_status(client) == ("firing", True), 10)
@@ -115,7 +119,7 @@ def test_a_resolution_whose_answer_was_lost_is_not_threaded_twice(tmp_path: Path
 
 
 def test_blocks_slack_refuses_fall_back_to_text(tmp_path: Path) -> None:
-    with FakeSlackApi() as api, TestClient(create_app(*assemble(tmp_path, [bot(api)])), headers=AUTH) as client:
+    with FakeSlackApi() as api, _client(tmp_path, api) as client:
         api.failures.append(Failure(200, {}, '{"ok": false, "error": "invalid_blocks"}'))
         client.post("/alertmanager", json=notification(), headers=AUTH)
         wait_until(lambda: _incident_status(client) == ("firing", True), 10)

@@ -149,3 +149,29 @@ def test_prune_forgets_old_resolved_history_but_not_open_or_pending_work(store: 
     if isinstance(store, SqliteStore):  # Redis lets archived notifications expire by TTL instead
         with pytest.raises(KeyError):
             store.reprocess(1, NOW + 1000)
+
+
+def test_dead_letters_keep_their_cause_and_count_by_cause(store: Store) -> None:
+    first = store.ingest(n(group="a"), NOW).incident_id
+    second = store.ingest(n(group="b"), NOW).incident_id
+    jobs = {j.incident_id: j for j in store.claim("a", 10, NOW, 60)}
+    store.dead_letter(jobs[first], "grafana: ValueError: bad panel id", NOW + 1, "local_bug")
+    store.dead_letter(jobs[second], "slack post: HTTP 429", NOW + 2, "rate_limited")
+    assert [(d.incident_id, d.cause) for d in store.dead_letters()] == [
+        (first, "local_bug"),
+        (second, "rate_limited"),
+    ]
+    stats = store.stats(NOW + 3)
+    assert stats.dead_letters == 2 and stats.dead_by_cause == {"local_bug": 1, "rate_limited": 1}
+
+
+def test_filters_page_through_the_index_and_follow_status_changes(store: Store) -> None:
+    for g in range(6):
+        store.ingest(n(group=f"f{g}", severity="warning" if g % 2 else "critical"), NOW + g)
+    store.ingest(n(group="f0", status="resolved"), NOW + 10)
+    page, total = store.incidents(IncidentFilter(severity="critical"), 2, 1)
+    assert total == 3 and [i.service for i in page] == ["svc-f2", "svc-f0"]
+    firing, total = store.incidents(IncidentFilter(status="firing", severity="critical"), 10, 0)
+    assert total == 2 and {i.service for i in firing} == {"svc-f2", "svc-f4"}
+    resolved, total = store.incidents(IncidentFilter(status="resolved"), 10, 0)
+    assert total == 1 and resolved[0].service == "svc-f0"
