@@ -89,8 +89,11 @@ def test_an_inhibited_alert_does_not_keep_the_incident_open_and_the_next_outage_
     am, slack, port = stack
     # Two alerts in one group (alertname, service); only "a" belongs to the job TargetDown will hit.
     am.alerts(_alert("a", "llm-app", LATER), _alert("b", "llm-gateway", LATER))
+    def both_delivered() -> list[dict[str, Any]]:
+        return [i for i in incidents(port) if i["status"] == "firing" and i["alerts"] == 2 and i["delivered"]]
+
     first = wait_until(
-        lambda: [i for i in incidents(port) if i["status"] == "firing" and i["alerts"] == 2 and i["delivered"]],
+        both_delivered,
         30,
         what="the first incident delivered with both alerts",
     )[0]
