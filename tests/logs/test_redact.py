@@ -117,3 +117,38 @@ def test_luhn(digits, ok):
 def test_rrn_checksum_and_date(digits, ok):
     assert rrn_ok(digits) is ok
 
+
+
+@pytest.mark.parametrize(
+    ("line", "masked"),
+    [
+        # issue 11: an unencoded '#' in a URL password ended the match before the '@'
+        ("redis://:Zq8#rT2pLw9xVm4k@redis-0:6379/0", "redis://:[REDACTED:url_password]@redis-0:6379/0"),
+        ("https://u:p?w@h/x", "https://u:[REDACTED:url_password]@h/x"),
+        # numbers right after another digit group were swallowed into one run that matched nothing
+        ("retry 3 4111111111111111", "retry 3 [REDACTED:card]"),
+        ("ids 12 900101-1234568", "ids 12 [REDACTED:rrn]"),
+        ("call 1 010-1234-5678", "call 1 [REDACTED:phone]"),
+        ("x 4111111111111111 3 y", "x [REDACTED:card] 3 y"),
+        # URL-encoded separators
+        ("cb?token%3Dghp_Zy9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcB", "cb?token%3D[REDACTED:github_token]"),
+        ("q=api_key%3Ds3cr3tV4lue", "q=api_key%3D[REDACTED:api_key]"),
+    ],
+)
+def test_issue_11_gaps_are_masked(line: str, masked: str) -> None:
+    assert redact(line) == masked
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Authorization: Bearer <redacted>",
+        "Authorization: Bearer ${TOKEN}",
+        "authorization: <token>",
+        "http://host:8080/x#frag",
+        "2026-11-26 10:00:00 started",
+        "order 1732665600123 shipped",
+    ],
+)
+def test_placeholders_and_look_alikes_stay_as_written(line: str) -> None:
+    assert redact(line) == line

@@ -37,13 +37,28 @@ OPENAI_KEY = "sk-proj-T3stOnlyN0tRealAbCdEfGhIj"  # secret by its shape, in the 
 PASSWORD = "hunter2-Kx81Qz"  # key=value in a description
 URL_PASSWORD = "Pw0rdInUrl77"  # userinfo in Alertmanager's external URL
 WRONG_TOKEN = "ghp_" + "Ab1Cd2Ef3Gh4Ij5Kl6Mn7Op8Qr9St0Uv1Wx2"  # a real token, sent to the wrong place
-SECRETS = [LABEL_SECRET, OPENAI_KEY, PASSWORD, URL_PASSWORD]
+# Issue 11: gaps found by hand. A '#' in a URL password, numbers right after another digit group,
+# a URL-encoded key=value. Each passed every path (outbox, SQLite, Redis AOF, API, LLM prompt).
+HASH_PASSWORD = "Zq8#rT2pLw9xVm4k"
+CARD, RRN, PHONE = "4111111111111111", "900101-1234568", "010-1234-5678"
+ENCODED_TOKEN = "ghp_" + "Zy9Xw8Vu7Ts6Rq5Po4Nm3Lk2Ji1Hg0FeDcB"
+GAPS = {
+    "redis": f"redis://:{HASH_PASSWORD}@redis-0:6379/0",
+    "retries": f"retry 3 {CARD}",
+    "ids": f"ids 12 {RRN}",
+    "oncall": f"call 1 {PHONE}",
+    "callback": f"https://hooks.example/cb?token%3D{ENCODED_TOKEN}",
+}
+PLACEHOLDER = "Authorization: Bearer <redacted>"  # a placeholder stays as written
+SECRETS = [LABEL_SECRET, OPENAI_KEY, PASSWORD, URL_PASSWORD, HASH_PASSWORD, CARD, RRN, PHONE, ENCODED_TOKEN]
 
 
 def secret_notification() -> dict[str, Any]:
     body = notification(
         summary=f"LLM calls fail with key {OPENAI_KEY}",
         description=f"the gateway logged password={PASSWORD} on retry",
+        runbook_note=PLACEHOLDER,
+        **GAPS,
     )
     body["groupKey"] = f'{{}}:{{alertname="LLMErrorBurst", api_key="{LABEL_SECRET}"}}'
     for labels in (body["groupLabels"], body["commonLabels"], body["alerts"][0]["labels"]):
@@ -142,6 +157,7 @@ def test_no_secret_reaches_the_store_the_api_or_any_sink_and_duplicates_still_de
     for where in (api, stored, sent):
         assert "[REDACTED:openai_key]" in where
     assert "[REDACTED:api_key]" in api and "[REDACTED:api_key]" in stored
+    assert PLACEHOLDER in stored
     everything = "\n".join((api, stored, sent, client.get("/metrics").text))
     assert [s for s in SECRETS if s in everything] == []
 
@@ -180,3 +196,30 @@ def test_the_services_own_logs_never_show_payload_secrets_or_tokens(tmp_path: Pa
     log = service.log_path.read_text()
     assert "/alertmanager?api_key=[REDACTED:api_key]" in log  # the access line was written, masked
     assert [s for s in (*SECRETS, WRONG_TOKEN, TOKEN, GRAFANA_TOKEN) if s in log] == []
+
+
+def test_the_analyze_api_masks_what_it_stores_serves_and_relates(
+    client: TestClient, tmp_path: Path
+) -> None:
+    logs = ["ERR max number of clients reached"]
+    leaky = {
+        "alertname": f"RedisClients {GAPS['retries']}",
+        "error_logs": [*logs, f"connect {GAPS['redis']}"],
+        "labels": {"instance": "redis-0", "dsn": GAPS["redis"], "note": GAPS["ids"]},
+        "description": f"password={PASSWORD} {GAPS['oncall']}",
+        "timestamp": "2026-11-25T08:00:00Z",
+    }
+    first = client.post("/api/v1/analyze", json=leaky)
+    assert first.status_code == 200
+    second = client.post("/api/v1/analyze", json={"error_logs": logs})
+    served = client.get(f"/api/v1/analyze/{first.json()['incident_id']}")
+    assert served.status_code == 200
+    unauthorized = client.get(f"/api/v1/analyze/{first.json()['incident_id']}", headers={"Authorization": ""})
+    assert unauthorized.status_code == 401
+    related = second.json()["related_cases"]
+    assert related[0].startswith(f"incident {first.json()['incident_id']} (")  # the first is quoted
+    archive = sqlite3.connect(tmp_path / "knowledge.db")
+    stored = "\n".join(str(row) for row in archive.execute("SELECT * FROM analyses"))
+    archive.close()
+    everything = "\n".join((first.text, second.text, served.text, stored))
+    assert [s for s in SECRETS if s in everything] == []
