@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -129,6 +129,14 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(
         None, validation_alias=AliasChoices("LLM_SRE_OPENAI_API_KEY", "openai_api_key")
     )
+
+
+    @field_validator("webhook_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # ``LLM_SRE_WEBHOOK_TOKEN=`` must not configure the empty string as the token ("Bearer "
+        # would pass): it means unset, and the write APIs stay closed.
+        return None if value == "" else value
 
 
 @lru_cache

@@ -407,7 +407,14 @@ class SqliteStore:
             db.execute("SELECT count(*) FROM jobs").fetchone()
             checked_at, healthy = self._checked
             if time.monotonic() - checked_at > INTEGRITY_EVERY:
-                healthy = db.execute("PRAGMA quick_check(1)").fetchone()[0] == "ok"
+                # A connection of its own: a long-lived one would answer from its page cache.
+                fresh = sqlite3.connect(self._path, timeout=30)
+                try:
+                    healthy = fresh.execute("PRAGMA quick_check(1)").fetchone()[0] == "ok"
+                except sqlite3.DatabaseError:
+                    healthy = False
+                finally:
+                    fresh.close()
                 self._checked = (time.monotonic(), healthy)
             return healthy
 
