@@ -26,6 +26,7 @@ EXPECTED = {
     "ContainerUnhealthy": "container", "LLMErrorBurst": "llm", "LLMLatencyHigh": "llm",
     "LLMTimeToFirstTokenHigh": "llm", "RAGEmptyRetrievals": "rag", "RAGRetrievalErrors": "rag",
     "CacheHitRateCollapse": "cache", "TargetDown": "connection", "WebhookDeadLetters": "connection",
+    "WebhookDeadLettersGrowing": "connection",
     "WebhookDeliveryFailures": "connection", "WebhookQueueStalled": "performance",
     "AnalystFallbackRateHigh": "llm", "LLMAvailabilityBudgetBurn": "llm", "LLMLatencyBudgetBurn": "llm",
     "RAGRetrievalBudgetBurn": "rag", "EmbeddingCacheBudgetBurn": "cache",
