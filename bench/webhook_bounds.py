@@ -1,0 +1,140 @@
+"""What readers, big bodies and long storms cost ``llm-sre serve`` (issue 11, items 4 and 5).
+
+    .venv/bin/python bench/webhook_bounds.py [--seconds 8] [--rate 50] [--readers 32]
+
+Three measurements against one real ``llm-sre serve`` (SQLite, worker delivering to the outbox),
+each against a baseline taken in the same run:
+
+* ack latency at ``--rate`` POSTs/s with ``--readers`` loops of ``GET /api/v1/incidents?limit=500``
+  running, against the same open loop with no readers (ratio of p99s);
+* resident memory after 400 POSTs that each carry a distinct 1 MB label, against the RSS before;
+* the WAL file after 4,000 notifications written while the readers run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from bench.intake import TOKEN, Counter, body, open_loop, start_server  # noqa: E402
+
+HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+async def readers(url: str, count: int, stop: asyncio.Event) -> int:
+    done = 0
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60) as client:
+
+        async def loop() -> None:
+            nonlocal done
+            while not stop.is_set():
+                (await client.get("/api/v1/incidents", params={"limit": 500})).raise_for_status()
+                done += 1
+
+        await asyncio.gather(*(loop() for _ in range(count)))
+    return done
+
+
+async def acks_under_readers(url: str, args: argparse.Namespace, ids: Counter) -> tuple[list[float], int]:
+    stop = asyncio.Event()
+    reading = asyncio.create_task(readers(url, args.readers, stop))
+    await asyncio.sleep(1.0)  # the readers are in full swing
+    latencies = await open_loop(url, args.seconds, args.rate, ids)
+    stop.set()
+    return latencies, await reading
+
+
+async def post_all(url: str, bodies: list[bytes], concurrency: int = 8) -> None:
+    queue = list(reversed(bodies))
+    async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=60) as client:
+
+        async def one() -> None:
+            while queue:
+                (await client.post("/alertmanager", content=queue.pop())).raise_for_status()
+
+        await asyncio.gather(*(one() for _ in range(concurrency)))
+
+
+def big_body(n: int) -> bytes:
+    doc = json.loads(body(10_000_000 + n))
+    doc["alerts"] = doc["alerts"][:1]
+    doc["alerts"][0]["labels"]["blob"] = f"{n:06d}" + "x" * (1 << 20)
+    return json.dumps(doc).encode()
+
+
+def p(lat: list[float], q: int) -> float:
+    return statistics.quantiles(lat, n=100)[q - 1] * 1000
+
+
+async def storm_with_readers(url: str, args: argparse.Namespace, wal: Path) -> tuple[float, float]:
+    stop = asyncio.Event()
+    reading = asyncio.create_task(readers(url, args.readers, stop))
+    biggest = 0.0
+
+    async def watch() -> None:
+        nonlocal biggest
+        while not stop.is_set():
+            biggest = max(biggest, wal.stat().st_size / 2**20 if wal.exists() else 0.0)
+            await asyncio.sleep(0.2)
+
+    watcher = asyncio.create_task(watch())
+    await post_all(url, [body(20_000_000 + n) for n in range(4000)])
+    await asyncio.sleep(3.0)  # a few housekeeping rounds after the storm
+    stop.set()
+    await reading
+    await watcher
+    return biggest, wal.stat().st_size / 2**20 if wal.exists() else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--rate", type=float, default=50.0)
+    parser.add_argument("--readers", type=int, default=32)
+    parser.add_argument("--preload", type=int, default=600, help="incidents stored before measuring")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, url = start_server("serve", Path(tmp))
+        try:
+            ids = Counter()
+            asyncio.run(post_all(url, [body(ids.next()) for _ in range(args.preload)]))
+            quiet = asyncio.run(open_loop(url, args.seconds, args.rate, ids))
+            loaded, pages = asyncio.run(acks_under_readers(url, args, ids))
+            print(f"acks at {args.rate:.0f}/s, no readers: p50 {p(quiet, 50):.1f} ms, p99 {p(quiet, 99):.1f} ms")
+            print(
+                f"acks with {args.readers} readers: p50 {p(loaded, 50):.1f} ms, p99 {p(loaded, 99):.1f} ms "
+                f"({pages} pages of 500 read; p99 ratio {p(loaded, 99) / p(quiet, 99):.2f})"
+            )
+            before = rss_mib(proc.proc.pid)
+            started = time.perf_counter()
+            asyncio.run(post_all(url, [big_body(n) for n in range(400)], concurrency=4))
+            after = rss_mib(proc.proc.pid)
+            print(
+                f"RSS: {before:.0f} MiB before, {after:.0f} MiB after 400 x 1 MB bodies "
+                f"(ratio {after / before:.2f}; {time.perf_counter() - started:.1f} s)"
+            )
+            peak, end = asyncio.run(storm_with_readers(url, args, Path(tmp) / "data" / "webhook.db-wal"))
+            print(f"WAL, 4,000 notifications, {args.readers} readers: peak {peak:.1f} MiB, end {end:.1f} MiB")
+        finally:
+            proc.stop()
+
+
+if __name__ == "__main__":
+    main()
