@@ -117,7 +117,7 @@ def main() -> None:
             asyncio.run(post_all(url, [body(ids.next()) for _ in range(args.preload)]))
             quiet = asyncio.run(open_loop(url, args.seconds, args.rate, ids))
             loaded, pages = asyncio.run(acks_under_readers(url, args, ids))
-            print(f"acks at {args.rate:.0f}/s, no readers: p50 {p(quiet, 50):.1f} ms, p99 {p(quiet, 99):.1f} ms")
+            print(f"acks at {args.rate:.0f}/s, no readers: p50 {p(quiet, 50):.1f}, p99 {p(quiet, 99):.1f} ms")
             print(
                 f"acks with {args.readers} readers: p50 {p(loaded, 50):.1f} ms, p99 {p(loaded, 99):.1f} ms "
                 f"({pages} pages of 500 read; p99 ratio {p(loaded, 99) / p(quiet, 99):.2f})"
