@@ -124,15 +124,27 @@ def make_client(tmp_path: Path) -> Iterator[Callable[..., TestClient]]:
         client.__exit__(None, None, None)
 
 
+def sink_settings(slack: FakeSlackWebhook, grafana: FakeGrafana) -> dict[str, str]:
+    return {
+        "slack_webhook_url": f"{slack.url}/services/T000/B000/test",
+        "grafana_url": grafana.url,
+        "grafana_token": GRAFANA_TOKEN,
+    }
+
+
 @pytest.fixture
 def client(
     make_client: Callable[..., TestClient], slack: FakeSlackWebhook, grafana: FakeGrafana
 ) -> TestClient:
-    return make_client(
-        slack_webhook_url=f"{slack.url}/services/T000/B000/test",
-        grafana_url=grafana.url,
-        grafana_token=GRAFANA_TOKEN,
-    )
+    return make_client(**sink_settings(slack, grafana))
+
+
+def metric(client: TestClient, line: str) -> float:
+    """The value of one exposition line of the app's ``/metrics`` (``name{labels}``)."""
+    for row in client.get("/metrics").text.splitlines():
+        if row.startswith(line + " "):
+            return float(row.rsplit(" ", 1)[1])
+    raise AssertionError(f"{line} not exposed")
 
 
 def serve(tmp_path: Path, port: int, env: dict[str, str], log_level: str = "warning") -> ManagedProcess:

@@ -17,7 +17,7 @@ from alert_webhooks.schemas import Notification
 from alert_webhooks.sqlite_store import SqliteStore, StoreUnavailable
 from llm_sre.processes import free_port, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
-from tests.webhooks.conftest import GRAFANA_TOKEN, notification, post, serve
+from tests.webhooks.conftest import GRAFANA_TOKEN, notification, post, serve, sink_settings
 
 NOW = 1_800_000_000.0
 
@@ -189,11 +189,7 @@ def test_a_grafana_create_racing_a_slow_one_leaves_one_annotation(
     make_client: Callable[..., TestClient], slack: FakeSlackWebhook
 ) -> None:
     with RacingGrafana(GRAFANA_TOKEN) as grafana:
-        client = make_client(
-            slack_webhook_url=f"{slack.url}/services/T000/B000/test",
-            grafana_url=grafana.url,
-            grafana_token=GRAFANA_TOKEN,
-        )
+        client = make_client(**sink_settings(slack, grafana))
         client.post("/alertmanager", json=notification())
         wait_until(lambda: client.get("/api/v1/incidents").json()["items"][0]["delivered"], 15)
         assert list(grafana.annotations) == [1]  # the older one kept, ours deleted

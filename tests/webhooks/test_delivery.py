@@ -13,19 +13,12 @@ from alert_webhooks.delivery.slack import REPEAT_NOTE, WEBHOOK_UNCERTAIN
 from llm_sre.cli import main
 from llm_sre.processes import wait_until
 from tests.fakes import Failure, FakeGrafana, FakeSlackWebhook
-from tests.webhooks.conftest import AUTH, notification, resolved
+from tests.webhooks.conftest import AUTH, metric, notification, resolved
 
 
 def _incident(client: TestClient) -> dict:
     (item,) = client.get("/api/v1/incidents").json()["items"]
     return item
-
-
-def _metric(client: TestClient, line: str) -> float:
-    for row in client.get("/metrics").text.splitlines():
-        if row.startswith(line + " "):
-            return float(row.rsplit(" ", 1)[1])
-    raise AssertionError(f"{line} not exposed")
 
 
 def test_slack_429_retry_after_is_honoured_and_500s_are_retried(
@@ -34,18 +27,18 @@ def test_slack_429_retry_after_is_honoured_and_500s_are_retried(
     slack.failures.extend([Failure(429, {"Retry-After": "1"}, "rate_limited"), Failure(500, {}, "oops")])
     start = time.monotonic()
     client.post("/alertmanager", json=notification(), headers=AUTH)
-    assert _metric(client, "llm_sre_webhook_queue_depth") == 1  # held back ≥ 1 s by Retry-After
+    assert metric(client, "llm_sre_webhook_queue_depth") == 1  # held back ≥ 1 s by Retry-After
     wait_until(lambda: _incident(client)["delivered"], 15, what="delivery after 429 and 500")
-    assert _metric(client, "llm_sre_webhook_queue_depth") == 0
-    assert _metric(client, "llm_sre_webhook_processing_duration_seconds_count") == 1
-    assert _metric(client, 'llm_sre_webhook_processing_duration_seconds_bucket{le="0.5"}') == 0  # waited
+    assert metric(client, "llm_sre_webhook_queue_depth") == 0
+    assert metric(client, "llm_sre_webhook_processing_duration_seconds_count") == 1
+    assert metric(client, 'llm_sre_webhook_processing_duration_seconds_bucket{le="0.5"}') == 0  # waited
     assert time.monotonic() - start >= 1.0  # the 429's Retry-After held the retry back
     assert len(slack.messages) == 1
     assert REPEAT_NOTE not in slack.messages[0]["text"]  # Slack answered each time: no doubt, no note
     assert len(grafana.annotations) == 1  # Grafana succeeded the first time and was not re-sent
     assert len([r for r in grafana.requests if r.method == "POST"]) == 1
-    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2
-    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="slack"}') == 1
+    assert metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2
+    assert metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="slack"}') == 1
 
 
 def test_grafana_429_retry_after_is_honoured(
@@ -58,7 +51,7 @@ def test_grafana_429_retry_after_is_honoured(
     wait_until(lambda: _incident(client)["delivered"], 15, what="delivery after Grafana's 429")
     assert time.monotonic() - start >= 2.0  # retry_max is 0.5 s here: only Retry-After explains the wait
     assert len(grafana.annotations) == 1
-    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="grafana"}') == 1
+    assert metric(client, 'llm_sre_webhook_delivery_retries_total{sink="grafana"}') == 1
 
 
 def test_grafana_down_then_back_and_a_resolve_while_the_create_is_pending(
@@ -83,7 +76,7 @@ def test_permanent_failure_is_a_dead_letter_until_replayed(
 ) -> None:
     grafana.failures.append(Failure(400, {}, {"message": "bad request"}))
     client.post("/alertmanager", json=notification(), headers=AUTH)
-    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 10, what="dead letter")
+    wait_until(lambda: metric(client, "llm_sre_webhook_dead_letters") == 1, 10, what="dead letter")
     assert not _incident(client)["delivered"]
     assert grafana.annotations == {}
 
@@ -91,7 +84,7 @@ def test_permanent_failure_is_a_dead_letter_until_replayed(
     assert main(["replay", "--dead-letters"]) == 0
     wait_until(lambda: _incident(client)["delivered"], 10, what="replayed delivery")
     assert len(grafana.annotations) == 1
-    assert _metric(client, "llm_sre_webhook_dead_letters") == 0
+    assert metric(client, "llm_sre_webhook_dead_letters") == 0
 
 
 def test_a_4xx_is_permanent_and_retries_stop_after_max_attempts(make_client, slack: FakeSlackWebhook) -> None:
@@ -100,19 +93,19 @@ def test_a_4xx_is_permanent_and_retries_stop_after_max_attempts(make_client, sla
     )
     # The fake Slack answers Grafana's API with a 400: permanent, straight to the dead letters.
     client.post("/alertmanager", json=notification(), headers=AUTH)
-    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 10, what="dead letter")
-    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="grafana"}') == 1
-    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="grafana"}') == 0
+    wait_until(lambda: metric(client, "llm_sre_webhook_dead_letters") == 1, 10, what="dead letter")
+    assert metric(client, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="grafana"}') == 1
+    assert metric(client, 'llm_sre_webhook_delivery_retries_total{sink="grafana"}') == 0
 
 
 def test_retries_stop_after_max_attempts(make_client, slack: FakeSlackWebhook) -> None:
     client = make_client(slack_webhook_url=f"{slack.url}/services/T/B/x", delivery_max_attempts=3)
     slack.failures.extend(Failure(500) for _ in range(10))
     client.post("/alertmanager", json=notification(), headers=AUTH)
-    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="retries exhausted")
-    assert _metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2  # 3 attempts
-    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="slack"}') == 1
-    assert _metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="outbox"}') == 1
+    wait_until(lambda: metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="retries exhausted")
+    assert metric(client, 'llm_sre_webhook_delivery_retries_total{sink="slack"}') == 2  # 3 attempts
+    assert metric(client, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="slack"}') == 1
+    assert metric(client, 'llm_sre_webhook_deliveries_total{outcome="success",sink="outbox"}') == 1
     assert len(slack.failures) == 7
 
 
@@ -162,7 +155,7 @@ def test_a_permanently_broken_sink_does_not_cost_another_its_retries(
     )
     slack.failures.append(Failure(500))  # transient, in the same attempt as Grafana's 401
     client.post("/alertmanager", json=notification(), headers=AUTH)
-    wait_until(lambda: _metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="dead letter")
+    wait_until(lambda: metric(client, "llm_sre_webhook_dead_letters") == 1, 20, what="dead letter")
     assert len(slack.messages) == 1  # Slack was retried and delivered before the job gave up
 
 

@@ -17,14 +17,7 @@ from exporters.loki import retry_after
 from llm_sre.cli import main
 from llm_sre.processes import wait_until
 from tests.fakes import Failure, FakeGrafana, FakeSlackWebhook
-from tests.webhooks.conftest import GRAFANA_TOKEN, notification
-
-
-def _metric(client: TestClient, line: str) -> float:
-    for row in client.get("/metrics").text.splitlines():
-        if row.startswith(line + " "):
-            return float(row.rsplit(" ", 1)[1])
-    raise AssertionError(f"{line} not exposed")
+from tests.webhooks.conftest import metric, notification, sink_settings
 
 
 @pytest.mark.parametrize(
@@ -50,12 +43,7 @@ def test_go_zero_time_as_ends_at_is_accepted(client: TestClient) -> None:
 def strict(
     make_client: Callable[..., TestClient], slack: FakeSlackWebhook, grafana: FakeGrafana
 ) -> TestClient:
-    return make_client(
-        slack_webhook_url=f"{slack.url}/services/T000/B000/test",
-        grafana_url=grafana.url,
-        grafana_token=GRAFANA_TOKEN,
-        delivery_max_attempts=2,
-    )
+    return make_client(**sink_settings(slack, grafana), delivery_max_attempts=2)
 
 
 def test_a_job_that_raises_anything_is_dead_lettered_as_a_local_bug_and_replayable(
@@ -70,12 +58,12 @@ def test_a_job_that_raises_anything_is_dead_lettered_as_a_local_bug_and_replayab
     body = notification(grafana_panel_id="²", grafana_dashboard_uid="llm-app")
     incident_id = strict.post("/alertmanager", json=body).json()["incident_id"]
     wait_until(
-        lambda: _metric(strict, 'llm_sre_webhook_dead_lettered_total{cause="local_bug"}') == 1,
+        lambda: metric(strict, 'llm_sre_webhook_dead_lettered_total{cause="local_bug"}') == 1,
         15,
         what="the poison job dead-lettered",
     )
-    assert _metric(strict, "llm_sre_webhook_dead_letters") == 1
-    assert _metric(strict, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="grafana"}') == 1
+    assert metric(strict, "llm_sre_webhook_dead_letters") == 1
+    assert metric(strict, 'llm_sre_webhook_deliveries_total{outcome="dead_letter",sink="grafana"}') == 1
     assert grafana.annotations == {}
 
     monkeypatch.setenv("LLM_SRE_DATA_DIR", str(tmp_path))
@@ -87,7 +75,7 @@ def test_a_job_that_raises_anything_is_dead_lettered_as_a_local_bug_and_replayab
     assert "re-queued 1" in capsys.readouterr().out
     # Replayed, it fails again the same way: back in the queue of dead letters, not lost.
     wait_until(
-        lambda: _metric(strict, 'llm_sre_webhook_dead_lettered_total{cause="local_bug"}') == 2,
+        lambda: metric(strict, 'llm_sre_webhook_dead_lettered_total{cause="local_bug"}') == 2,
         15,
         what="the replayed job dead-lettered again",
     )
@@ -107,7 +95,7 @@ def test_slack_failures_are_dead_lettered_by_cause(
     slack.failures.extend([failure, failure])
     strict.post("/alertmanager", json=notification())
     wait_until(
-        lambda: _metric(strict, f'llm_sre_webhook_dead_lettered_total{{cause="{cause}"}}') == 1,
+        lambda: metric(strict, f'llm_sre_webhook_dead_lettered_total{{cause="{cause}"}}') == 1,
         15,
         what=f"a {cause} dead letter",
     )
