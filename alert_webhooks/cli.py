@@ -55,6 +55,9 @@ def _serve(args: argparse.Namespace) -> int:
     setup_logging(
         ExporterSettings(LLM_SRE_SERVICE="llm-sre-webhook"), level=getattr(logging, args.log_level.upper())
     )
+    # The store's threads hold the GIL while they build pages; the event loop takes it back after
+    # this long instead of the default 5 ms, which bounds what a burst of readers adds to an ack.
+    sys.setswitchinterval(0.001)
     settings = Settings()
     log = logging.getLogger("alert_webhooks")
     if settings.webhook_token is None:

@@ -3,9 +3,10 @@
     store = SqliteStore(Path("data/webhook.db"))
 
 Threads, and why: writes go to one writer thread with one connection (SQLite serialises writers
-anyway); reads use their own connections on two reader threads, so WAL lets them run beside the
+anyway); reads use their own connection on one reader thread, so WAL lets them run beside the
 writes and a burst of ``GET /api/v1/incidents`` never holds the lock an ack needs (measured before:
-32 reader loops pushed ack p50 to 8 s). Two readers at most bound how much of the GIL they take.
+32 reader loops pushed ack p50 to 8 s). One reader thread bounds how much of the GIL reads take;
+queued reads wait, cheaply, on the loop.
 The WAL is checkpointed by the worker (``housekeeping``) and truncated when it passes
 ``WAL_LIMIT_BYTES``, so readers that keep it busy cannot grow it without bound.
 """
@@ -43,6 +44,9 @@ from alert_webhooks.store import READS, DeadLetter, IncidentFilter, QueueStats
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 PRUNE_BATCH = 500
 INTEGRITY_EVERY = 60.0  # seconds between quick_checks behind /readyz
+# One reader thread: building a 500-incident page is Python work that holds the GIL, and every
+# extra CPU-bound thread lengthens the event loop's wait for it (bench/webhook_bounds.py).
+READER_THREADS = 1
 
 
 class StoreUnavailable(RuntimeError):
@@ -94,7 +98,7 @@ class SqliteStore:
             raise StoreUnavailable(f"cannot open the store {path}: {exc}") from None
         self._checkpointer: sqlite3.Connection | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._reader_pool = ThreadPoolExecutor(2, thread_name_prefix="sqlite-reader")
+        self._reader_pool = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="sqlite-reader")
 
     def _open(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)

@@ -109,6 +109,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--readers", type=int, default=32)
     parser.add_argument("--preload", type=int, default=600, help="incidents stored before measuring")
+    parser.add_argument("--acks-only", action="store_true", help="skip the RSS and WAL measurements")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_server("serve", Path(tmp))
@@ -122,6 +123,8 @@ def main() -> None:
                 f"acks with {args.readers} readers: p50 {p(loaded, 50):.1f} ms, p99 {p(loaded, 99):.1f} ms "
                 f"({pages} pages of 500 read; p99 ratio {p(loaded, 99) / p(quiet, 99):.2f})"
             )
+            if args.acks_only:
+                return
             before = rss_mib(proc.proc.pid)
             started = time.perf_counter()
             asyncio.run(post_all(url, [big_body(n) for n in range(400)], concurrency=4))

@@ -23,8 +23,8 @@ NOW = 1_800_000_000.0
 
 
 def test_intake_acks_while_every_reader_thread_is_busy(client: TestClient) -> None:
-    """Reads have their own threads and connections: with both reader threads stuck, an ack still
-    lands (before, reads ran on the event loop under the lock the ack needed)."""
+    """Reads have their own thread and connection: with the reader stuck (and more reads queued
+    behind it), an ack still lands (before, reads ran on the event loop under the ack's lock)."""
     store = client.app.state.service.store
     release = threading.Event()
     stuck = [store.executor("incidents").submit(release.wait) for _ in range(2)]
