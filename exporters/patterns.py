@@ -70,14 +70,37 @@ def _is_state_word(token: str) -> bool:
     return len(word) >= 3 and word.isalpha() and word.isupper() and token not in _HTTP_METHODS
 
 
-_WORD = re.compile(r"[A-Za-z]+[.,;:]?")
+_WORD = re.compile(r"([A-Za-z]+)[.,;:]?")
 
 
 @functools.lru_cache(maxsize=65_536)
-def _is_word(token: str) -> bool:
-    """A plain word: where two lines differ in one, they say different things (Resumed/Paused,
-    true/false, Starting/Ending). Names that are values (user names) are masked before."""
-    return _WORD.fullmatch(token) is not None
+def _skeleton(token: str) -> str:
+    """The token with every mask read as ``<*>``: ``vis=<HEX>`` and ``vis=<NUM>`` agree."""
+    return _MASK_TOKEN_RE.sub(WILDCARD, token) if "<" in token else token
+
+
+def _distinct(mine: str, theirs: str) -> bool:
+    """Two tokens that make lines different events however much else they share: enum-like
+    state words (LEADING/FOLLOWING), or plain words after a common start (Resumed/Paused,
+    ``force=true``/``force=false``, Starting/Ending). Names that are values (user names,
+    hosts, ids) are masked before this is asked."""
+    if _is_state_word(mine) or _is_state_word(theirs):
+        return True
+    start = len(os.path.commonprefix((mine, theirs)))
+    while start and mine[start - 1].isalpha():  # compare whole words: Starting/Stopping
+        start -= 1
+    a, b = _WORD.fullmatch(mine, start), _WORD.fullmatch(theirs, start)
+    return a is not None and b is not None and (_wording(a.group(1)) or _wording(b.group(1)))
+
+
+_BOOLEANS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "enabled", "disabled"})
+
+
+def _wording(word: str) -> bool:
+    """Part of the message's wording rather than a value in a slot: a capitalised word
+    (Resumed, Starting, SPP), a verb form (-ed, -ing) or a boolean. Lower-case nouns in a slot
+    are usually values (``for root from``, ``for git from``)."""
+    return word[0].isupper() or word.endswith(("ed", "ing")) or word.lower() in _BOOLEANS
 
 
 @dataclass(frozen=True)
@@ -115,7 +138,7 @@ class PatternMiner:
     memory: the least recently seen template goes first, and :attr:`stats` counts it.
     """
 
-    def __init__(self, *, sim_th: float = 0.6, max_templates: int = 5_000, max_cache: int = 100_000, prefix: int = 2,
+    def __init__(self, *, sim_th: float = 0.7, max_templates: int = 5_000, max_cache: int = 100_000, prefix: int = 2,
                  state_path: Path | None = None, secrets: bool = True) -> None:
         self.sim_th = sim_th
         self.prefix = prefix
@@ -202,11 +225,9 @@ class PatternMiner:
             line_constants += not theirs_param
             if is_parameter(mine):
                 continue
-            if mine == theirs:
+            if mine == theirs or _skeleton(mine) == _skeleton(theirs):
                 same += 1
-            elif i < self.prefix and not theirs_param or _is_state_word(mine) or _is_state_word(theirs):
-                return 0.0
-            elif _is_word(mine) and _is_word(theirs):
+            elif i < self.prefix and not theirs_param or _distinct(mine, theirs):
                 return 0.0
         constants = max(template.constants, line_constants)
         score = same / constants if constants else 1.0
@@ -217,7 +238,8 @@ class PatternMiner:
         changed = False
         for i, (mine, theirs) in enumerate(zip(template.tokens, tokens, strict=True)):
             if mine != theirs and mine != WILDCARD:
-                template.tokens[i] = WILDCARD
+                skeleton = _skeleton(mine)
+                template.tokens[i] = skeleton if skeleton == _skeleton(theirs) else WILDCARD
                 changed = True
         if changed:
             if self._by_signature.get(template.signature) == template.id:

@@ -55,17 +55,21 @@ _PARTS = (
            r"|(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])"
            r"|\[[0-9a-fA-F]*:[0-9a-fA-F:]+\](?::\d{1,5})?"),
     ("HOST", r"(?<![\w.-])(?:[\w-]+\.)+[A-Za-z][\w-]*:\d{1,5}(?![\w.])"),
-    ("PATH", r"(?<![\w.])(?:/[\w.@%+~:-]+){2,}/?|\b[A-Za-z]:\\[^\s\"'<>]*"),
+    ("PATH", r"(?<![\w.])(?:/[\w.@%+~:-]+){2,}/?|\b[A-Za-z]:\\[^\s\"'<>]*"
+             r"|[\w.{}-]+(?:/[\w.@%+~:{}-]+){2,}/?|(?:\\[^\s\\\"'<>]*){2,}"),
     ("STR", r"^\"[^\"]*\"$|^'[^']*'$"),
-    ("HEX", r"\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"),
+    ("HEX", r"\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"
+            r"|\b[0-9a-f]{8,}\b"),
+    # Dotted names of three parts or more: packages, classes, host names.
+    ("NAME", r"(?<![\w.-])(?:[A-Za-z_][\w-]*\.){2,}[A-Za-z_][\w$-]*"),
     ("NUM", rf"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?{_UNITS}?(?![\w.])"),
     # Letters and digits in one word: node, block, job and core ids, versions.
-    ("ID", r"(?<![\w.-])(?=[\w.:-]*\d)(?=[\w.:-]*[A-Za-z])[\w][\w.:-]*\w|(?<![\w.-])\d[\w.:-]*\w"),
+    ("ID", r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])\w[\w.-]*\w|(?<![\w.-])\d[\w.-]*\w"),
 )
 _PART = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS))
 _TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>"}
 MASKS = frozenset(_TOKEN.values())
-_HAS_DIGIT_OR_SEP = re.compile(r"[\d/\\:\"']")
+_HAS_DIGIT_OR_SEP = re.compile(r"[\d/\\:\"']|\w\.\w+\.\w|\b[a-f]{8}")
 _CACHE_LIMIT = 200_000
 
 
