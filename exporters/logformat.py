@@ -31,19 +31,27 @@ class LogFormat:
         parts = _FIELD.split(spec)
         if "<Content>" not in parts:
             raise ValueError(f"log format {spec!r} has no <Content> field")
-        regex = "".join(
-            f"(?P<{part[1:-1]}>.*?)" if i % 2 else re.sub(" +", r"\\s+", part)
-            for i, part in enumerate(parts)
-        )
         try:
-            self.regex = re.compile(f"^{regex}$")
+            self.regex = re.compile(self._regex(parts, fast=False))
+            # Fields without whitespace first: \S* cannot run across the line and back, and
+            # where it matches, the lazy pattern splits the line the same way.
+            self._fast = re.compile(self._regex(parts, fast=True))
         except re.error as exc:
             raise ValueError(f"log format {spec!r} is not a valid pattern: {exc}") from exc
         self.spec = spec
 
+    @staticmethod
+    def _regex(parts: list[str], *, fast: bool) -> str:
+        return "^" + "".join(
+            re.sub(" +", r"\\s+", part) if i % 2 == 0
+            else f"(?P<{part[1:-1]}>\\S*)" if fast and parts[i + 1][:1].isspace()
+            else f"(?P<{part[1:-1]}>.*?)"
+            for i, part in enumerate(parts)
+        ) + "$"
+
     def content(self, line: str) -> str | None:
         """The message of ``line``, or None when the line does not have this header."""
-        m = self.regex.match(line)
+        m = self._fast.match(line) or self.regex.match(line)
         return m.group("Content") if m else None
 
     def __repr__(self) -> str:

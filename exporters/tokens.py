@@ -25,32 +25,24 @@ from __future__ import annotations
 import re
 
 _UNITS = r"(?:[KMGTP]i?B|[kmgt]b|bytes?|B|ms|us|µs|ns|secs?|seconds?|s|mins?|minutes?|h|hours?|%)"
-_TIMESTAMPS = (
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?",  # ISO 8601 / Python
-    r"\d{4}/\d{2}/\d{2}(?: - | )\d{2}:\d{2}:\d{2}(?:\.\d+)?",  # GIN, Go log
-    r"\[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]",  # nginx / Apache access
-    r"\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?",  # Redis
-    r"(?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?: \d{4})?",  # ctime, syslog
-    r"\[\s*\d+\.\d+\]",  # kernel uptime, padded to varying widths
-)
-# Shapes that span spaces, replaced in one pass before the message is split into tokens.
-_SPANS = re.compile(
-    # An exception's free-text message has any number of words: keep the class, mask the rest.
-    r"\b(?P<exc>[A-Za-z_][\w.]*(?:Error|Exception)): (?P<MSG>.+)"
-    rf"|(?P<TS>{'|'.join(_TIMESTAMPS)})"
-    r"|(?P<key>[\w.-]+=)(?P<STR>\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')"
-    rf"|(?<![\w.])(?P<NUM>[-+]?\d+(?:[.,]\d+)? {_UNITS})(?![\w.])"
-    # A user name after "user" (sshd, su, cron, PAM): a word, but a value.
-    r"|(?P<user>\b[Uu]ser )(?P<USER>[\w.@-]+)"
-)
-_SPAN_HINT = re.compile(r"\d|Error: |Exception: |=[\"']|ser ")
+# A unit written after its number ("1.16 KB)", "5 sec"): folded into the number's mask.
+_UNIT_WORD = re.compile(rf"{_UNITS}[)\],;:.]*")
+# Month and weekday names next to a time belong to the timestamp (syslog, ctime, Redis).
+_CALENDAR = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun".split())
+_TIME_PARTS = _CALENDAR | {"<NUM>", "<TS>"}
+# Words that follow "user" without naming one ("Invalid user  from …" has an empty name).
+_NOT_NAMES = frozenset("from by for to on in at with of is was not unknown name id".split())
+# An exception's free-text message has any number of words: keep the class, mask the rest.
+_EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception)): .+")
+_KEY_STR = re.compile(r"(?<==)(?:\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')")  # key="any words"
 
 # One whitespace token: alternatives in order, specific shapes first.
 _PARTS = (
     ("UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
     ("URL", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+"),
     ("TS", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
-           r"|\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)*"),
+           r"|\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)*|(?<![\w.])\d{4}[-/]\d{1,2}[-/]\d{1,2}(?![\w.])"
+           r"|\[?\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}"),
     ("IP", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"
            r"|(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}[0-9a-fA-F]{0,4}(?![\w:])"
            r"|\[[0-9a-fA-F]*:[0-9a-fA-F:]+\](?::\d{1,5})?"),
@@ -59,7 +51,7 @@ _PARTS = (
              r"|[\w.{}-]+(?:/[\w.@%+~:{}-]+){2,}/?|(?:\\[^\s\\\"'<>]*){2,}"),
     ("STR", r"^\"[^\"]*\"$|^'[^']*'$"),
     ("HEX", r"\b0[xX][0-9a-fA-F]+\b|\b(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,}\b"
-            r"|\b[0-9a-f]{8,}\b"),
+            r"|\b[a-f]{8,}\b"),
     # Dotted names of three parts or more: packages, classes, host names.
     ("NAME", r"(?<![\w.-])(?:[A-Za-z_][\w-]*\.){2,}[A-Za-z_][\w$-]*"),
     ("NUM", rf"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?{_UNITS}?(?![\w.])"),
@@ -71,17 +63,6 @@ _TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<
 MASKS = frozenset(_TOKEN.values())
 _HAS_DIGIT_OR_SEP = re.compile(r"[\d/\\:\"']|\w\.\w+\.\w|\b[a-f]{8}")
 _CACHE_LIMIT = 200_000
-
-
-def _span(m: re.Match[str]) -> str:
-    kind = m.lastgroup
-    if kind == "MSG":
-        return f"{m.group('exc')}: <MSG>"
-    if kind == "STR":
-        return f"{m.group('key')}<STR>"
-    if kind == "USER":
-        return f"{m.group('user')}<USER>"
-    return _TOKEN[kind or "NUM"]
 
 
 def _part(m: re.Match[str]) -> str:
@@ -104,9 +85,26 @@ def mask_token(token: str) -> str:
 
 def mask_tokens(message: str) -> list[str]:
     """The message's tokens, variable parts masked."""
-    if _SPAN_HINT.search(message):
-        message = _SPANS.sub(_span, message)
-    return [mask_token(token) for token in message.split()]
+    if "Error: " in message or "Exception: " in message:
+        message = _EXC.sub(r"\1: <MSG>", message, count=1)
+    if '="' in message or "='" in message:
+        message = _KEY_STR.sub("<STR>", message)
+    out: list[str] = []
+    previous = ""
+    for token in message.split():
+        masked = _token_cache.get(token) or mask_token(token)
+        if masked.startswith("<TS>"):  # "Dec 10 06:55:46", "2026-11-26 10:00:01": one token
+            while out and out[-1] in _TIME_PARTS:
+                out.pop()
+        elif out and out[-1].endswith("<NUM>") and _UNIT_WORD.fullmatch(masked):
+            out[-1] += masked[len(masked.rstrip(")],;:.")) :]
+            previous = token
+            continue
+        elif previous in ("user", "User") and token.isidentifier() and token not in _NOT_NAMES:
+            masked = "<USER>"  # sshd, su, cron, PAM: "for user root" - a word, but a value
+        out.append(masked)
+        previous = token
+    return out
 
 
 def mask(message: str) -> str:
