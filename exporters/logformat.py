@@ -44,6 +44,7 @@ class LogFormat:
     def _regex(parts: list[str], *, fast: bool) -> str:
         return "^" + "".join(
             re.sub(" +", r"\\s+", part) if i % 2 == 0
+            else f"(?P<{part[1:-1]}>.*)" if i == len(parts) - 2 and not parts[i + 1]  # the rest
             else f"(?P<{part[1:-1]}>\\S*)" if fast and parts[i + 1][:1].isspace()
             else f"(?P<{part[1:-1]}>.*?)"
             for i, part in enumerate(parts)

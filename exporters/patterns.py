@@ -35,27 +35,19 @@ import re
 from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from exporters.redact import redact
-from exporters.tokens import MASKS, mask, mask_tokens
+from exporters.tokens import MASK_TOKEN, Masker, is_parameter, mask
 
 __all__ = ["Match", "PatternMiner", "is_parameter", "mask"]
 
 log = logging.getLogger(__name__)
 
 WILDCARD = "<*>"
-_MASK_TOKEN_RE = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
-_ALNUM = re.compile(r"[^\W_]")
 # Malformed input: longer messages are cut (a 1 MB line is one event, not 1 MB of template).
 MAX_MESSAGE_CHARS = 4_096
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-@functools.lru_cache(maxsize=65_536)
-def is_parameter(token: str) -> bool:
-    """A mask token, possibly wrapped in punctuation (``<IP>:``, ``(<NUM>)``, ``[<TS>]``)."""
-    return token in MASKS or token == WILDCARD or (
-        "<" in token or "[REDACTED:" in token) and not _ALNUM.search(_MASK_TOKEN_RE.sub("", token))
 
 
 # Request methods vary within one access-log statement, unlike state words.
@@ -76,7 +68,7 @@ _WORD = re.compile(r"([A-Za-z]+)[.,;:]?")
 @functools.lru_cache(maxsize=65_536)
 def _skeleton(token: str) -> str:
     """The token with every mask read as ``<*>``: ``vis=<HEX>`` and ``vis=<NUM>`` agree."""
-    return _MASK_TOKEN_RE.sub(WILDCARD, token) if "<" in token else token
+    return MASK_TOKEN.sub(WILDCARD, token) if "<" in token else token
 
 
 def _distinct(mine: str, theirs: str) -> bool:
@@ -86,7 +78,7 @@ def _distinct(mine: str, theirs: str) -> bool:
     hosts, ids) are masked before this is asked."""
     if _is_state_word(mine) or _is_state_word(theirs):
         return True
-    start = len(os.path.commonprefix((mine, theirs)))
+    start = len(os.path.commonprefix((mine, theirs)))  # noqa: RUF071 - characters are meant
     while start and mine[start - 1].isalpha():  # compare whole words: Starting/Stopping
         start -= 1
     a, b = _WORD.fullmatch(mine, start), _WORD.fullmatch(theirs, start)
@@ -103,8 +95,7 @@ def _wording(word: str) -> bool:
     return word[0].isupper() or word.endswith(("ed", "ing")) or word.lower() in _BOOLEANS
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
     pattern_id: str
     template: str
     new: bool
@@ -115,19 +106,17 @@ class _Template:
     id: int
     tokens: list[str]
     size: int = 0
-    constants: int = field(init=False)
+    positions: list[int] = field(init=False)  # of the constant tokens
     signature: tuple[str, ...] = field(init=False)
+    seen: Match = field(init=False)  # what a line of this template returns: built once
 
     def __post_init__(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
-        self.signature = tuple(t for t in self.tokens if not is_parameter(t))
-        self.constants = len(self.signature)
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.tokens)
+        self.positions = [i for i, t in enumerate(self.tokens) if not is_parameter(t)]
+        self.signature = tuple(self.tokens[i] for i in self.positions)
+        self.seen = Match(f"p{self.id}", " ".join(self.tokens), False)
 
 
 class PatternMiner:
@@ -138,8 +127,8 @@ class PatternMiner:
     memory: the least recently seen template goes first, and :attr:`stats` counts it.
     """
 
-    def __init__(self, *, sim_th: float = 0.7, max_templates: int = 5_000, max_cache: int = 100_000, prefix: int = 2,
-                 state_path: Path | None = None, secrets: bool = True) -> None:
+    def __init__(self, *, sim_th: float = 0.7, prefix: int = 2, max_templates: int = 5_000,
+                 max_cache: int = 100_000, state_path: Path | None = None, secrets: bool = True) -> None:
         self.sim_th = sim_th
         self.prefix = prefix
         self.max_templates = max_templates
@@ -150,6 +139,7 @@ class PatternMiner:
         self._by_length: dict[int, dict[int, _Template]] = {}
         self._by_signature: dict[tuple[str, ...], int] = {}
         self._cache: dict[tuple[str, ...], int] = {}
+        self._masker = Masker()
         self._next_id = 1
         self.stats: Counter[str] = Counter()  # truncated, empty, control, evicted, state_unreadable
         if state_path is not None and state_path.exists():
@@ -158,27 +148,31 @@ class PatternMiner:
     # -- mining ------------------------------------------------------------------------------
     def add(self, message: str) -> Match:
         """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
-        message = self._sanitise(message)
-        tokens = self._collapse(mask_tokens(message))
+        if len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
+            message = self._sanitise(message)
+        tokens = self._masker.tokens(message)
         if not tokens:
             self._note("empty", "empty message mined as the empty template")
         key = tuple(tokens)
         tid = self._cache.get(key)
         template = self._templates.get(tid) if tid is not None else None
-        new = False
         if template is None:
             template = self._match(tokens)
+            new = template is None
             if template is None:
-                template, new = self._create(tokens), True
+                template = self._create(tokens)
             if len(self._cache) >= self.max_cache:
                 self._cache.clear()
             self._cache[key] = template.id
+            if new:
+                template.size += 1
+                return template.seen._replace(new=True)
         template.size += 1
         self._templates.move_to_end(template.id)
-        return Match(f"p{template.id}", template.text, new)
+        return template.seen
 
     def _sanitise(self, message: str) -> str:
-        if isinstance(message, bytes):  # a caller that skipped decoding
+        if isinstance(message, bytes):  # type: ignore[unreachable]  # a caller that skipped decoding
             message = message.decode("utf-8", errors="replace")
             self._note("bytes", "bytes given instead of text; decoded with replacement characters")
         if len(message) > MAX_MESSAGE_CHARS:
@@ -195,41 +189,34 @@ class PatternMiner:
         if self.stats[kind] % 1_000 == 1:
             log.warning("pattern miner: %s (%d so far)", what, self.stats[kind])
 
-    @staticmethod
-    def _collapse(tokens: list[str]) -> list[str]:
-        """Runs of one repeated parameter token become one (lists of ids, stack addresses)."""
-        out: list[str] = []
-        for token in tokens:
-            if not out or token != out[-1] or not is_parameter(token):
-                out.append(token)
-        return out
-
     def _match(self, tokens: list[str]) -> _Template | None:
         best, best_score = None, 0.0
+        line_constants = sum(not is_parameter(t) for t in tokens)
         for template in self._by_length.get(len(tokens), {}).values():
-            score = self._similarity(template, tokens)
+            score = self._similarity(template, tokens, line_constants)
             if score > best_score:
                 best, best_score = template, score
         if best is not None:
             self._widen(best, tokens)
             return best
-        signature = tuple(t for t in tokens if not is_parameter(t))
+        signature = tuple(t for t in tokens if not is_parameter(t))  # Brain's idea, see above
         tid = self._by_signature.get(signature) if signature else None
         return self._templates.get(tid) if tid is not None else None
 
-    def _similarity(self, template: _Template, tokens: list[str]) -> float:
-        """Shared constant tokens over the larger of the two constant counts (0 if too few)."""
-        same = line_constants = 0
-        for i, (mine, theirs) in enumerate(zip(template.tokens, tokens, strict=True)):
-            theirs_param = is_parameter(theirs)
-            line_constants += not theirs_param
-            if is_parameter(mine):
-                continue
+    def _similarity(self, template: _Template, tokens: list[str], line_constants: int) -> float:
+        """Shared constant tokens over the larger of the two constant counts (0 if too few).
+
+        The first ``prefix`` tokens must agree where both are constants, as on the first
+        levels of Drain's tree."""
+        same = 0
+        mine_tokens = template.tokens
+        for i in template.positions:
+            mine, theirs = mine_tokens[i], tokens[i]
             if mine == theirs or _skeleton(mine) == _skeleton(theirs):
                 same += 1
-            elif i < self.prefix and not theirs_param or _distinct(mine, theirs):
+            elif (i < self.prefix and not is_parameter(theirs)) or _distinct(mine, theirs):
                 return 0.0
-        constants = max(template.constants, line_constants)
+        constants = max(len(template.positions), line_constants)
         score = same / constants if constants else 1.0
         return score if score >= self.sim_th else 0.0
 
@@ -270,7 +257,7 @@ class PatternMiner:
         self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
 
     def templates(self) -> dict[str, str]:
-        return {f"p{t.id}": t.text for t in self._templates.values()}
+        return {t.seen.pattern_id: t.seen.template for t in self._templates.values()}
 
     # -- persistence -------------------------------------------------------------------------
     def save(self) -> None:

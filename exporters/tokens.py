@@ -22,16 +22,22 @@ and this stack's own logs print.
 
 from __future__ import annotations
 
+import functools
 import re
 
 _UNITS = r"(?:[KMGTP]i?B|[kmgt]b|bytes?|B|ms|us|µs|ns|secs?|seconds?|s|mins?|minutes?|h|hours?|%)"
 # A unit written after its number ("1.16 KB)", "5 sec"): folded into the number's mask.
 _UNIT_WORD = re.compile(rf"{_UNITS}[)\],;:.]*")
 # Month and weekday names next to a time belong to the timestamp (syslog, ctime, Redis).
-_CALENDAR = frozenset("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun".split())
+_CALENDAR = frozenset((
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun",
+))
 _TIME_PARTS = _CALENDAR | {"<NUM>", "<TS>"}
 # Words that follow "user" without naming one ("Invalid user  from …" has an empty name).
-_NOT_NAMES = frozenset("from by for to on in at with of is was not unknown name id".split())
+_NOT_NAMES = frozenset((
+    "from", "by", "for", "to", "on", "in", "at", "with", "of", "is", "was", "not", "unknown", "name", "id",
+))
 # An exception's free-text message has any number of words: keep the class, mask the rest.
 _EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception)): .+")
 _KEY_STR = re.compile(r"(?<==)(?:\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')")  # key="any words"
@@ -62,51 +68,92 @@ _PART = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS))
 _TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>"}
 MASKS = frozenset(_TOKEN.values())
 _HAS_DIGIT_OR_SEP = re.compile(r"[\d/\\:\"']|\w\.\w+\.\w|\b[a-f]{8}")
-_CACHE_LIMIT = 200_000
+MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
+_ALNUM = re.compile(r"[^\W_]")
+
+_DIGIT = re.compile(r"\d")
+_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+# What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
+_PLAIN, _TIME, _UNIT, _USER_WORD = range(4)
 
 
 def _part(m: re.Match[str]) -> str:
     return _TOKEN[m.lastgroup or "NUM"]
 
 
-_token_cache: dict[str, str] = {}
+@functools.lru_cache(maxsize=65_536)
+def is_parameter(token: str) -> bool:
+    """A mask token, possibly wrapped in punctuation (``<IP>:``, ``(<NUM>)``, ``[<TS>]``)."""
+    if token in MASKS or token == "<*>":
+        return True
+    return ("<" in token or "[REDACTED:" in token) and not _ALNUM.search(MASK_TOKEN.sub("", token))
 
 
-def mask_token(token: str) -> str:
-    """One whitespace-free token with its variable parts masked (``id=42`` -> ``id=<NUM>``)."""
-    masked = _token_cache.get(token)
-    if masked is None:
-        masked = _PART.sub(_part, token) if _HAS_DIGIT_OR_SEP.search(token) else token
-        if len(_token_cache) >= _CACHE_LIMIT:  # bounded: variable tokens would grow it forever
-            _token_cache.clear()
-        _token_cache[token] = masked
-    return masked
+class Masker:
+    """Masks messages token by token, remembering each distinct token it has seen (bounded).
+
+    Constant words repeat on every line, so after warm-up nearly every token is a dict hit and
+    a line costs one ``split`` and one lookup per token.
+    """
+
+    def __init__(self, cache_limit: int = 100_000) -> None:
+        self._cache: dict[str, tuple[str, int]] = {}
+        self._shapes: dict[str, str] = {}
+        self._limit = cache_limit
+
+    def _classify(self, token: str) -> tuple[str, int]:
+        if token.isdigit():
+            masked = "<NUM>"
+        elif not _HAS_DIGIT_OR_SEP.search(token):
+            masked = token
+        else:
+            # Every regex here treats all digits alike, so a token masks as its shape does
+            # (digits read as 0) unless a digit survives: ids of one shape pay one regex run.
+            shape = token.translate(_DIGITS_AS_ZERO)
+            masked = self._shapes.get(shape) or _PART.sub(_part, shape)
+            if len(self._shapes) >= self._limit:
+                self._shapes.clear()
+            self._shapes[shape] = masked
+            if _DIGIT.search(masked):
+                masked = _PART.sub(_part, token)
+        kind = (_TIME if masked.startswith("<TS>") else _UNIT if _UNIT_WORD.fullmatch(masked)
+                else _USER_WORD if token in ("user", "User") else _PLAIN)
+        if len(self._cache) >= self._limit:  # bounded: variable tokens would grow it forever
+            self._cache.clear()
+        self._cache[token] = (masked, kind)
+        return masked, kind
+
+    def tokens(self, message: str) -> list[str]:
+        """The message's tokens, variable parts masked; repeated parameters collapse into one
+        (lists of ids and stack addresses of any length read alike)."""
+        if "Error: " in message or "Exception: " in message:
+            message = _EXC.sub(r"\1: <MSG>", message, count=1)
+        if '="' in message or "='" in message:
+            message = _KEY_STR.sub("<STR>", message)
+        out: list[str] = []
+        after_user = False
+        get, classify = self._cache.get, self._classify
+        for token in message.split():
+            masked, kind = get(token) or classify(token)
+            if after_user and kind == _PLAIN and masked == token and token.isidentifier() \
+                    and token not in _NOT_NAMES:
+                masked = "<USER>"  # sshd, su, cron, PAM: "for user root" - a word, but a value
+            after_user = kind == _USER_WORD
+            if kind == _TIME:  # "Dec 10 06:55:46", "2026-11-26 10:00:01": one token
+                while out and out[-1] in _TIME_PARTS:
+                    out.pop()
+            elif kind == _UNIT and out and out[-1].endswith("<NUM>"):
+                out[-1] += masked[len(masked.rstrip(")],;:.")) :]  # "(1.16 KB)" -> "(<NUM>)"
+                continue
+            if out and masked == out[-1] and is_parameter(masked):
+                continue
+            out.append(masked)
+        return out
 
 
-def mask_tokens(message: str) -> list[str]:
-    """The message's tokens, variable parts masked."""
-    if "Error: " in message or "Exception: " in message:
-        message = _EXC.sub(r"\1: <MSG>", message, count=1)
-    if '="' in message or "='" in message:
-        message = _KEY_STR.sub("<STR>", message)
-    out: list[str] = []
-    previous = ""
-    for token in message.split():
-        masked = _token_cache.get(token) or mask_token(token)
-        if masked.startswith("<TS>"):  # "Dec 10 06:55:46", "2026-11-26 10:00:01": one token
-            while out and out[-1] in _TIME_PARTS:
-                out.pop()
-        elif out and out[-1].endswith("<NUM>") and _UNIT_WORD.fullmatch(masked):
-            out[-1] += masked[len(masked.rstrip(")],;:.")) :]
-            previous = token
-            continue
-        elif previous in ("user", "User") and token.isidentifier() and token not in _NOT_NAMES:
-            masked = "<USER>"  # sshd, su, cron, PAM: "for user root" - a word, but a value
-        out.append(masked)
-        previous = token
-    return out
+_default = Masker()
 
 
 def mask(message: str) -> str:
     """Replace variable parts of a message with ``<TS>``, ``<IP>``, ``<NUM>`` … tokens."""
-    return " ".join(mask_tokens(message))
+    return " ".join(_default.tokens(message))
