@@ -136,7 +136,10 @@ class PatternMiner:
         self.state_path = state_path
         self._secrets = secrets
         self._templates: OrderedDict[int, _Template] = OrderedDict()  # least recently seen first
+        # Drain's first tree levels: templates by token count, then by first token ("" for a
+        # parameter), so a line is compared with the few templates it could join.
         self._by_length: dict[int, dict[int, _Template]] = {}
+        self._by_head: dict[tuple[int, str], dict[int, _Template]] = {}
         self._by_signature: dict[tuple[str, ...], int] = {}
         self._cache: dict[tuple[str, ...], int] = {}
         self._masker = Masker()
@@ -192,7 +195,7 @@ class PatternMiner:
     def _match(self, tokens: list[str]) -> _Template | None:
         best, best_score = None, 0.0
         line_constants = sum(not is_parameter(t) for t in tokens)
-        for template in self._by_length.get(len(tokens), {}).values():
+        for template in self._candidates(tokens):
             score = self._similarity(template, tokens, line_constants)
             if score > best_score:
                 best, best_score = template, score
@@ -202,6 +205,13 @@ class PatternMiner:
         signature = tuple(t for t in tokens if not is_parameter(t))  # Brain's idea, see above
         tid = self._by_signature.get(signature) if signature else None
         return self._templates.get(tid) if tid is not None else None
+
+    def _candidates(self, tokens: list[str]) -> list[_Template]:
+        n = len(tokens)
+        if not tokens or is_parameter(tokens[0]):
+            return list(self._by_length.get(n, {}).values())
+        same_head = self._by_head.get((n, _skeleton(tokens[0])), {})
+        return [*same_head.values(), *self._by_head.get((n, ""), {}).values()]
 
     def _similarity(self, template: _Template, tokens: list[str], line_constants: int) -> float:
         """Shared constant tokens over the larger of the two constant counts (0 if too few).
@@ -229,10 +239,9 @@ class PatternMiner:
                 template.tokens[i] = skeleton if skeleton == _skeleton(theirs) else WILDCARD
                 changed = True
         if changed:
-            if self._by_signature.get(template.signature) == template.id:
-                del self._by_signature[template.signature]
+            self._unindex(template)
             template.refresh()
-            self._by_signature.setdefault(template.signature, template.id)
+            self._index(template)
 
     def _create(self, tokens: list[str]) -> _Template:
         if self._secrets:  # the template is what gets stored and shown: no secret in it
@@ -244,16 +253,26 @@ class PatternMiner:
             self._evict(next(iter(self._templates.values())))
         return template
 
+    def _head(self, template: _Template) -> tuple[int, str]:
+        tokens = template.tokens
+        head = "" if not tokens or is_parameter(tokens[0]) else _skeleton(tokens[0])
+        return len(tokens), head
+
     def _index(self, template: _Template) -> None:
         self._templates[template.id] = template
         self._by_length.setdefault(len(template.tokens), {})[template.id] = template
+        self._by_head.setdefault(self._head(template), {})[template.id] = template
         self._by_signature.setdefault(template.signature, template.id)
 
-    def _evict(self, template: _Template) -> None:
-        del self._templates[template.id]
+    def _unindex(self, template: _Template) -> None:
         del self._by_length[len(template.tokens)][template.id]
+        del self._by_head[self._head(template)][template.id]
         if self._by_signature.get(template.signature) == template.id:
             del self._by_signature[template.signature]
+
+    def _evict(self, template: _Template) -> None:
+        self._unindex(template)
+        del self._templates[template.id]
         self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
 
     def templates(self) -> dict[str, str]:

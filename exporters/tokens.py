@@ -64,7 +64,9 @@ _PARTS = (
     # Letters and digits in one word: node, block, job and core ids, versions.
     ("ID", r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])\w[\w.-]*\w|(?<![\w.-])\d[\w.-]*\w"),
 )
-_PART = re.compile("|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS))
+# Every shape starts at a word boundary or a punctuation mark: saying so up front lets the
+# engine skip the inside of words without trying each alternative there.
+_PART = re.compile(r"(?=\b|[^\w\s])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS) + ")")
 _TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>"}
 MASKS = frozenset(_TOKEN.values())
 _HAS_DIGIT_OR_SEP = re.compile(r"[\d/\\:\"']|\w\.\w+\.\w|\b[a-f]{8}")
