@@ -71,6 +71,11 @@ def _skeleton(token: str) -> str:
     return MASK_TOKEN.sub(WILDCARD, token) if "<" in token else token
 
 
+@functools.lru_cache(maxsize=65_536)
+def _is_word(token: str) -> bool:
+    return _WORD.fullmatch(token) is not None
+
+
 def _distinct(mine: str, theirs: str) -> bool:
     """Two tokens that make lines different events however much else they share: enum-like
     state words (LEADING/FOLLOWING), or plain words after a common start (Resumed/Paused,
@@ -224,7 +229,7 @@ class PatternMiner:
             mine, theirs = mine_tokens[i], tokens[i]
             if mine == theirs or _skeleton(mine) == _skeleton(theirs):
                 same += 1
-            elif (i < self.prefix and not is_parameter(theirs)) or _distinct(mine, theirs):
+            elif (i < self.prefix and _is_word(mine) and _is_word(theirs)) or _distinct(mine, theirs):
                 return 0.0
         constants = max(len(template.positions), line_constants)
         score = same / constants if constants else 1.0

@@ -39,7 +39,9 @@ _NOT_NAMES = frozenset((
     "from", "by", "for", "to", "on", "in", "at", "with", "of", "is", "was", "not", "unknown", "name", "id",
 ))
 # An exception's free-text message has any number of words: keep the class, mask the rest.
-_EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception)): .+")
+_EXC_ENDS = ("Error: ", "Exception: ", "Timeout: ", "Refused: ")
+_EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused)): .+")
+_UPTIME = re.compile(r"\[\s*\d+\.\d+\]")  # kernel uptime, padded to varying widths
 _KEY_STR = re.compile(r"(?<==)(?:\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')")  # key="any words"
 
 # One whitespace token: alternatives in order, specific shapes first.
@@ -128,7 +130,9 @@ class Masker:
     def tokens(self, message: str) -> list[str]:
         """The message's tokens, variable parts masked; repeated parameters collapse into one
         (lists of ids and stack addresses of any length read alike)."""
-        if "Error: " in message or "Exception: " in message:
+        if message[:1] == "[":
+            message = _UPTIME.sub("<TS>", message, count=1)
+        if any(end in message for end in _EXC_ENDS):
             message = _EXC.sub(r"\1: <MSG>", message, count=1)
         if '="' in message or "='" in message:
             message = _KEY_STR.sub("<STR>", message)
@@ -142,7 +146,7 @@ class Masker:
                 masked = "<USER>"  # sshd, su, cron, PAM: "for user root" - a word, but a value
             after_user = kind == _USER_WORD
             if kind == _TIME:  # "Dec 10 06:55:46", "2026-11-26 10:00:01": one token
-                while out and out[-1] in _TIME_PARTS:
+                while out and out[-1].lstrip("[(") in _TIME_PARTS:
                     out.pop()
             elif kind == _UNIT and out and out[-1].endswith("<NUM>"):
                 out[-1] += masked[len(masked.rstrip(")],;:.")) :]  # "(1.16 KB)" -> "(<NUM>)"
