@@ -13,6 +13,8 @@ Every miner gets each system's header format from the benchmark's table (the use
 ``--format``): drain3 the extracted content, llm-sre the raw line and the format. Miners:
 
 * ``llm-sre``        - :class:`exporters.patterns.PatternMiner`, one configuration for all systems.
+* ``llm-sre detected`` - the same without the table's format, as ``llm-sre logs mine`` runs
+  with no ``--format``: a known header detected from the first lines, else per-line parsing.
 * ``drain3 default`` - drain3's ``TemplateMiner`` with its default config.
 * ``drain3 tuned``   - drain3 with the benchmark's per-system masks, similarity threshold and
   depth (logpai/logparser ``benchmark/Drain_benchmark.py``), the setting Drain's published
@@ -41,7 +43,9 @@ from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 
-from exporters.logformat import LogFormat
+from exporters.logformat import LogFormat, detect
+from exporters.logline import parse_line
+from exporters.logs_cli import DETECT_LINES
 from exporters.patterns import PatternMiner
 
 # Per-system settings of logpai/logparser's benchmark/Drain_benchmark.py (Apache-2.0).
@@ -129,15 +133,17 @@ def false_new(data: Dataset, new: list[bool]) -> float:
     return false / (len(data.truth) - start)
 
 
-def llm_sre(system: str) -> Miner:
-    fmt = LogFormat(SETTINGS[system]["log_format"])
+def llm_sre(system: str, detected: bool = False) -> Miner:
+    given = LogFormat(SETTINGS[system]["log_format"])
 
     def run(lines: list[str]) -> list[Mined]:
+        # As `llm-sre logs mine` without --format: detect the header from the first lines,
+        # else let exporters.logline parse each line on its own.
+        fmt = detect(lines[:DETECT_LINES]) if detected else given
         miner = PatternMiner()
         out = []
         for line in lines:
-            content = fmt.content(line)
-            m = miner.add(line if content is None else content)
+            m = miner.add(fmt.message(line) if fmt is not None else parse_line(line).message)
             out.append((m.pattern_id, m.pattern_id, m.new))
         templates = miner.templates()
         return [(pid, templates[pid], new) for pid, _, new in out]
@@ -191,7 +197,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="fresh runs per miner; lines/s is their median")
     parser.add_argument("--systems", default=",".join(SETTINGS), help="comma-separated subset")
     args = parser.parse_args()
-    miners = ("llm-sre", "drain3 default", "drain3 tuned")
+    miners = ("llm-sre", "llm-sre detected", "drain3 default", "drain3 tuned")
     totals: dict[str, list[Row]] = {name: [] for name in miners}
     print(f"{'system':12} {'miner':15} {'GA':>6} {'PA':>6} {'lines/s':>9} {'speed':>6} {'found/true':>10} "
           f"{'false new':>9}  published Drain GA")
@@ -199,6 +205,7 @@ def main() -> None:
         data = load(args.data, system)
         rows = {
             "llm-sre": measure(llm_sre(system), data, data.lines, args.runs),
+            "llm-sre detected": measure(llm_sre(system, detected=True), data, data.lines, args.runs),
             "drain3 default": measure(drain3(system, tuned=False), data, data.contents, args.runs),
             "drain3 tuned": measure(drain3(system, tuned=True), data, data.contents, args.runs),
         }

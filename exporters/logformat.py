@@ -50,10 +50,19 @@ class LogFormat:
             for i, part in enumerate(parts)
         ) + "$"
 
+    def match(self, line: str) -> re.Match[str] | None:
+        return self._fast.match(line) or self.regex.match(line)
+
     def content(self, line: str) -> str | None:
         """The message of ``line``, or None when the line does not have this header."""
-        m = self._fast.match(line) or self.regex.match(line)
+        m = self.match(line)
         return m.group("Content") if m else None
+
+    def message(self, line: str) -> str:
+        """The message of ``line``, or the whole line when it does not have this header."""
+        line = line.rstrip("\r\n")
+        content = self.content(line)
+        return line if content is None else content
 
     def __repr__(self) -> str:
         return f"LogFormat({self.spec!r})"
@@ -69,6 +78,19 @@ KNOWN_FORMATS = tuple(LogFormat(spec) for spec in (
     r"\[<Time>\] \[<Level>\] <Content>",  # Apache error log
 ))
 _DETECT_SHARE = 0.9
+_LEVEL = re.compile(r"(?i)trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|severe")
+_TIME = re.compile(r"\d{1,2}:?\d{2}")
+
+
+def _fits(fmt: LogFormat, line: str) -> bool:
+    """The header matches and its fields look like what they are named: a level word, a time."""
+    m = fmt.match(line)
+    if m is None:
+        return False
+    fields = m.groupdict()
+    level, time = fields.get("Level"), fields.get("Time")
+    level_ok = level is None or _LEVEL.fullmatch(level) is not None
+    return level_ok and (time is None or _TIME.search(time) is not None)
 
 
 def detect(sample: Iterable[str]) -> LogFormat | None:
@@ -77,7 +99,6 @@ def detect(sample: Iterable[str]) -> LogFormat | None:
     if not lines:
         return None
     for fmt in KNOWN_FORMATS:
-        fits = sum(1 for line in lines if fmt.regex.match(line))
-        if fits >= _DETECT_SHARE * len(lines):
+        if sum(_fits(fmt, line) for line in lines) >= _DETECT_SHARE * len(lines):
             return fmt
     return None

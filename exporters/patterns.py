@@ -156,7 +156,7 @@ class PatternMiner:
     # -- mining ------------------------------------------------------------------------------
     def add(self, message: str) -> Match:
         """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
-        if len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
+        if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
             message = self._sanitise(message)
         tokens = self._masker.tokens(message)
         if not tokens:
@@ -180,7 +180,7 @@ class PatternMiner:
         return template.seen
 
     def _sanitise(self, message: str) -> str:
-        if isinstance(message, bytes):  # type: ignore[unreachable]  # a caller that skipped decoding
+        if isinstance(message, bytes):  # a caller that skipped decoding
             message = message.decode("utf-8", errors="replace")
             self._note("bytes", "bytes given instead of text; decoded with replacement characters")
         if len(message) > MAX_MESSAGE_CHARS:
