@@ -3,8 +3,9 @@
 A header is the most variable part of a line and says nothing about which statement printed it;
 mining the whole line splits one statement by host or component. The format is written the way
 the loghub benchmark and logparser write it, so a format from their tables works as is:
-``<Date> <Time> <Level> <Component>: <Content>`` - each ``<Field>`` matches lazily, a run of spaces
-matches any whitespace, the rest is a regular expression (``\\[<Pid>\\]``, ``(\\[<PID>\\])?``) and
+``<Date> <Time> <Level> <Component>: <Content>`` - each ``<Field>`` matches lazily (without
+whitespace when a space follows it, see :class:`LogFormat`), a run of spaces matches any
+whitespace, the rest is a regular expression (``\\[<Pid>\\]``, ``(\\[<PID>\\])?``) and
 ``<Content>`` is the message that gets mined.
 
 When nobody gives a format, :func:`detect` tries the usual header shapes on the first lines of a
@@ -22,6 +23,7 @@ from collections.abc import Iterable
 
 # Adapted from logparser's generate_logformat_regex (Apache-2.0, github.com/logpai/logparser).
 _FIELD = re.compile(r"(<[^<>]+>)")
+_LAZY_FIELDS = 3
 
 
 class LogFormat:
@@ -32,10 +34,14 @@ class LogFormat:
         if "<Content>" not in parts:
             raise ValueError(f"log format {spec!r} has no <Content> field")
         try:
-            self.regex = re.compile(self._regex(parts, fast=False))
-            # Fields without whitespace first: \S* cannot run across the line and back, and
-            # where it matches, the lazy pattern splits the line the same way.
-            self._fast = re.compile(self._regex(parts, fast=True))
+            self.regex = re.compile(self._regex(parts, fast=True))
+            # logparser's fields are all lazy (.*?): with k of them a line that does not fit
+            # costs ~n^k steps (a 300-character line and 5 fields never returns). So a field
+            # followed by a space holds no whitespace, and only formats with at most
+            # _LAZY_FIELDS fields get a lazy second try where one may ("chrome.exe *64 - …").
+            # Where both match they split a line the same way.
+            lazy = self._regex(parts, fast=False)
+            self._lazy = re.compile(lazy) if lazy.count(".*?") <= _LAZY_FIELDS else None
         except re.error as exc:
             raise ValueError(f"log format {spec!r} is not a valid pattern: {exc}") from exc
         self.spec = spec
@@ -51,7 +57,8 @@ class LogFormat:
         ) + "$"
 
     def match(self, line: str) -> re.Match[str] | None:
-        return self._fast.match(line) or self.regex.match(line)
+        m = self.regex.match(line)
+        return m if m is not None or self._lazy is None else self._lazy.match(line)
 
     def content(self, line: str) -> str | None:
         """The message of ``line``, or None when the line does not have this header."""
@@ -78,19 +85,25 @@ KNOWN_FORMATS = tuple(LogFormat(spec) for spec in (
     r"\[<Time>\] \[<Level>\] <Content>",  # Apache error log
 ))
 _DETECT_SHARE = 0.9
-_LEVEL = re.compile(r"(?i)trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|severe")
-_TIME = re.compile(r"\d{1,2}:?\d{2}")
+# What a detected header's fields must look like, so a loose shape does not fit any line.
+_FIELD_SHAPES = {
+    "Level": re.compile(r"(?i)trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|severe"),
+    "Time": re.compile(r".*\d{1,2}:\d{2}.*|\d{6}"),
+    "Date": re.compile(r"\d{2,4}[-/.]\d{1,2}[-/.]\d{1,4}|\d{6}"),
+    "Month": re.compile(r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"),
+    "Day": re.compile(r"\d{1,2}"),
+    "Host": re.compile(r"\S+"),
+    "Component": re.compile(r"\S+"),
+}
 
 
 def _fits(fmt: LogFormat, line: str) -> bool:
-    """The header matches and its fields look like what they are named: a level word, a time."""
+    """The header matches and its fields look like what they are named."""
     m = fmt.match(line)
-    if m is None:
-        return False
-    fields = m.groupdict()
-    level, time = fields.get("Level"), fields.get("Time")
-    level_ok = level is None or _LEVEL.fullmatch(level) is not None
-    return level_ok and (time is None or _TIME.search(time) is not None)
+    return m is not None and all(
+        shape.fullmatch(m.group(name) or "") is not None
+        for name, shape in _FIELD_SHAPES.items() if name in fmt.regex.groupindex
+    )
 
 
 def detect(sample: Iterable[str]) -> LogFormat | None:
