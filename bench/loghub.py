@@ -42,6 +42,7 @@ from pathlib import Path
 from drain3 import TemplateMiner
 from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
+from logcorpus import grouping_accuracy
 
 from exporters.logformat import LogFormat, detect
 from exporters.logline import parse_line
@@ -101,16 +102,6 @@ def load(data: Path, system: str) -> Dataset:
     contents = [c if (c := fmt.content(line)) is not None else line for line in lines]
     return Dataset(system, lines, contents, [r["EventId"] for r in rows],
                    {r["EventId"]: r["EventTemplate"] for r in rows})
-
-
-def grouping_accuracy(truth: list[str], predicted: list[str]) -> float:
-    by_truth: dict[str, set[int]] = {}
-    by_pred: dict[str, set[int]] = {}
-    for i, (t, p) in enumerate(zip(truth, predicted, strict=True)):
-        by_truth.setdefault(t, set()).add(i)
-        by_pred.setdefault(p, set()).add(i)
-    correct = sum(len(ids) for ids in by_pred.values() if ids == by_truth[truth[next(iter(ids))]])
-    return correct / len(truth)
 
 
 def _normal(template: str) -> str:
