@@ -39,7 +39,7 @@ _NOT_NAMES = frozenset((
     "from", "by", "for", "to", "on", "in", "at", "with", "of", "is", "was", "not", "unknown", "name", "id",
 ))
 # An exception's free-text message has any number of words: keep the class, mask the rest.
-_EXC_ENDS = ("Error: ", "Exception: ", "Timeout: ", "Refused: ")
+_EXC_HINT = re.compile(r"(?:Error|Exception|Timeout|Refused): ")
 _EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused)): .+")
 _UPTIME = re.compile(r"\[\s*\d+\.\d+\]")  # kernel uptime, padded to varying widths
 _KEY_STR = re.compile(r"(?<==)(?:\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')")  # key="any words"
@@ -71,11 +71,9 @@ _PARTS = (
 _PART = re.compile(r"(?=\b|[^\w\s])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS) + ")")
 _TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>"}
 MASKS = frozenset(_TOKEN.values())
-_HAS_DIGIT_OR_SEP = re.compile(r"[\d/\\:\"']|\w\.\w+\.\w|\b[a-f]{8}")
 MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
 _ALNUM = re.compile(r"[^\W_]")
 
-_DIGIT = re.compile(r"\d")
 _DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
 # What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
 _PLAIN, _TIME, _UNIT, _USER_WORD = range(4)
@@ -102,26 +100,33 @@ class Masker:
 
     def __init__(self, cache_limit: int = 100_000) -> None:
         self._cache: dict[str, tuple[str, int]] = {}
-        self._shapes: dict[str, str] = {}
+        self._shapes: dict[str, tuple[str, int]] = {}
         self._limit = cache_limit
 
     def _classify(self, token: str) -> tuple[str, int]:
         if token.isdigit():
-            masked = "<NUM>"
-        elif not _HAS_DIGIT_OR_SEP.search(token):
-            masked = token
+            masked, kind = "<NUM>", _PLAIN
+        elif token.isalpha():  # a word: only the unit after a number and "user" mean something
+            unit = len(token) <= 7 and _UNIT_WORD.fullmatch(token) is not None
+            masked, kind = token, _UNIT if unit else _USER_WORD if token in ("user", "User") else _PLAIN
         else:
             # Every regex here treats all digits alike, so a token masks as its shape does
             # (digits read as 0) unless a digit survives: ids of one shape pay one regex run.
             shape = token.translate(_DIGITS_AS_ZERO)
-            masked = self._shapes.get(shape) or _PART.sub(_part, shape)
-            if len(self._shapes) >= self._limit:
-                self._shapes.clear()
-            self._shapes[shape] = masked
-            if _DIGIT.search(masked):
-                masked = _PART.sub(_part, token)
-        kind = (_TIME if masked.startswith("<TS>") else _UNIT if _UNIT_WORD.fullmatch(masked)
-                else _USER_WORD if token in ("user", "User") else _PLAIN)
+            known = self._shapes.get(shape)
+            if known is None:
+                masked = _PART.sub(_part, shape)
+                same_for_the_shape = "0" not in masked  # else a digit survived: not the token's
+                if not same_for_the_shape:
+                    masked = _PART.sub(_part, token)
+                kind = (_TIME if masked.startswith("<TS>")
+                        else _UNIT if _UNIT_WORD.fullmatch(masked) else _PLAIN)
+                if same_for_the_shape and shape != token:
+                    if len(self._shapes) >= self._limit:
+                        self._shapes.clear()
+                    self._shapes[shape] = (masked, kind)
+            else:
+                masked, kind = known
         if len(self._cache) >= self._limit:  # bounded: variable tokens would grow it forever
             self._cache.clear()
         self._cache[token] = (masked, kind)
@@ -132,7 +137,7 @@ class Masker:
         (lists of ids and stack addresses of any length read alike)."""
         if message[:1] == "[":
             message = _UPTIME.sub("<TS>", message, count=1)
-        if any(end in message for end in _EXC_ENDS):
+        if ": " in message and _EXC_HINT.search(message):
             message = _EXC.sub(r"\1: <MSG>", message, count=1)
         if '="' in message or "='" in message:
             message = _KEY_STR.sub("<STR>", message)
