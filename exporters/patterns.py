@@ -12,8 +12,8 @@ What we took from whom (see docs/logs.md §3 for the measurements):
   exactly an existing template's, in the same order, is that template even when the number of
   masked values differs (``1 bytes sent`` / ``1 bytes (1 KB) sent``; stack traces of any depth).
 * **LILAC / LogBatcher** (FSE 2024 / ASE 2024) cache parsed templates so the expensive parser
-  runs rarely. Here the cache maps a masked token sequence to its template id: most lines
-  are one dict lookup, which is what makes the miner faster than drain3.
+  runs rarely. Here the cache maps a masked token sequence to its template id, so most lines
+  are one dict lookup after masking (itself cached per token and per token shape).
 
 Ids (``p<n>``) are never reused or renumbered: templates widen in place, the state file keeps
 them across restarts, and least-recently-seen templates are evicted (counted) past
@@ -50,16 +50,12 @@ MAX_MESSAGE_CHARS = 4_096
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-# Request methods vary within one access-log statement, unlike state words.
-_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-
-
 @functools.lru_cache(maxsize=65_536)
 def _is_state_word(token: str) -> bool:
     """An all-caps word such as FOLLOWING/LEADING, FAILED/RUNNING or an UPPER_SNAKE enum
     constant: lines that differ in it are different events, however much else they share."""
     word = token.replace("_", "")
-    return len(word) >= 3 and word.isalpha() and word.isupper() and token not in _HTTP_METHODS
+    return len(word) >= 3 and word.isalpha() and word.isupper()
 
 
 _WORD = re.compile(r"([A-Za-z]+)[.,;:]?")
@@ -127,9 +123,11 @@ class _Template:
 class PatternMiner:
     """Online template miner with state that survives restarts (see the module docstring).
 
-    ``sim_th`` 0.7: a line of the same length joins a template when it matches at least half of
-    the template's constant tokens *and* at least half of its own. ``max_templates`` bounds
-    memory: the least recently seen template goes first, and :attr:`stats` counts it.
+    ``sim_th`` 0.7: a line of the same length joins a template when the constant tokens they
+    share are at least 70% of the template's and of the line's. ``prefix`` 2: the first two
+    tokens must agree where both are plain words (Drain's first tree levels). ``max_templates``
+    bounds memory: the least recently seen template goes first, and :attr:`stats` counts it.
+    One configuration for every log family; ``bench/loghub.py`` measures it on 16.
     """
 
     def __init__(self, *, sim_th: float = 0.7, prefix: int = 2, max_templates: int = 5_000,
@@ -149,7 +147,7 @@ class PatternMiner:
         self._cache: dict[tuple[str, ...], int] = {}
         self._masker = Masker()
         self._next_id = 1
-        self.stats: Counter[str] = Counter()  # truncated, empty, control, evicted, state_unreadable
+        self.stats: Counter[str] = Counter()  # malformed input by kind, evicted, state_unreadable
         if state_path is not None and state_path.exists():
             self._load(state_path)
 
@@ -186,6 +184,11 @@ class PatternMiner:
         if len(message) > MAX_MESSAGE_CHARS:
             message = message[:MAX_MESSAGE_CHARS]
             self._note("truncated", f"message longer than {MAX_MESSAGE_CHARS} characters truncated")
+        try:
+            message.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates, from decoding with errors="surrogateescape"
+            message = message.encode("utf-8", errors="replace").decode("utf-8")
+            self._note("invalid_utf8", "text that is not valid UTF-8; bad characters replaced")
         if _CONTROL.search(message):
             message = _CONTROL.sub(" ", message)
             self._note("control", "control characters (binary data?) replaced by spaces")

@@ -86,3 +86,14 @@ def test_logs_mine_cuts_the_given_header(tmp_path):
 def test_logs_mine_refuses_a_bad_format():
     result = run_cli("logs", "mine", "--format", "<Date> <Level>", stdin="x\n")
     assert result.returncode != 0 and "no <Content> field" in result.stderr
+
+
+def test_logs_mine_survives_malformed_input(tmp_path):
+    log = tmp_path / "bad.log"
+    log.write_bytes(b"\xff\xfe\x00\x01 binary\n\n" + b"A" * 1_000_000 + b"\nworker \xc3\x28 started\n   \n")
+    result = run_cli("logs", "mine", str(log))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["line_no"] for r in rows] == [1, 2, 3, 4, 5]
+    assert len(rows[2]["template"]) <= 4_096
+    assert "pattern miner:" in result.stderr  # said so, once per kind

@@ -162,20 +162,21 @@ def test_memory_is_bounded_least_recently_seen_first_and_counted(tmp_path):
         (b"\xff\xfe raw bytes", "bytes"),
         ("x" * 1_000_000, "truncated"),
         ("binary \x00\x01\x02\x7f payload", "control"),
-        ("bad utf-8 \udcff\udcfe here", None),  # surrogates from errors="surrogateescape" decoding
+        ("bad utf-8 \udcff\udcfe here", "invalid_utf8"),  # from errors="surrogateescape" decoding
         ("", "empty"),
         ("   \t ", "empty"),
     ],
 )
-def test_malformed_input_is_mined_counted_and_logged(message, kind, caplog):
-    miner = PatternMiner()
+def test_malformed_input_is_mined_counted_and_logged(message, kind, caplog, tmp_path):
+    miner = PatternMiner(state_path=tmp_path / "state")
     with caplog.at_level("WARNING", logger="exporters.patterns"):
         match = miner.add(message)
         again = miner.add(message)
     assert match.pattern_id == again.pattern_id and len(match.template) <= 4_096
-    if kind is not None:
-        assert miner.stats[kind] == 2
-        assert len([r for r in caplog.records if "pattern miner" in r.getMessage()]) == 1  # not one per line
+    assert miner.stats[kind] == 2
+    assert len([r for r in caplog.records if "pattern miner" in r.getMessage()]) == 1  # not one per line
+    miner.save()  # what was mined can be stored and read back
+    assert PatternMiner(state_path=tmp_path / "state").templates() == miner.templates()
 
 
 def test_an_unreadable_state_file_starts_empty_with_a_clear_log_line(tmp_path, caplog):
