@@ -1,16 +1,19 @@
 """Mask the variable parts of a log message, token by token, before templates are mined.
 
 A miner groups lines by their constant tokens, so everything that varies between two lines of
-one logging statement has to become a typed mask token first (``<NUM>``, ``<IP>`` …). Two passes:
+one logging statement has to become a typed mask token first (``<NUM>``, ``<IP>`` …):
 
-* One regex over the whole message for shapes that span spaces: timestamps (``2026-11-26
-  10:00:01``, syslog, ctime, nginx), kernel uptimes, an exception's free-text message (kept:
-  the exception class), quoted ``key="…"`` values, and numbers with a unit word (``1.16 KB``,
-  ``5 sec``). Each becomes one token, so token counts stay stable.
-* Then each whitespace token through a cached function (constant words repeat, so nearly every
-  lookup is a dict hit): UUIDs, URLs, IPv4/IPv6 with ports, ``host.domain:port``, paths, hex,
-  words that mix letters and digits (``core.1234``, ``blk_-42``, ``R02-M1-N0``, ``dn228`` - ids
-  of nodes, blocks and jobs), numbers with units, durations and single-token quoted values.
+* Each whitespace token goes through one regex of shapes - UUIDs, URLs, timestamps, IPv4/IPv6
+  with ports, ``host.domain:port``, Unix and Windows paths, hex, dotted names (``org.x.Y``),
+  numbers with units, words mixing letters and digits (``core.1234``, ``blk_-42``,
+  ``R02-M1-N0``: ids of nodes, blocks and jobs), single-token quoted values. Results are cached
+  per token (constant words repeat on every line) and per *shape* (digits read as 0, so the
+  ids of one shape pay for one regex run).
+* A pass over the tokens joins what spans spaces into one token, so token counts stay stable:
+  a unit after its number (``1.16 KB``, ``5 sec``), month and day names and numbers before a
+  time (``Dec 10 06:55:46``), the name after ``user``; runs of one repeated mask collapse.
+* Three guarded regexes see the whole message first: kernel uptimes, an exception's free-text
+  message (the class is kept) and quoted ``key="…"`` values.
 
 Why by hand: no maintained library masks log variables (drain3's masker runs one regex per
 rule over every line and knows no shapes), and the shapes here are what the loghub benchmark
