@@ -12,8 +12,9 @@ one logging statement has to become a typed mask token first (``<NUM>``, ``<IP>`
 * A pass over the tokens joins what spans spaces into one token, so token counts stay stable:
   a unit after its number (``1.16 KB``, ``5 sec``), month and day names and numbers before a
   time (``Dec 10 06:55:46``), the name after ``user``; runs of one repeated mask collapse.
-* Three guarded regexes see the whole message first: kernel uptimes, an exception's free-text
-  message (the class is kept) and quoted ``key="…"`` values.
+* Four guarded regexes see the whole message first: kernel uptimes, an exception's free-text
+  message (the class is kept), an access log's status with its reason phrase and quoted
+  ``key="…"`` values.
 
 Why by hand: no maintained library masks log variables (drain3's masker runs one regex per
 rule over every line and knows no shapes), and the shapes here are what the loghub benchmark
@@ -44,6 +45,7 @@ _NOT_NAMES = frozenset((
 # An exception's free-text message has any number of words: keep the class, mask the rest.
 _EXC_HINT = re.compile(r"(?:Error|Exception|Timeout|Refused): ")
 _EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused)): .+")
+_STATUS = re.compile(r"(?<=\" )[1-5]\d\d(?: [A-Z][a-zA-Z-]+)*(?=$|\s)")
 _UPTIME = re.compile(r"\[\s*\d+\.\d+\]")  # kernel uptime, padded to varying widths
 _KEY_STR = re.compile(r"(?<==)(?:\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')")  # key="any words"
 
@@ -72,7 +74,7 @@ _PARTS = (
 # Every shape starts at a word boundary or a punctuation mark: saying so up front lets the
 # engine skip the inside of words without trying each alternative there.
 _PART = re.compile(r"(?=\b|[^\w\s])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS) + ")")
-_TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>"}
+_TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>", "STATUS": "<STATUS>"}
 MASKS = frozenset(_TOKEN.values())
 MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
 _ALNUM = re.compile(r"[^\W_]")
@@ -142,6 +144,8 @@ class Masker:
             message = _UPTIME.sub("<TS>", message, count=1)
         if ": " in message and _EXC_HINT.search(message):
             message = _EXC.sub(r"\1: <MSG>", message, count=1)
+        if '" ' in message:  # an access log's status and its reason phrase: one value
+            message = _STATUS.sub("<STATUS>", message)
         if '="' in message or "='" in message:
             message = _KEY_STR.sub("<STR>", message)
         out: list[str] = []

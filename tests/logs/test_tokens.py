@@ -31,6 +31,8 @@ from exporters.tokens import Masker, is_parameter, mask
         ("failed: httpx.ConnectError: [Errno 111] Connection refused", "failed: httpx.ConnectError: <MSG>"),
         ("completion failed: httpx.ReadTimeout: timed out", "completion failed: httpx.ReadTimeout: <MSG>"),
         ("wait @0x1 @0x2 @0x3 @0x4 done", "wait @<HEX> done"),  # repeated parameters collapse
+        ('INFO: 10.0.0.1:5 - "POST /v1/chat HTTP/1.1" 500 Internal Server Error',
+         'INFO: <IP> - "POST <PATH> HTTP/<NUM>" <STATUS>'),  # a status and its reason phrase
     ],
 )
 def test_mask(message, masked):
