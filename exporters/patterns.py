@@ -156,13 +156,13 @@ class PatternMiner:
         """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
         if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
             message = self._sanitise(message)
-        tokens = self._masker.tokens(message)
-        if not tokens:
+        key = self._masker.tokens(message)
+        if not key:
             self._note("empty", "empty message mined as the empty template")
-        key = tuple(tokens)
         tid = self._cache.get(key)
         template = self._templates.get(tid) if tid is not None else None
         if template is None:
+            tokens = list(key)
             template = self._match(tokens)
             new = template is None
             if template is None:

@@ -45,7 +45,7 @@ _NOT_NAMES = frozenset((
 # An exception's free-text message has any number of words: keep the class, mask the rest.
 _EXC_HINT = re.compile(r"(?:Error|Exception|Timeout|Refused): ")
 _EXC = re.compile(r"\b([A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused)): .+")
-_STATUS = re.compile(r"(?<=\" )[1-5]\d\d(?: [A-Z][a-zA-Z-]+)*(?=$|\s)")
+_STATUS = re.compile(r"(?<=\" )\d{3}(?: [A-Z][a-zA-Z-]+)*(?=$|\s)")
 _UPTIME = re.compile(r"\[\s*\d+\.\d+\]")  # kernel uptime, padded to varying widths
 _KEY_STR = re.compile(r"(?<==)(?:\"(?:[^\"\\]|\\.)*\"|'[^'\n]*')")  # key="any words"
 
@@ -79,7 +79,9 @@ MASKS = frozenset(_TOKEN.values())
 MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
 _ALNUM = re.compile(r"[^\W_]")
 
-_DIGITS_AS_ZERO = str.maketrans("123456789", "000000000")
+_DIGIT = re.compile(r"\d")
+_DIGIT_SHAPE = str.maketrans("123456789", "000000000")
+_ZERO_X = re.compile(r"\d[xX]")  # "0x…" is hex, "1x5" is not: the one rule that tells digits apart
 # What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
 _PLAIN, _TIME, _UNIT, _USER_WORD = range(4)
 
@@ -97,13 +99,16 @@ def is_parameter(token: str) -> bool:
 
 
 class Masker:
-    """Masks messages token by token, remembering each distinct token it has seen (bounded).
+    """Masks messages token by token, remembering what it has seen (bounded).
 
-    Constant words repeat on every line, so after warm-up nearly every token is a dict hit and
-    a line costs one ``split`` and one lookup per token.
+    Every rule here treats all digits alike (but ``0x``, checked apart), so a token or a whole
+    message masks as its *shape* (digits read as 0) does unless a digit survives into the result. Lines of
+    one statement that differ only in numbers share a shape: after warm-up most lines cost one
+    ``str.translate`` and one dict lookup; the rest, one lookup per token.
     """
 
     def __init__(self, cache_limit: int = 100_000) -> None:
+        self._lines: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, tuple[str, int]] = {}
         self._shapes: dict[str, tuple[str, int]] = {}
         self._limit = cache_limit
@@ -114,14 +119,16 @@ class Masker:
         elif token.isalpha():  # a word: only the unit after a number and "user" mean something
             unit = len(token) <= 7 and _UNIT_WORD.fullmatch(token) is not None
             masked, kind = token, _UNIT if unit else _USER_WORD if token in ("user", "User") else _PLAIN
+        elif _ZERO_X.search(token):
+            masked = _PART.sub(_part, token)
+            kind = _TIME if masked.startswith("<TS>") else _PLAIN
         else:
-            # Every regex here treats all digits alike, so a token masks as its shape does
-            # (digits read as 0) unless a digit survives: ids of one shape pay one regex run.
-            shape = token.translate(_DIGITS_AS_ZERO)
+            # Ids of one shape pay one regex run (see the class docstring).
+            shape = token.translate(_DIGIT_SHAPE)
             known = self._shapes.get(shape)
             if known is None:
                 masked = _PART.sub(_part, shape)
-                same_for_the_shape = "0" not in masked  # else a digit survived: not the token's
+                same_for_the_shape = not _DIGIT.search(masked)  # else a digit survived
                 if not same_for_the_shape:
                     masked = _PART.sub(_part, token)
                 kind = (_TIME if masked.startswith("<TS>")
@@ -137,9 +144,22 @@ class Masker:
         self._cache[token] = (masked, kind)
         return masked, kind
 
-    def tokens(self, message: str) -> list[str]:
+    def tokens(self, message: str) -> tuple[str, ...]:
         """The message's tokens, variable parts masked; repeated parameters collapse into one
         (lists of ids and stack addresses of any length read alike)."""
+        shape = message.translate(_DIGIT_SHAPE)
+        known = self._lines.get(shape)
+        if known is not None:
+            return known
+        out = self._tokens(message)
+        # else a digit survived, or "1x5" would read as hex: not the shape's answer
+        if not _DIGIT.search(" ".join(out)) and not _ZERO_X.search(message):
+            if len(self._lines) >= self._limit:
+                self._lines.clear()
+            self._lines[shape] = out
+        return out
+
+    def _tokens(self, message: str) -> tuple[str, ...]:
         if message[:1] == "[":
             message = _UPTIME.sub("<TS>", message, count=1)
         if ": " in message and _EXC_HINT.search(message):
@@ -166,7 +186,7 @@ class Masker:
             if out and masked == out[-1] and is_parameter(masked):
                 continue
             out.append(masked)
-        return out
+        return tuple(out)
 
 
 _default = Masker()
