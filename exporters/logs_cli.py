@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Iterable
@@ -12,6 +13,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
+from exporters.logformat import LogFormat, detect
 from exporters.logline import parse_line
 from exporters.loki import query_client
 from exporters.patterns import PatternMiner
@@ -20,6 +22,7 @@ from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source, add_serve_arguments, run_command
 
 DEFAULT_PORT = 9465
+DETECT_LINES = 50  # lines read before mining to detect the header format
 
 
 def register(subparsers: Any) -> None:
@@ -41,6 +44,9 @@ def register(subparsers: Any) -> None:
     mine.add_argument("file", nargs="?", default="-", help="log file (default: stdin)")
     mine.add_argument("--state", type=Path, default=None,
                       help="miner state file to load and update, so pattern ids stay stable across runs")
+    mine.add_argument("--format", default=None, metavar="FORMAT",
+                      help='line header, e.g. "<Date> <Time> <Level> <Component>: <Content>" (loghub style); '
+                      "default: detected from the first lines, else each line is parsed on its own")
     mine.set_defaults(func=_mine)
 
     export = sub.add_parser(
@@ -72,10 +78,17 @@ def _open(name: str) -> Iterable[str]:
 
 
 def _mine(args: argparse.Namespace) -> int:
+    try:
+        given = LogFormat(args.format) if args.format else None
+    except ValueError as exc:
+        raise SystemExit(f"llm-sre logs mine: {exc}") from exc
+    lines = iter(_open(args.file))
+    head = list(itertools.islice(lines, DETECT_LINES))
+    fmt = given or detect(head)
     miner = PatternMiner(state_path=args.state)
-    for line_no, line in enumerate(_open(args.file), start=1):
+    for line_no, line in enumerate(itertools.chain(head, lines), start=1):
         parsed = parse_line(line)
-        match = miner.add(parsed.message)
+        match = miner.add(parsed.message if fmt is None else fmt.message(line))
         print(json.dumps({"line_no": line_no, "pattern_id": match.pattern_id, "template": match.template,
                           "level": parsed.level}, ensure_ascii=False))
     miner.save()

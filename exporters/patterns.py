@@ -1,187 +1,314 @@
-"""Log template mining: drain3's Drain tree behind our own masking of variable parts.
+"""Log template mining: masked tokens, an exact-match cache, Drain-style similarity, stable ids.
 
-Drain groups lines by their constant tokens, so its accuracy depends on masking the variable
-ones first (REFERENCE §7). drain3's own masker runs one regex per instruction over every line;
-here one combined regex does it in a single pass and knows the shapes this stack logs:
-exception messages (free text of any length, after the exception class), timestamps in eight
-formats (each collapsed to one token so token counts stay stable), UUIDs,
-URLs, IPs with ports, multi-segment paths, hex ids, quoted strings, and numbers with units
-(``812ms``, ``1.23s``, ``8123456kB``). Secrets are masked too (:func:`exporters.redact.redact`),
-so templates - which end up in tooling output and the state file - never hold one.
+What we took from whom (see docs/logs.md §3 for the measurements):
+
+* **Drain** (He et al., ICWS 2017; drain3): lines of one statement have the same token count,
+  and a line joins the most similar template of its length when enough constant tokens agree;
+  differing tokens widen the template to ``<*>``. Kept, with similarity counted over the
+  template's *constant* tokens only (typed masks are parameters, not evidence) and enum-like
+  state words (``LEADING``/``FOLLOWING``) never widened.
+* **Brain** (Yu et al., TSC 2023) groups by the longest pattern of constant words shared in
+  both directions; it is an offline, whole-file method. From it: a line whose constant words are
+  exactly an existing template's, in the same order, is that template even when the number of
+  masked values differs (``1 bytes sent`` / ``1 bytes (1 KB) sent``; stack traces of any depth).
+* **LILAC / LogBatcher** (FSE 2024 / ASE 2024) cache parsed templates so the expensive parser
+  runs rarely. Here the cache maps a masked token sequence to its template id, so most lines
+  are one dict lookup after masking (itself cached per token and per token shape).
+
+Ids (``p<n>``) are never reused or renumbered: templates widen in place, the state file keeps
+them across restarts, and least-recently-seen templates are evicted (counted) past
+``max_templates``. Secrets never reach a template: a line that creates one goes through
+:func:`exporters.redact.redact` first, and widening only ever writes ``<*>``.
 
     >>> miner = PatternMiner()
     >>> miner.add("retrieval took 812ms for 5 docs").template
     'retrieval took <NUM> for <NUM> docs'
-
-Pattern ids (``p<n>``) are drain cluster ids: stable for the life of the state file, which
-:meth:`PatternMiner.save` writes atomically in drain3's own snapshot format.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
+import json
+import logging
 import os
 import re
-import zlib
-from dataclasses import dataclass
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
-
-import jsonpickle
-from drain3.drain import Drain
+from typing import NamedTuple
 
 from exporters.redact import redact
+from exporters.tokens import MASK_TOKEN, Masker, is_parameter, mask
 
-_TIMESTAMPS = (
-    r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?",  # ISO 8601 / Python
-    r"\d{4}/\d{2}/\d{2}(?: - | )\d{2}:\d{2}:\d{2}(?:\.\d+)?",  # GIN, Go log
-    r"\[?\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\]?",  # nginx / Apache access
-    r"\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2}(?:\.\d+)?",  # Redis
-    r"[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}(?: \d{4})?",  # ctime
-    r"[A-Z][a-z]{2} +\d{1,2} \d{2}:\d{2}:\d{2}",  # syslog
-    r"\d{2}:\d{2}:\d{2}(?:[.,]\d+)?",  # bare time
-    r"\d{4}-\d{2}-\d{2}",  # bare date
-    r"\[\s*\d+\.\d+\]",  # kernel uptime, padded to varying widths
-)
-# Alternatives are tried left to right at each position, so specific shapes come first.
-_MASKS = (
-    # An exception's free-text message has any number of words, and Drain only groups lines of
-    # equal length: keep the exception class (bounded, telling) and mask the rest of the line.
-    ("MSG", r"\b(?P<exc>[A-Za-z_][\w.]*(?:Error|Exception|Timeout|Refused|Exit)): .*"),
-    ("TS", "|".join(_TIMESTAMPS)),
-    ("UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    ("URL", r"\b[a-z][a-z0-9+.-]*://[^\s\"'<>]+"),
-    ("IP", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"
-           r"|\[[0-9a-fA-F]*:[0-9a-fA-F:]+\](?::\d{1,5})?"),
-    ("PATH", r"(?<![\w.])(?:/[\w.@%+~:-]+){2,}/?"),
-    ("STR", r"\"(?:[^\"\\]|\\.)*\"|(?<![\w'])'[^'\n]*'(?![\w'])"),
-    ("HEX", r"\b0x[0-9a-fA-F]+\b|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"),
-    ("ID", r"\b[A-Za-z]+_-?\d{4,}\b"),  # blk_-1608999687919862906, job_201711
-    # An access log's status and reason phrase (uvicorn: '"GET / HTTP/1.1" 404 Not Found').
-    ("STATUS", r"(?<=\" )[1-5]\d\d(?: [A-Z][a-zA-Z-]+)*(?=$|\s)"),
-    ("NUM", r"(?<![\w.])[-+]?\d+(?:\.\d+)*(?:[eE][-+]?\d+)?(?:[a-zA-Zµ%]{1,3})?(?![\w])"),
-)
-# Every alternative starts with a digit, one of ``["'/[+-]`` or a letter at a word start; saying
-# so up front lets the engine skip the inside of words without trying ten branches per
-# character (1.8x faster on the mixed corpus).
-_MASK = re.compile(
-    r"(?=[\d\[\"'/+-]|\b[A-Za-z])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _MASKS) + ")"
-)
-_TOKEN = {name: f"<{name}>" for name, _ in _MASKS}
+__all__ = ["Match", "PatternMiner", "is_parameter", "mask"]
 
+log = logging.getLogger(__name__)
 
-def _token(m: re.Match[str]) -> str:
-    kind = m.lastgroup or "NUM"
-    return f"{m.group('exc')}: <MSG>" if kind == "MSG" else _TOKEN[kind]
-
-
-def mask(message: str) -> str:
-    """Replace variable parts of a message with ``<TS>``, ``<IP>``, ``<NUM>`` … tokens."""
-    return _MASK.sub(_token, message)
-
-
-_MASK_TOKENS = frozenset(_TOKEN.values())
-_MASK_TOKEN_RE = re.compile("|".join(map(re.escape, _MASK_TOKENS)))
-_ALNUM = re.compile(r"[^\W_]")
-
-
-@functools.lru_cache(maxsize=65_536)
-def is_parameter(token: str) -> bool:
-    """A mask token, possibly wrapped in punctuation (``<IP>:``, ``(<NUM>)``, ``[<TS>]``)."""
-    return token in _MASK_TOKENS or ("<" in token and not _ALNUM.search(_MASK_TOKEN_RE.sub("", token)))
-
-
-# Request attributes that vary within one access-log statement, unlike state words.
-_HTTP_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+WILDCARD = "<*>"
+# Malformed input: longer messages are cut (a 1 MB line is one event, not 1 MB of template).
+MAX_MESSAGE_CHARS = 4_096
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @functools.lru_cache(maxsize=65_536)
 def _is_state_word(token: str) -> bool:
-    """An all-caps word such as FOLLOWING/LEADING/LOOKING, FAILED/RUNNING or an UPPER_SNAKE enum
-    constant (FAIL_TASK_CLEANUP): a state an enum names, so lines that differ in it are
-    different events, however much else they share (loghub labels them as separate templates)."""
+    """An all-caps word such as FOLLOWING/LEADING, FAILED/RUNNING or an UPPER_SNAKE enum
+    constant: lines that differ in it are different events, however much else they share."""
     word = token.replace("_", "")
-    return len(word) >= 3 and word.isalpha() and word.isupper() and token not in _HTTP_METHODS
+    return len(word) >= 3 and word.isalpha() and word.isupper()
 
 
-class TypedDrain(Drain):
-    """Drain whose similarity ignores parameter positions, including our typed mask tokens.
-
-    Stock Drain divides the matching tokens by *all* tokens and only treats ``<*>`` as a
-    parameter. With variables masked first, a typed token (``<NUM>``, ``<TS>``) equal in two
-    lines then counts as similar, so lines sharing only a masked header (``<TS> <NUM> INFO``)
-    merge, while an access-log line that is nearly all masks (``<IP> - <STR> <STATUS>``) never
-    reaches the threshold and every line becomes a new cluster. Here similarity is the share of
-    the template's *constant* tokens that the line matches; a mask token wrapped in punctuation
-    (``<IP>:``) is a parameter too.
-    """
-
-    def get_seq_distance(self, seq1: list[str], seq2: list[str], include_params: bool) -> tuple[float, int]:
-        similar = params = 0
-        for token1, token2 in zip(seq1, seq2, strict=True):
-            if token1 == self.param_str or is_parameter(token1):
-                params += 1
-            elif token1 == token2:
-                similar += 1
-            elif _is_state_word(token1) or _is_state_word(token2):  # either way round
-                return 0.0, params
-        if include_params:  # drain3's full-search match(): keep its stock meaning
-            return ((similar + params) / len(seq1) if seq1 else 1.0), params
-        constants = len(seq1) - params
-        return (similar / constants if constants else 1.0), params
+_WORD = re.compile(r"([A-Za-z]+)[.,;:]?")
 
 
-@dataclass(frozen=True)
-class Match:
+@functools.lru_cache(maxsize=65_536)
+def _skeleton(token: str) -> str:
+    """The token with every mask read as ``<*>``: ``vis=<HEX>`` and ``vis=<NUM>`` agree."""
+    return MASK_TOKEN.sub(WILDCARD, token) if "<" in token else token
+
+
+@functools.lru_cache(maxsize=65_536)
+def _is_word(token: str) -> bool:
+    return _WORD.fullmatch(token) is not None
+
+
+def _distinct(mine: str, theirs: str) -> bool:
+    """Two tokens that make lines different events however much else they share: enum-like
+    state words (LEADING/FOLLOWING), or plain words after a common start (Resumed/Paused,
+    ``force=true``/``force=false``, Starting/Ending). Names that are values (user names,
+    hosts, ids) are masked before this is asked."""
+    if _is_state_word(mine) or _is_state_word(theirs):
+        return True
+    start = len(os.path.commonprefix((mine, theirs)))  # noqa: RUF071 - characters are meant
+    while start and mine[start - 1].isalpha():  # compare whole words: Starting/Stopping
+        start -= 1
+    a, b = _WORD.fullmatch(mine, start), _WORD.fullmatch(theirs, start)
+    return a is not None and b is not None and (_wording(a.group(1)) or _wording(b.group(1)))
+
+
+_BOOLEANS = frozenset({"true", "false", "yes", "no", "on", "off", "null", "none", "enabled", "disabled"})
+
+
+def _wording(word: str) -> bool:
+    """Part of the message's wording rather than a value in a slot: a capitalised word
+    (Resumed, Starting, SPP), a verb form (-ed, -ing) or a boolean. Lower-case nouns in a slot
+    are usually values (``for root from``, ``for git from``)."""
+    return word[0].isupper() or word.endswith(("ed", "ing")) or word.lower() in _BOOLEANS
+
+
+class Match(NamedTuple):
     pattern_id: str
     template: str
     new: bool
 
 
-class PatternMiner:
-    """A Drain tree fed with masked messages, with state that survives restarts.
+@dataclass
+class _Template:
+    id: int
+    tokens: list[str]
+    size: int = 0
+    positions: list[int] = field(init=False)  # of the constant tokens
+    signature: tuple[str, ...] = field(init=False)
+    seen: Match = field(init=False)  # what a line of this template returns: built once
 
-    ``sim_th`` 0.55: a line joins a template when it matches *more than half* of the template's
-    constant tokens (drain3's default 0.4 is for its all-token similarity). Exactly half - three
-    shared words of six - is as often a different message as the same one.
-    ``max_clusters`` bounds memory (LRU).
+    def __post_init__(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.positions = [i for i, t in enumerate(self.tokens) if not is_parameter(t)]
+        self.signature = tuple(self.tokens[i] for i in self.positions)
+        self.seen = Match(f"p{self.id}", " ".join(self.tokens), False)
+
+
+class PatternMiner:
+    """Online template miner with state that survives restarts (see the module docstring).
+
+    ``sim_th`` 0.7: a line of the same length joins a template when the constant tokens they
+    share are at least 70% of the template's and of the line's. ``prefix`` 2: the first two
+    tokens must agree where both are plain words (Drain's first tree levels). ``max_templates``
+    bounds memory: the least recently seen template goes first, and :attr:`stats` counts it.
+    One configuration for every log family; ``bench/loghub.py`` measures it on 16.
     """
 
-    def __init__(self, *, sim_th: float = 0.55, depth: int = 4, max_children: int = 100,
-                 max_clusters: int = 5_000, state_path: Path | None = None, secrets: bool = True) -> None:
-        # "," splits kernel lines like "oom-kill:constraint=…,task=ollama,pid=42" into tokens.
-        self.drain = TypedDrain(sim_th=sim_th, depth=depth, max_children=max_children,
-                                max_clusters=max_clusters, extra_delimiters=(",",))
+    def __init__(self, *, sim_th: float = 0.7, prefix: int = 2, max_templates: int = 5_000,
+                 max_cache: int = 100_000, state_path: Path | None = None, secrets: bool = True) -> None:
+        self.sim_th = sim_th
+        self.prefix = prefix
+        self.max_templates = max_templates
+        self.max_cache = max_cache
         self.state_path = state_path
         self._secrets = secrets
+        self._templates: OrderedDict[int, _Template] = OrderedDict()  # least recently seen first
+        # Drain's first tree levels: templates by token count, then by first token ("" for a
+        # parameter), so a line is compared with the few templates it could join.
+        self._by_length: dict[int, dict[int, _Template]] = {}
+        self._by_head: dict[tuple[int, str], dict[int, _Template]] = {}
+        self._by_signature: dict[tuple[str, ...], int] = {}
+        self._cache: dict[tuple[str, ...], int] = {}
+        self._masker = Masker()
+        self._next_id = 1
+        self.stats: Counter[str] = Counter()  # malformed input by kind, evicted, state_unreadable
         if state_path is not None and state_path.exists():
             self._load(state_path)
 
+    # -- mining ------------------------------------------------------------------------------
     def add(self, message: str) -> Match:
-        """Mine one message (not a raw line: see :func:`exporters.logline.parse_line`)."""
-        # Masking first removes most secret shapes (URLs with credentials, card digits) and
-        # shortens the line, so the masker that catches the rest has less to scan.
-        text = mask(message)
-        if self._secrets:
-            text = redact(text)
-        cluster, change = self.drain.add_log_message(text)
-        return Match(f"p{cluster.cluster_id}", cluster.get_template(), change == "cluster_created")
+        """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
+        if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
+            message = self._sanitise(message)
+        key = self._masker.tokens(message)
+        if not key:
+            self._note("empty", "empty message mined as the empty template")
+        tid = self._cache.get(key)
+        template = self._templates.get(tid) if tid is not None else None
+        if template is None:
+            tokens = list(key)
+            template = self._match(tokens)
+            new = template is None
+            if template is None:
+                template = self._create(tokens)
+            if len(self._cache) >= self.max_cache:
+                self._cache.clear()
+            self._cache[key] = template.id
+            if new:
+                template.size += 1
+                return template.seen._replace(new=True)
+        template.size += 1
+        self._templates.move_to_end(template.id)
+        return template.seen
+
+    def _sanitise(self, message: str) -> str:
+        if isinstance(message, bytes):  # a caller that skipped decoding
+            message = message.decode("utf-8", errors="replace")
+            self._note("bytes", "bytes given instead of text; decoded with replacement characters")
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS]
+            self._note("truncated", f"message longer than {MAX_MESSAGE_CHARS} characters truncated")
+        try:
+            message.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates, from decoding with errors="surrogateescape"
+            message = message.encode("utf-8", errors="replace").decode("utf-8")
+            self._note("invalid_utf8", "text that is not valid UTF-8; bad characters replaced")
+        if _CONTROL.search(message):
+            message = _CONTROL.sub(" ", message)
+            self._note("control", "control characters (binary data?) replaced by spaces")
+        return message
+
+    def _note(self, kind: str, what: str) -> None:
+        """Count malformed input; log the first of each kind and then every 1,000th."""
+        self.stats[kind] += 1
+        if self.stats[kind] % 1_000 == 1:
+            log.warning("pattern miner: %s (%d so far)", what, self.stats[kind])
+
+    def _match(self, tokens: list[str]) -> _Template | None:
+        best, best_score = None, 0.0
+        line_constants = sum(not is_parameter(t) for t in tokens)
+        for template in self._candidates(tokens):
+            score = self._similarity(template, tokens, line_constants)
+            if score > best_score:
+                best, best_score = template, score
+        if best is not None:
+            self._widen(best, tokens)
+            return best
+        signature = tuple(t for t in tokens if not is_parameter(t))  # Brain's idea, see above
+        tid = self._by_signature.get(signature) if signature else None
+        return self._templates.get(tid) if tid is not None else None
+
+    def _candidates(self, tokens: list[str]) -> list[_Template]:
+        n = len(tokens)
+        if not tokens or is_parameter(tokens[0]):
+            return list(self._by_length.get(n, {}).values())
+        same_head = self._by_head.get((n, _skeleton(tokens[0])), {})
+        return [*same_head.values(), *self._by_head.get((n, ""), {}).values()]
+
+    def _similarity(self, template: _Template, tokens: list[str], line_constants: int) -> float:
+        """Shared constant tokens over the larger of the two constant counts (0 if too few).
+
+        The first ``prefix`` tokens must agree where both are constants, as on the first
+        levels of Drain's tree."""
+        same = 0
+        mine_tokens = template.tokens
+        for i in template.positions:
+            mine, theirs = mine_tokens[i], tokens[i]
+            if mine == theirs or _skeleton(mine) == _skeleton(theirs):
+                same += 1
+            elif (i < self.prefix and _is_word(mine) and _is_word(theirs)) or _distinct(mine, theirs):
+                return 0.0
+        constants = max(len(template.positions), line_constants)
+        score = same / constants if constants else 1.0
+        return score if score >= self.sim_th else 0.0
+
+    def _widen(self, template: _Template, tokens: list[str]) -> None:
+        """Positions where the line differs become ``<*>``; the id stays."""
+        changed = False
+        for i, (mine, theirs) in enumerate(zip(template.tokens, tokens, strict=True)):
+            if mine != theirs and mine != WILDCARD:
+                skeleton = _skeleton(mine)
+                template.tokens[i] = skeleton if skeleton == _skeleton(theirs) else WILDCARD
+                changed = True
+        if changed:
+            self._unindex(template)
+            template.refresh()
+            self._index(template)
+
+    def _create(self, tokens: list[str]) -> _Template:
+        if self._secrets:  # the template is what gets stored and shown: no secret in it
+            tokens = redact(" ".join(tokens)).split()
+        template = _Template(self._next_id, tokens)
+        self._next_id += 1
+        self._index(template)
+        while len(self._templates) > self.max_templates:
+            self._evict(next(iter(self._templates.values())))
+        return template
+
+    def _head(self, template: _Template) -> tuple[int, str]:
+        tokens = template.tokens
+        head = "" if not tokens or is_parameter(tokens[0]) else _skeleton(tokens[0])
+        return len(tokens), head
+
+    def _index(self, template: _Template) -> None:
+        self._templates[template.id] = template
+        self._by_length.setdefault(len(template.tokens), {})[template.id] = template
+        self._by_head.setdefault(self._head(template), {})[template.id] = template
+        self._by_signature.setdefault(template.signature, template.id)
+
+    def _unindex(self, template: _Template) -> None:
+        del self._by_length[len(template.tokens)][template.id]
+        del self._by_head[self._head(template)][template.id]
+        if self._by_signature.get(template.signature) == template.id:
+            del self._by_signature[template.signature]
+
+    def _evict(self, template: _Template) -> None:
+        self._unindex(template)
+        del self._templates[template.id]
+        self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
 
     def templates(self) -> dict[str, str]:
-        return {f"p{c.cluster_id}": c.get_template() for c in self.drain.clusters}
+        return {t.seen.pattern_id: t.seen.template for t in self._templates.values()}
 
+    # -- persistence -------------------------------------------------------------------------
     def save(self) -> None:
-        """Write the tree to ``state_path`` atomically (write a temp file, then rename)."""
+        """Write the templates to ``state_path`` atomically (a temp file, then rename)."""
         if self.state_path is None:
             return
-        state = base64.b64encode(zlib.compress(jsonpickle.dumps(self.drain, keys=True).encode()))
+        state = {"version": 1, "next_id": self._next_id,
+                 "templates": [[t.id, t.size, t.tokens] for t in self._templates.values()]}
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_suffix(self.state_path.suffix + ".tmp")
-        tmp.write_bytes(state)
+        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, self.state_path)
 
     def _load(self, path: Path) -> None:
-        loaded: Drain = jsonpickle.loads(zlib.decompress(base64.b64decode(path.read_bytes())), keys=True)
-        self.drain.id_to_cluster = loaded.id_to_cluster
-        self.drain.clusters_counter = loaded.clusters_counter
-        self.drain.root_node = loaded.root_node
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+            templates = [_Template(int(tid), [str(t) for t in tokens], int(size))
+                         for tid, size, tokens in state["templates"]]
+            next_id = int(state["next_id"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            # An older drain3 snapshot or a damaged file: start empty rather than not at all.
+            self.stats["state_unreadable"] += 1
+            log.warning("pattern miner: state file %s unreadable (%s); starting with no templates", path, exc)
+            return
+        for template in templates:  # saved least recently seen first, so LRU order survives
+            self._index(template)
+        self._next_id = max([next_id, *(t.id + 1 for t in templates)])

@@ -1,4 +1,7 @@
-"""Log parsing, masking and template mining: accuracy on labelled corpora, persistence, secrets."""
+"""Log parsing and template mining: grouping, stable ids, bounded memory, malformed input, secrets.
+
+Mining behaviour is checked on short hand-written lines of each family (Loghub data is only
+read by bench/loghub.py)."""
 
 from __future__ import annotations
 
@@ -6,27 +9,9 @@ import pytest
 from drain3 import TemplateMiner
 from drain3.template_miner_config import TemplateMinerConfig
 
-from bench.logcorpus import LOGHUB_STYLE, MIXED, PUBLISHED_DRAIN_GA, generate, grouping_accuracy
+from bench.logcorpus import LOGHUB_STYLE, generate, grouping_accuracy
 from exporters.logline import normalise_level, parse_line
-from exporters.patterns import PatternMiner, mask
-
-
-@pytest.mark.parametrize(
-    ("message", "masked"),
-    [
-        ("retrieval took 812ms for 5 docs", "retrieval took <NUM> for <NUM> docs"),
-        ("conn from 10.0.3.4:5432 at 2026-11-26T23:01:05.123Z", "conn from <IP> at <TS>"),
-        ("request 550e8400-e29b-41d4-a716-446655440000 key=4bf92f3577b34da6", "request <UUID> key=<HEX>"),
-        ("read /var/lib/ollama/models/x.bin via http://ollama:11434/api/ps", "read <PATH> via <URL>"),
-        ('msg "hello world" from \'db\' can\'t', "msg <STR> from <STR> can't"),
-        ('"GET / HTTP/1.1" 500 Internal Server Error', "<STR> <STATUS>"),
-        ("[  123.456789] Out of memory", "<TS> Out of memory"),
-        ("block blk_-1608999687919862906 v1 llama3.1:8b", "block <ID> v1 llama3.1:<NUM>"),
-        ("failed: httpx.ConnectError: [Errno 111] Connection refused", "failed: httpx.ConnectError: <MSG>"),
-    ],
-)
-def test_mask(message, masked):
-    assert mask(message) == masked
+from exporters.patterns import PatternMiner
 
 
 @pytest.mark.parametrize(
@@ -70,10 +55,6 @@ def _ga(templates, count: int) -> float:
     return grouping_accuracy([t for t, _ in rows], predicted)
 
 
-def test_grouping_accuracy_on_this_stacks_mixed_logs():
-    assert _ga(MIXED, 4000) >= 0.98
-
-
 def _default_drain3_ga(templates, count: int) -> float:
     config = TemplateMinerConfig()
     config.profiling_enabled = False
@@ -88,57 +69,124 @@ def test_grouping_accuracy_on_loghub_style_samples_beats_default_drain3(name):
     assert _ga(LOGHUB_STYLE[name], 2000) >= _default_drain3_ga(LOGHUB_STYLE[name], 2000)
 
 
-# Hadoop-style is short of Drain's 0.948 (0.863): its one-word variants ("Before/After Scheduling",
-# "job-conf/job-jar file") differ in the second word, and the logger name that leads every line
-# takes the first level of Drain's prefix tree, which the published run (message only) had free.
-@pytest.mark.parametrize("name", sorted(set(PUBLISHED_DRAIN_GA) - {"Hadoop"}))
-def test_grouping_accuracy_reaches_published_drain_figures(name):
-    assert _ga(LOGHUB_STYLE[name], 2000) >= PUBLISHED_DRAIN_GA[name]
-
-
 def test_grouping_accuracy_metric():
     assert grouping_accuracy(["a", "a", "b"], ["x", "x", "y"]) == 1.0
     assert grouping_accuracy(["a", "a", "b"], ["x", "x", "x"]) == 0.0
     assert grouping_accuracy(["a", "a", "b"], ["x", "y", "z"]) == pytest.approx(1 / 3)
 
 
-def test_state_words_split_templates_but_http_methods_do_not():
+def _ids(miner: PatternMiner, lines) -> list[str]:
+    return [miner.add(line).pattern_id for line in lines]
+
+
+def test_values_widen_one_template_and_different_wording_splits():
+    miner = PatternMiner()
+    users = _ids(miner, [f"Failed password for {u} from 10.0.0.{i} port {2000 + i} ssh2"
+                         for i, u in enumerate(("root", "git", "ftp", "admin1"))])
+    verbs = _ids(miner, ["Starting the TrustedInstaller main loop.",
+                         "Ending the TrustedInstaller main loop."])
+    states = _ids(miner, [f"[instance: 6e1f{i}-aa] VM {s} (Lifecycle Event)"
+                          for i, s in enumerate(("Resumed", "Paused", "Started"))])
+    flags = _ids(miner, [f"interceptKeyTq keycode={k} interactive=true down {d} canceled false"
+                         for k, d in ((4, "true"), (5, "false"))])
+    assert len(set(users)) == 1
+    assert len(set(verbs)) == 2 and len(set(states)) == 3 and len(set(flags)) == 2
+
+
+def test_state_words_split_templates_whichever_line_came_first():
     miner = PatternMiner()
     states = {miner.add(f"Notification: {n} (n.leader), {s} (n.state)").pattern_id
               for n in range(3) for s in ("FOLLOWING", "LEADING", "LOOKING")}
-    methods = {miner.add(f'"{m} /v1/chat HTTP/1.1" 200 {n}').pattern_id
-               for n in range(3) for m in ("GET", "POST")}
-    assert len(states) == 3
-    assert len(methods) == 1
-
-
-def test_enum_constants_split_templates_whichever_line_came_first():
-    miner = PatternMiner()
     first = miner.add("attempt_1 Attempt Transitioned from RUNNING to FAIL_CONTAINER_CLEANUP").pattern_id
     second = miner.add("attempt_2 Attempt Transitioned from RUNNING to SUCCESS_CONTAINER_CLEANUP").pattern_id
-    then_alpha = miner.add("task_3 Task Transitioned from SUCCESS_CONTAINER_CLEANUP to SUCCEEDED").pattern_id
-    after = miner.add("task_4 Task Transitioned from RUNNING to SUCCEEDED").pattern_id
-    assert len({first, second}) == 2
-    assert then_alpha != after
+    assert len(states) == 3
+    assert first != second
+
+
+def test_a_different_number_of_values_is_the_same_template():
+    """Brain's idea: the same constant words in the same order are one statement."""
+    miner = PatternMiner()
+    ids = _ids(miner, ["chrome.exe close, 403 bytes sent, 1190 bytes received, lifetime 00:01",
+                       "chrome.exe close, 1190 bytes (1.16 KB) sent, 403 bytes received, lifetime <1 sec",
+                       "wcp called (stack @0x7fed806eb5d @0x7fef9fb9b6d)",
+                       "wcp called (stack @0x7fed806eb5d @0x7fef9fb9b6d @0x7fef9f8358f @0xff83e97c)"])
+    assert ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+
+
+def test_a_line_fitting_no_template_is_new_and_later_lines_of_a_template_are_not():
+    miner = PatternMiner()
+    first = [miner.add(f"retrieval took {n}ms for {n % 7} docs from 10.0.0.{n % 250}") for n in range(50)]
+    other = miner.add("cache evicted 12 keys")
+    assert first[0].new and not any(m.new for m in first[1:])
+    assert other.new and other.pattern_id != first[0].pattern_id
+
+
+def test_widening_keeps_the_id():
+    miner = PatternMiner()
+    first = miner.add("job alpha finished in 5 steps on node east")
+    widened = miner.add("job alpha finished in 7 steps on node west")
+    assert widened.pattern_id == first.pattern_id and not widened.new
+    assert widened.template == "job alpha finished in <NUM> steps on node <*>"
 
 
 def test_state_survives_a_restart(tmp_path):
     state = tmp_path / "patterns.state"
     lines = [f"retrieval took {i}ms for {i % 7} docs" for i in range(20)] + ["cache miss key=abc", "boot"]
     first = PatternMiner(state_path=state)
-    ids = [first.add(line).pattern_id for line in lines]
+    ids = _ids(first, lines)
     first.save()
     second = PatternMiner(state_path=state)
     again = [second.add(line) for line in lines]
     assert [m.pattern_id for m in again] == ids
     assert not any(m.new for m in again)
     assert second.templates() == first.templates()
+    assert second.add("a brand new statement here").pattern_id not in ids  # ids are never reused
 
 
-def test_new_flag_only_on_first_sight():
-    miner = PatternMiner()
+def test_memory_is_bounded_least_recently_seen_first_and_counted(tmp_path):
+    miner = PatternMiner(max_templates=3, state_path=tmp_path / "s")
+    a, b, c = _ids(miner, ["alpha started", "beta stopped", "gamma failed"])
+    miner.add("alpha started")  # alpha is now the most recently seen
+    d = miner.add("delta queued").pattern_id
+    assert miner.stats["evicted"] == 1
+    assert set(miner.templates()) == {a, c, d}  # beta went
+    back = miner.add("beta stopped")
+    assert back.new and back.pattern_id not in {a, b, c, d}  # no id is handed out twice
+    miner.save()
+    assert len(PatternMiner(max_templates=3, state_path=tmp_path / "s").templates()) == 3
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        (b"\xff\xfe raw bytes", "bytes"),
+        ("x" * 1_000_000, "truncated"),
+        ("binary \x00\x01\x02\x7f payload", "control"),
+        ("bad utf-8 \udcff\udcfe here", "invalid_utf8"),  # from errors="surrogateescape" decoding
+        ("", "empty"),
+        ("   \t ", "empty"),
+    ],
+)
+def test_malformed_input_is_mined_counted_and_logged(message, kind, caplog, tmp_path):
+    miner = PatternMiner(state_path=tmp_path / "state")
+    with caplog.at_level("WARNING", logger="exporters.patterns"):
+        match = miner.add(message)
+        again = miner.add(message)
+    assert match.pattern_id == again.pattern_id and len(match.template) <= 4_096
+    assert miner.stats[kind] == 2
+    assert len([r for r in caplog.records if "pattern miner" in r.getMessage()]) == 1  # not one per line
+    miner.save()  # what was mined can be stored and read back
+    assert PatternMiner(state_path=tmp_path / "state").templates() == miner.templates()
+
+
+def test_an_unreadable_state_file_starts_empty_with_a_clear_log_line(tmp_path, caplog):
+    state = tmp_path / "patterns.drain"
+    state.write_bytes(b"eJzLSM3JyVcozy/KSQEAGgQEXQ==")  # an old drain3 snapshot, not ours
+    with caplog.at_level("WARNING", logger="exporters.patterns"):
+        miner = PatternMiner(state_path=state)
+    assert miner.templates() == {} and miner.stats["state_unreadable"] == 1
+    assert "unreadable" in caplog.text
     assert miner.add("worker started").new
-    assert not miner.add("worker started").new
 
 
 def test_templates_never_hold_secrets():
