@@ -13,10 +13,12 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from exporters.dlq import DeadLetters
 from exporters.loki import LokiHandler, LokiOptions, retry_after, setup_logging
 from exporters.settings import ExporterSettings
 from llm_sre.processes import free_port, wait_until
@@ -39,8 +41,18 @@ def registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
+SPILL = Path("unset")
+
+
+@pytest.fixture(autouse=True)
+def spill_dir(tmp_path, monkeypatch) -> Path:
+    """Every handler of a test spills under its tmp_path (make_handler reads SPILL)."""
+    monkeypatch.setattr(sys.modules[__name__], "SPILL", tmp_path / "spill")
+    return tmp_path / "spill"
+
+
 def make_handler(url: str, registry: CollectorRegistry, **options: object) -> LokiHandler:
-    opts = LokiOptions(**{**FAST.__dict__, **options})
+    opts = LokiOptions(**{**FAST.__dict__, "spill_dir": SPILL, **options})
     return LokiHandler(url, LABELS, opts, registry=registry)
 
 
@@ -110,9 +122,9 @@ def test_429_then_204_honours_retry_after_and_loses_nothing(receiver, registry):
     first, second = receiver.requests[:2]
     assert (first.status, second.status) == (429, 204)
     assert second.at - first.at >= 0.9  # Retry-After: 1, not the 0.05 s backoff
-    messages = sorted(json.loads(line)["message"] for line in receiver.lines())
-    assert messages == [f"event {i}" for i in range(5)]
-    assert sample(registry, "llm_sre_loki_push_failures_total") == 1
+    messages = [json.loads(line)["message"] for line in receiver.lines()]
+    assert messages == [f"event {i}" for i in range(5)]  # via the spill, in order
+    assert sample(registry, "llm_sre_loki_push_failures_total", cause="rate_limited") == 1
 
 
 def test_5xx_is_retried(receiver, registry):
@@ -122,26 +134,27 @@ def test_5xx_is_retried(receiver, registry):
     wait_until(lambda: len(receiver.entries) == 1, 10, what="delivery after two 5xx")
     handler.close()
     assert [r.status for r in receiver.requests] == [500, 503, 204]
-    assert sample(registry, "llm_sre_loki_push_failures_total") == 2
+    assert sample(registry, "llm_sre_loki_push_failures_total", cause="server_error") == 2
 
 
-def test_other_4xx_is_final_and_counted(receiver, registry):
+def test_other_4xx_is_final_and_parked_as_dead_letters(receiver, registry, tmp_path):
     receiver.script.append((400, {}))
-    handler = make_handler(receiver.url, registry)
+    handler = make_handler(receiver.url, registry, dlq_dir=tmp_path / "dlq")
     for i in range(3):
         handler.handle(record(f"event {i}"))
     handler.flush()
     handler.close()
     assert len(receiver.requests) == 1
-    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="rejected") == 3
+    assert sample(registry, "llm_sre_loki_dead_letters_total", cause="rejected") == 3
+    assert DeadLetters(tmp_path / "dlq").counts() == {"rejected": (1, 3)}
 
 
 def test_receiver_down_then_up_delivers_everything(registry):
     receiver = LokiReceiver(free_port())
-    handler = make_handler(receiver.url, registry, max_retries=100)
+    handler = make_handler(receiver.url, registry)
     emitter = emit_in_thread(handler, 20)
     wait_until(lambda: not emitter.is_alive(), 10, what="emits to return while Loki is down")
-    wait_until(lambda: sample(registry, "llm_sre_loki_push_failures_total") >= 2, 10, what="failed pushes")
+    wait_until(lambda: sample(registry, "llm_sre_loki_records_spilled_total") == 20, 10, what="all spilled")
     receiver.start()
     try:
         wait_until(lambda: len(receiver.entries) == 20, 10, what="delivery once Loki is back")
@@ -151,22 +164,21 @@ def test_receiver_down_then_up_delivers_everything(registry):
     assert sample(registry, "llm_sre_loki_records_sent_total") == 20
 
 
-def test_hung_receiver_never_blocks_and_drops_are_counted(receiver, registry):
-    receiver.gate.clear()  # every push hangs until released
-    handler = make_handler(receiver.url, registry, queue_size=50, batch_size=10)
+def test_hung_receiver_never_blocks_and_loses_nothing(receiver, registry):
+    receiver.gate.clear()  # every push hangs until released; the client gives up after 0.5 s
+    handler = make_handler(receiver.url, registry, queue_size=50, batch_size=10, timeout=0.5)
     emitter = emit_in_thread(handler, 500)
     wait_until(lambda: not emitter.is_alive(), 10, what="500 emits to return while Loki hangs")
-    dropped = sample(registry, "llm_sre_loki_records_dropped_total", reason="queue_full")
-    assert dropped >= 500 - 50 - 10
+    wait_until(lambda: sample(registry, "llm_sre_loki_records_spilled_total") > 0, 10, what="spilling")
     receiver.gate.set()
-    handler.flush()
+    wait_until(lambda: len(receiver.entries) == 500, 20, what="everything delivered after the hang")
     handler.close()
     messages = [json.loads(line)["message"] for line in receiver.lines()]
-    assert len(messages) == len(set(messages))  # nothing delivered twice
-    assert len(messages) + dropped == 500  # nothing lost that was not counted
+    assert messages == [f"event {i}" for i in range(500)]  # in order, each once (Loki drops exact repeats)
+    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="memory_full", level="error") == 0
 
 
-def test_close_gives_up_at_its_deadline_and_counts_the_rest(receiver, registry):
+def test_close_gives_up_at_its_deadline_and_spills_the_rest_for_the_next_start(receiver, registry):
     receiver.gate.clear()
     handler = make_handler(receiver.url, registry, close_timeout=0.5, timeout=1.0, batch_size=5)
     for i in range(20):
@@ -174,9 +186,15 @@ def test_close_gives_up_at_its_deadline_and_counts_the_rest(receiver, registry):
     closer = threading.Thread(target=handler.close)
     closer.start()
     wait_until(lambda: not closer.is_alive(), 10, what="close to return despite a hung Loki")
-    lost = sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown")
-    assert lost + sample(registry, "llm_sre_loki_records_sent_total") == 20
-    assert lost > 0
+    spilled = sample(registry, "llm_sre_loki_records_spilled_total")
+    assert spilled + sample(registry, "llm_sre_loki_records_sent_total") == 20
+    assert spilled > 0
+    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown", level="error") == 0
+    receiver.gate.set()
+    again = make_handler(receiver.url, CollectorRegistry())  # the next start drains the spill
+    wait_until(lambda: len(receiver.entries) == 20, 10, what="spill drained at restart")
+    again.close()
+    assert sorted(json.loads(x)["message"] for x in receiver.lines()) == sorted(f"event {i}" for i in range(20))
 
 
 def test_handler_ignores_its_own_http_client_logs(receiver, registry):
@@ -209,9 +227,9 @@ def test_long_lines_are_truncated_to_the_limit(receiver, registry):
 def test_flush_on_interpreter_exit(receiver):
     """No explicit close: logging.shutdown at exit must push what is queued."""
     script = (
-        "import logging; from exporters.loki import LokiHandler, LokiOptions; "
+        "import logging, pathlib; from exporters.loki import LokiHandler, LokiOptions; "
         f"h = LokiHandler({receiver.url!r}, {{'service': 'child', 'env': 'test'}}, "
-        "LokiOptions(batch_wait=30)); "
+        f"LokiOptions(batch_wait=30, spill_dir=pathlib.Path({str(SPILL)!r}))); "
         "log = logging.getLogger('child'); log.addHandler(h); log.setLevel(logging.INFO); "
         "[log.info('line %d', i) for i in range(100)]"
     )
@@ -285,7 +303,7 @@ def test_dropped_batches_are_logged_for_other_handlers(receiver, registry, caplo
     with caplog.at_level(logging.WARNING, logger="exporters.loki"):
         handler.handle(record("rejected line"))
         handler.close()
-    assert any("Loki rejected 1 records (HTTP 400)" in r.getMessage() for r in caplog.records)
+    assert any("Loki refused 1 records (rejected, HTTP 400)" in r.getMessage() for r in caplog.records)
 
 
 def test_setup_logging_writes_json_and_ships_to_loki(receiver):
@@ -322,11 +340,13 @@ def test_setup_logging_without_loki_url_only_writes_json():
 
 def test_flush_does_not_wait_while_loki_is_down(registry):
     """logging.shutdown flushes every handler at exit: a dead Loki must not hold the exit."""
-    handler = make_handler(f"http://127.0.0.1:{free_port()}", registry, close_timeout=60.0, max_retries=100)
+    handler = make_handler(f"http://127.0.0.1:{free_port()}", registry, close_timeout=60.0)
     handler.handle(record("nobody listens"))
+    wait_until(lambda: sample(registry, "llm_sre_loki_push_failures_total", cause="network") >= 1, 10,
+               what="a failed push")
     flusher = threading.Thread(target=handler.flush)
     flusher.start()
     wait_until(lambda: not flusher.is_alive(), 10, what="flush to return while Loki is down")
     handler.options = LokiOptions(**{**handler.options.__dict__, "close_timeout": 0.2})
     handler.close()
-    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown") == 1
+    assert sample(registry, "llm_sre_loki_records_spilled_total") == 1
