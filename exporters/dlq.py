@@ -89,7 +89,8 @@ class DeadLetters:
             result[letter.cause] = (files + 1, records + len(letter.entries))
         return result
 
-    def retry(self, push: Callable[[Mapping[str, str], list[Entry]], Outcome], cause: str | None = None) -> RetryReport:
+    def retry(self, push: Callable[[Mapping[str, str], list[Entry]], Outcome],
+              cause: str | None = None) -> RetryReport:
         """Push each parked batch again; delivered ones are deleted, re-failed ones re-filed."""
         report = RetryReport()
         letters = self.letters(cause)
@@ -102,7 +103,8 @@ class DeadLetters:
             letter.path.unlink(missing_ok=True)
             for entries, failure in outcome.parked:
                 self.park(letter.labels, entries, failure)
-                report.requeued[failure.cause.value] = report.requeued.get(failure.cause.value, 0) + len(entries)
+                cause_name = failure.cause.value
+                report.requeued[cause_name] = report.requeued.get(cause_name, 0) + len(entries)
         return report
 
     def drop(self, cause: str | None = None) -> int:

@@ -92,10 +92,10 @@ class LokiOptions:
     spill_dir: Path = Path("data/spill")
     segment_bytes: int = 8 << 20
     fsync: Fsync = "segment"
-    budget: Budget = Budget()
+    budget: Budget = field(default_factory=Budget)
     drain_bytes_per_second: float = 2_000_000
     dlq_dir: Path | None = None  # None: <spill_dir>/../loki-dlq
-    sampling: SamplingPolicy | None = SamplingPolicy()  # None: never sample
+    sampling: SamplingPolicy | None = field(default_factory=SamplingPolicy)  # None: never sample
     policy_file: Path | None = None
     policy_redis_url: str | None = None
     policy_redis_key: str = DEFAULT_KEY
@@ -237,7 +237,7 @@ class LokiHandler(logging.Handler):
                 return
             self._buffer.append(entry)
             self._buffer_bytes += size
-            if len(self._buffer) >= self.options.batch_size or self._buffer_bytes >= limit * self.options.high_water:
+            if len(self._buffer) >= self.options.batch_size or self._buffer_bytes >= self._high_water:
                 self._cond.notify_all()
 
     def _entry(self, record: logging.LogRecord, rate: float) -> Entry:
@@ -300,7 +300,7 @@ class LokiHandler(logging.Handler):
         while True:
             with self._cond:
                 self._cond.wait_for(self._has_work, timeout=self._wait_time())
-                if self._closing and (time.monotonic() >= self._deadline or self._spilling or not self._buffer):
+                if self._closing and (self._spilling or not self._buffer or self._past_deadline()):
                     break
             try:
                 self._step()
@@ -308,6 +308,9 @@ class LokiHandler(logging.Handler):
                 log.exception("Loki shipping step failed")
                 self._wake.wait(self.options.backoff)
         self._spill_memory()
+
+    def _past_deadline(self) -> bool:
+        return time.monotonic() >= self._deadline
 
     def _has_work(self) -> bool:
         if self._closing or self._flushing:

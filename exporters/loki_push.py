@@ -123,7 +123,7 @@ class Pusher:
             kwargs: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
             response = self.client.post(self.base_url + PUSH_PATH, content=self.body(entries),
                                         headers=self.headers, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - classified: transport trouble retried, bugs parked
+        except Exception as exc:
             failure = classify_exception(exc)
         else:
             if response.status_code < 300:
@@ -133,7 +133,8 @@ class Pusher:
         self._failures.labels(cause=failure.cause.value).inc()
         return self._handle(entries, failure, timeout, truncated)
 
-    def _handle(self, entries: list[Entry], failure: Failure, timeout: float | None, truncated: bool) -> Outcome:
+    def _handle(self, entries: list[Entry], failure: Failure, timeout: float | None,
+                truncated: bool) -> Outcome:
         if failure.action is Action.RETRY:
             return Outcome(pending=entries, retry=failure)
         if failure.action is Action.SPLIT and len(entries) > 1:

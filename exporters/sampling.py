@@ -27,6 +27,7 @@ Policy in YAML (or the same as JSON in Redis)::
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -68,7 +69,7 @@ class SamplingPolicy(BaseModel):
     def _steps(cls, steps: tuple[float, ...]) -> tuple[float, ...]:
         if not steps or steps[0] != 1.0:
             raise ValueError("steps must start at 1.0")
-        if any(not 0.0 < b < a for a, b in zip(steps, steps[1:], strict=False)):
+        if any(not 0.0 < b < a for a, b in itertools.pairwise(steps)):
             raise ValueError("steps must be strictly decreasing and above 0")
         return steps
 

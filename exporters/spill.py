@@ -159,8 +159,12 @@ class Segments:
         self._file.close()
         self._file = None
 
-    def read(self, max_entries: int, max_bytes: int) -> tuple[list[Entry], Position | None]:
-        """Up to ``max_entries``/``max_bytes`` of the oldest undelivered entries and where they end."""
+    def read(self, max_entries: int, max_bytes: int,
+             after: Position | None = None) -> tuple[list[Entry], Position | None]:
+        """Up to ``max_entries``/``max_bytes`` of the oldest undelivered entries and where they end.
+
+        ``after``: continue from an earlier read's end instead of the committed offsets (a dry run).
+        """
         with self._lock:
             if self._file is not None:
                 self._file.flush()
@@ -168,7 +172,9 @@ class Segments:
             size = 0
             position: Position | None = None
             for segment in self.segments():
-                offset = _offset(segment)
+                if after is not None and segment < after.segment:
+                    continue
+                offset = after.offset if after is not None and segment == after.segment else _offset(segment)
                 for entry, end in self._lines(segment, offset):
                     position = Position(segment, end)
                     if entry is not None:

@@ -50,8 +50,9 @@ class PushRejected(ValueError):
 
 def _push_request_class() -> type:
     """logproto.PushRequest built from its descriptor (fields and numbers as in Loki's push.proto)."""
-    proto = descriptor_pb2.FileDescriptorProto(name="loki_push_fake.proto", package="logproto", syntax="proto3",
-                                               dependency=["google/protobuf/timestamp.proto"])
+    proto = descriptor_pb2.FileDescriptorProto(
+        name="loki_push_fake.proto", package="logproto", syntax="proto3",
+        dependency=["google/protobuf/timestamp.proto"])
     F = descriptor_pb2.FieldDescriptorProto
     opt, rep = F.LABEL_OPTIONAL, F.LABEL_REPEATED
 
@@ -67,7 +68,8 @@ def _push_request_class() -> type:
             ("line", 2, opt, F.TYPE_STRING, ""),
             ("structuredMetadata", 3, rep, F.TYPE_MESSAGE, ".logproto.LabelPairAdapter"))
     message("StreamAdapter", ("labels", 1, opt, F.TYPE_STRING, ""),
-            ("entries", 2, rep, F.TYPE_MESSAGE, ".logproto.EntryAdapter"), ("hash", 3, opt, F.TYPE_UINT64, ""))
+            ("entries", 2, rep, F.TYPE_MESSAGE, ".logproto.EntryAdapter"),
+            ("hash", 3, opt, F.TYPE_UINT64, ""))
     message("PushRequest", ("streams", 1, rep, F.TYPE_MESSAGE, ".logproto.StreamAdapter"))
     pool = descriptor_pool.DescriptorPool()
     pool.AddSerializedFile(timestamp_pb2.DESCRIPTOR.serialized_pb)
@@ -106,7 +108,7 @@ def encode_protobuf(rows: list[Row]) -> bytes:
 def decode_protobuf(body: bytes) -> list[Row]:
     try:
         request = PushRequest.FromString(bytes(cramjam.snappy.decompress_raw(body)))
-    except Exception as exc:  # noqa: BLE001 - any decode failure is Loki's 400
+    except Exception as exc:
         raise PushRejected(f"failed to parse protobuf push: {type(exc).__name__}") from None
     rows = []
     for stream in request.streams:
@@ -255,10 +257,10 @@ class LokiReceiver:
             return 400, {}, f"loghttp: {exc}\n".encode()
         size = sum(len(line) for _, _, line, _ in rows)
         if self.rate_limit_bytes and size > self.rate_limit_bytes:
-            return 429, {}, (f"Ingestion rate limit exceeded for user fake (limit: {self.rate_limit_bytes} "
-                             f"bytes/sec) while attempting to ingest '{len(rows)}' lines totaling '{size}' bytes, "
-                             "reduce log volume or contact your Loki administrator to see if the limit can be "
-                             "increased\n").encode()
+            return 429, {}, (
+                f"Ingestion rate limit exceeded for user fake (limit: {self.rate_limit_bytes} bytes/sec) "
+                f"while attempting to ingest '{len(rows)}' lines totaling '{size}' bytes, reduce log volume "
+                "or contact your Loki administrator to see if the limit can be increased\n").encode()
         return self._ingest(rows)
 
     def _ingest(self, rows: list[Row]) -> tuple[int, dict[str, str], bytes]:
@@ -286,18 +288,20 @@ class LokiReceiver:
         if len(labels) > self.max_labels:
             return f"entry for stream '{stream}' has {len(labels)} label names; limit {self.max_labels}"
         if len(line.encode()) > self.max_line_size:
-            return (f"Max entry size '{self.max_line_size}' bytes exceeded for stream '{stream}' while adding an "
-                    f"entry with length '{len(line.encode())}' bytes")
+            return (f"Max entry size '{self.max_line_size}' bytes exceeded for stream '{stream}' "
+                    f"while adding an entry with length '{len(line.encode())}' bytes")
         if ns < self.reject_before_ns:
-            return (f"entry for stream '{stream}' has timestamp too old: {_ts(ns)}, oldest acceptable timestamp "
-                    f"is: {_ts(self.reject_before_ns)}")
+            return (f"entry for stream '{stream}' has timestamp too old: {_ts(ns)}, "
+                    f"oldest acceptable timestamp is: {_ts(self.reject_before_ns)}")
         newest = self._newest.get(stream)
         if newest is None or ns >= newest:
             return None
         if not self.unordered_writes and (stream, str(ns), line) not in self._seen:
-            return f"entry with timestamp {_ts(ns)} ignored, reason: 'entry out of order' for stream: {stream}"
+            return (f"entry with timestamp {_ts(ns)} ignored, reason: 'entry out of order' "
+                    f"for stream: {stream}")
         if ns < newest - self.window_ns:
-            return (f"entry with timestamp {_ts(ns)} ignored, reason: 'entry too far behind, entry timestamp is: "
-                    f"{_ts(ns)}, oldest acceptable timestamp is: {_ts(newest - self.window_ns)}', "
+            return (f"entry with timestamp {_ts(ns)} ignored, reason: 'entry too far behind, "
+                    f"entry timestamp is: {_ts(ns)}, oldest acceptable timestamp is: "
+                    f"{_ts(newest - self.window_ns)}', "
                     f"user 'fake', total ignored: 1 out of 1 for stream: {stream}")
         return None

@@ -194,7 +194,8 @@ def test_close_gives_up_at_its_deadline_and_spills_the_rest_for_the_next_start(r
     again = make_handler(receiver.url, CollectorRegistry())  # the next start drains the spill
     wait_until(lambda: len(receiver.entries) == 20, 10, what="spill drained at restart")
     again.close()
-    assert sorted(json.loads(x)["message"] for x in receiver.lines()) == sorted(f"event {i}" for i in range(20))
+    messages = sorted(json.loads(x)["message"] for x in receiver.lines())
+    assert messages == sorted(f"event {i}" for i in range(20))
 
 
 def test_handler_ignores_its_own_http_client_logs(receiver, registry):
