@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import httpx
 
@@ -86,9 +86,11 @@ class ReplayReport:
     skipped: int = 0
     rejected: int = 0
     busy: int = 0  # writer directories of running processes
+    dry_run: bool = False
 
     def line(self) -> str:
-        return (f"sent {self.sent}, skipped {self.skipped}, rejected {self.rejected} (dead letters)"
+        sent = "would send" if self.dry_run else "sent"
+        return (f"{sent} {self.sent}, skipped {self.skipped}, rejected {self.rejected} (dead letters)"
                 + (f", {self.busy} directories in use by a running process" if self.busy else ""))
 
 
@@ -97,11 +99,12 @@ class Replayer:
 
     def __init__(self, client: httpx.Client, url: str | None, dead_letters: DeadLetters, *,
                  tenant: str | None = None, since_ns: int = 0, dry_run: bool = False, batch_size: int = 1000,
-                 out: Any = sys.stderr) -> None:
+                 out: TextIO | None = None) -> None:
         self.client, self.url, self.tenant = client, url, tenant
         self.dead_letters = dead_letters
-        self.since_ns, self.dry_run, self.batch_size, self.out = since_ns, dry_run, batch_size, out
-        self.report = ReplayReport()
+        self.since_ns, self.dry_run, self.batch_size = since_ns, dry_run, batch_size
+        self.out = out or sys.stderr  # progress; the summary goes to stdout
+        self.report = ReplayReport(dry_run=dry_run)
 
     def run(self, root: Path) -> ReplayReport:
         single = (root / "labels.json").exists()
@@ -185,7 +188,7 @@ def _replay(args: argparse.Namespace) -> int:
         replayer = Replayer(client, url, dead, tenant=settings.loki_tenant, since_ns=since,
                             dry_run=args.dry_run, batch_size=args.batch_size)
         report = replayer.run(args.dir)
-    print(("would send: " if args.dry_run else "") + report.line())
+    print(report.line())
     return 0
 
 
