@@ -1,7 +1,8 @@
 """Dynamic sampling of normal log records under a spike, with a policy that can change at run time.
 
-Every ``window_seconds`` the sampler compares the incoming rate with a learned baseline (an
-average of calm windows, never below ``min_rate``). When the rate that would be *kept* passes
+Every ``window_seconds`` the sampler compares the incoming rate with a learned baseline (the
+busiest window of the first ``warmup_seconds``, then an average of calm windows, never below
+``min_rate``). When the rate that would be *kept* passes
 ``spike_factor`` × baseline, or the memory buffer is fuller than ``buffer_fill``, the sample rate
 steps down one rung of ``steps`` (1 → 0.1 → 0.01 → 0.001); after ``calm_seconds`` in which the
 next rung up would keep less than half of that, it steps back up. Records at or above
@@ -60,6 +61,7 @@ class SamplingPolicy(BaseModel):
     buffer_fill: float = Field(0.5, gt=0.0, le=1.0)
     window_seconds: float = Field(1.0, gt=0.0, le=60.0)
     calm_seconds: float = Field(10.0, ge=0.0)
+    warmup_seconds: float = Field(10.0, ge=0.0)
     always_keep_level: str = "WARNING"
     always_keep_fields: tuple[str, ...] = ("error_code", "exc_info")
     overrides: tuple[Override, ...] = ()
@@ -100,6 +102,7 @@ class Sampler:
         self._step = 0
         self._count = 0
         self._window_start = 0.0  # the first window only starts the clock
+        self._started: float | None = None
         self._baseline = 0.0
         self._calm_since: float | None = None
         self._acc = 0.0
@@ -161,6 +164,13 @@ class Sampler:
         incoming = self._count / max(now - self._window_start, 1e-9)
         self._count = 0
         self._window_start = now
+        if self._started is None or now - self._started < policy.warmup_seconds:
+            # The first windows teach the baseline: a busy service is not a spike at its own start.
+            if self._started is None:
+                self._started = now
+            else:
+                self._baseline = max(self._baseline, incoming)
+            return
         baseline = max(self._baseline, policy.min_rate)
         kept = incoming * policy.steps[self._step]
         if kept > policy.spike_factor * baseline or fill > policy.buffer_fill:

@@ -48,8 +48,14 @@ def test_a_100x_spike_is_sampled_within_seconds_and_relaxes_after():
     assert after[-1][0] == 1.0 and after[-1][1] == 100  # back to keeping everything when calm
 
 
+def test_a_service_that_starts_busy_is_not_a_spike():
+    sampler = Sampler(SamplingPolicy(min_rate=50))
+    busy = run(sampler, 0.0, 15, 2_000)
+    assert all(rate == 1.0 for rate, _ in busy)
+
+
 def test_buffer_filling_steps_down_even_without_a_rate_spike():
-    sampler = Sampler(SamplingPolicy(min_rate=1000))
+    sampler = Sampler(SamplingPolicy(min_rate=1000, warmup_seconds=0))
     for t in range(4):
         sampler.decide(rec(float(t)), buffer_fill=0.9)
     assert sampler.rate < 1.0
