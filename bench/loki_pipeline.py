@@ -41,7 +41,6 @@ from pathlib import Path
 from types import ModuleType
 
 import httpx
-
 from prometheus_client import CollectorRegistry
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,7 +132,7 @@ def overhead(records: int, rounds: int, tmp: Path) -> None:
     finally:
         receiver.stop()
     base, ours = best.values()
-    print("1. overhead on the app thread (Loki up, best of %d rounds of %d records)" % (rounds, records))
+    print(f"1. overhead on the app thread (Loki up, best of {rounds} rounds of {records} records)")
     for name, value in best.items():
         print(f"   {name:<18} {value * 1e6:6.2f} µs/record")
     print(f"   ratio {ours / base:.2f}x (target ≤ 1.2x)")
@@ -159,8 +158,8 @@ def paced(log: logging.Logger, rate: int, seconds: float, start_index: int = 0,
 def loki_down(rate: int, down: float, tmp: Path, drain_rate: float) -> None:
     receiver = LokiReceiver(free_port())
     registry = CollectorRegistry()
-    handler = LokiHandler(receiver.url, LABELS, LokiOptions(spill_dir=tmp / "down", dlq_dir=tmp / "dlq",
-                                                            drain_bytes_per_second=drain_rate), registry=registry)
+    options = LokiOptions(spill_dir=tmp / "down", dlq_dir=tmp / "dlq", drain_bytes_per_second=drain_rate)
+    handler = LokiHandler(receiver.url, LABELS, options, registry=registry)
     log = logger_with(handler, "bench.down")
     cpu0, t0 = cpu(), time.monotonic()
     n = paced(log, rate, down)
@@ -195,8 +194,8 @@ def disk_budget(tmp: Path) -> None:
     receiver = LokiReceiver(free_port())
     registry = CollectorRegistry()
     budget = Budget(max_bytes=2_000_000, hard_bytes=2_500_000, min_free_bytes=0)
-    handler = LokiHandler(receiver.url, LABELS, LokiOptions(spill_dir=tmp / "budget", budget=budget, sampling=None,
-                                                            batch_wait=0.05), registry=registry)
+    options = LokiOptions(spill_dir=tmp / "budget", budget=budget, sampling=None, batch_wait=0.05)
+    handler = LokiHandler(receiver.url, LABELS, options, registry=registry)
     log = logger_with(handler, "bench.budget")
     levels = [logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR]
     total = 40_000
@@ -304,17 +303,20 @@ def spike(tmp: Path) -> None:
     for p, t, r, c in timeline:
         print(f"   {t - began:5.0f}   {p:<8} {r:6.3f} {c * 100:5.0f}%")
     print(f"   sampling engaged at second {engaged and engaged - began:.0f} (spike began at second 6), "
-          f"back to 1.0 at second {relaxed and relaxed - began:.0f}; peak CPU {spike_cpu * 100:.0f}% of one core; "
+          f"back to 1.0 at second {relaxed and relaxed - began:.0f}; "
+          f"peak CPU {spike_cpu * 100:.0f}% of one core; "
           f"kept {len(receiver.entries)} of {i}; peak RSS {peak_rss_mb():.0f} MB")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rate", type=int, default=5_000)
     parser.add_argument("--down-seconds", type=float, default=20.0)
-    parser.add_argument("--drain-rate", type=float, default=4_000_000, help="bytes/s while draining the spill")
+    parser.add_argument("--drain-rate", type=float, default=4_000_000,
+                        help="bytes/s while draining the spill")
     parser.add_argument("--only", choices=("overhead", "down", "budget", "kill", "spike"), default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
