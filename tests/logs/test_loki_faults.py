@@ -20,6 +20,7 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from exporters.catalogue import SPECS
 from exporters.dlq import DeadLetters
 from exporters.failures import Action, Cause, classify_exception, classify_response
 from exporters.loki import LokiHandler, LokiOptions
@@ -240,6 +241,10 @@ def test_rate_limited_push_is_pending_for_retry():
 def test_classification_table(status, text, cause, action):
     failure = classify_response(status, text)
     assert (failure.cause, failure.action) == (cause, action)
+
+
+def test_every_cause_is_a_catalogued_label_value():
+    assert tuple(c.value for c in Cause) == SPECS["llm_sre_loki_dead_letters_total"].values["cause"]
 
 
 def test_exceptions_are_classified_and_details_masked():
