@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -11,7 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from exporters.sampling import Sampler, SamplingPolicy
 from exporters.sampling_policy import PolicyError, PolicyWatcher, parse_policy
-from llm_sre.processes import free_port, redis_server, wait_until
+from llm_sre.processes import wait_until
+from tests.webhooks.conftest import redis_url  # noqa: F401 - the real redis-server fixture
 
 
 def rec(created: float, level: int = logging.INFO, name: str = "rag.api",
@@ -117,21 +117,7 @@ def test_policy_file_is_watched_and_a_bad_one_keeps_the_last_good(tmp_path):
         watcher.stop()
 
 
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    base = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    proc = redis_server(base / "data", port, base).start()
-    client = redis.Redis(port=port)
-    try:
-        wait_until(client.ping, 15, what="redis-server")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        client.close()
-        proc.stop()
-
-
-def test_fleet_policy_from_redis_key_and_pubsub(redis_url):
+def test_fleet_policy_from_redis_key_and_pubsub(redis_url):  # noqa: F811 - the imported fixture
     client = redis.Redis.from_url(redis_url)
     client.set("t:sampling", "min_rate: 7\n")
     fleet = [Sampler() for _ in range(2)]  # two app processes of the fleet
