@@ -278,6 +278,7 @@ def test_from_settings_uses_the_loki_variables(receiver, registry):
         LLM_SRE_SERVICE="rag-api",
         LOKI_TENANT_ID="team-a",
         LOKI_BATCH_SIZE=7,
+        LLM_SRE_DATA_DIR=str(SPILL.parent),
     )
     handler = LokiHandler.from_settings(settings, registry=registry)
     handler.handle(record("configured"))
@@ -286,10 +287,12 @@ def test_from_settings_uses_the_loki_variables(receiver, registry):
     assert labels == {"service": "rag-api", "env": "prod"}
     assert receiver.requests[0].headers["X-Scope-OrgID"] == "team-a"
     assert handler.options.batch_size == 7
+    assert handler.options.spill_dir == SPILL and handler.options.dlq_dir == SPILL.parent / "loki-dlq"
 
 
 def test_basic_auth_from_settings_is_sent_and_never_printed(receiver, registry):
-    settings = ExporterSettings(LOKI_URL=receiver.url, LOKI_USERNAME="12345", LOKI_PASSWORD="glc_s3cretvalue")
+    settings = ExporterSettings(LOKI_URL=receiver.url, LOKI_USERNAME="12345", LOKI_PASSWORD="glc_s3cretvalue",
+                                LLM_SRE_DATA_DIR=str(SPILL.parent))
     handler = LokiHandler.from_settings(settings, registry=registry)
     handler.handle(record("authenticated"))
     handler.close()
@@ -311,7 +314,7 @@ def test_setup_logging_writes_json_and_ships_to_loki(receiver):
     stream = io.StringIO()
     root = logging.getLogger()
     before = list(root.handlers)
-    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook")
+    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook", LLM_SRE_DATA_DIR=str(SPILL.parent))
     loki = setup_logging(settings, stream=stream)
     try:
         logging.getLogger("alert_webhooks").warning("slack answered 429, token=abcdef123456 retrying")
