@@ -314,7 +314,8 @@ def test_setup_logging_writes_json_and_ships_to_loki(receiver):
     stream = io.StringIO()
     root = logging.getLogger()
     before = list(root.handlers)
-    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook", LLM_SRE_DATA_DIR=str(SPILL.parent))
+    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook",
+                                LLM_SRE_DATA_DIR=str(SPILL.parent))
     loki = setup_logging(settings, stream=stream)
     try:
         logging.getLogger("alert_webhooks").warning("slack answered 429, token=abcdef123456 retrying")
