@@ -10,7 +10,7 @@ The fallback chain (docs/logs.md §2):
    thread, appends to a buffer bounded in records and bytes and returns; it never waits for
    I/O. Past the byte bound only WARNING and above are still taken (up to twice the bound).
 2. **spill** - when a push fails for a reason worth retrying (Loki down, slow, 5xx, 429) or the
-   buffer passes its high-water mark while pushes are failing, the worker writes the buffer to
+   buffer passes its high-water mark (half of ``memory_bytes``), the worker writes the buffer to
    size-rotated JSON-lines segments (:mod:`exporters.spill`), dropping by priority only at the
    disk budget.
 3. **self-healing** - while spilled data exists, new records go to the spill too (so each
@@ -329,6 +329,9 @@ class LokiHandler(logging.Handler):
         return self.options.batch_wait
 
     def _step(self) -> None:
+        if not self._spilling and self._buffer_bytes >= self._high_water and not self._closing:
+            # More is waiting than pushes keep up with: to disk, and drain at the bounded rate.
+            self._spill_memory()
         if self._spilling:
             self._spill_memory()
             if time.monotonic() >= self._next_attempt and not self._closing:

@@ -225,8 +225,10 @@ class Segments:
             self.bytes = max(0, self.bytes)
 
     def empty(self) -> bool:
+        """True when every segment is delivered (re-reads the files, so the count cannot drift)."""
         with self._lock:
-            return self.bytes <= 0 and all(self._unread(p) <= 0 for p in self.segments())
+            self.bytes = sum(max(0, self._unread(p)) for p in self.segments())
+            return self.bytes == 0
 
     def close(self) -> None:
         with self._lock:

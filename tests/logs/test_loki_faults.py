@@ -119,6 +119,29 @@ def test_disk_budget_drops_by_priority_counted_by_level_while_loki_is_down(tmp_p
         assert not later, f"{logging.getLevelName(level)} refused at #{lost[0]} but lower records kept after"
 
 
+def test_buffer_past_high_water_spills_and_drains_in_order(tmp_path):
+    receiver = LokiReceiver(free_port()).start()
+    registry = CollectorRegistry()
+    # The worker only wakes for the high-water mark: no batch fills, no batch_wait passes.
+    opts = options(tmp_path, sampling=None, memory_bytes=40_000, batch_size=10**6, batch_wait=3600.0)
+    handler = LokiHandler(receiver.url, LABELS, opts, registry=registry)
+    try:
+        now = time.time()
+        for i in range(1000):
+            handler.handle(record(i, logging.INFO, now + i * 1e-4))
+        spilled = lambda: value(registry, "llm_sre_loki_records_spilled_total")  # noqa: E731
+        wait_until(lambda: spilled() > 0 and not handler._spilling, 20, what="spilled records drained")
+        handler.flush()  # the tail below the high-water mark
+    finally:
+        handler.close()
+        receiver.stop()
+    assert value(registry, "llm_sre_loki_records_spilled_total") > 0
+    numbers = [int(r["message"].split()[1]) for r in delivered(receiver)]
+    assert numbers == sorted(numbers) and len(numbers) > 100  # in order; what is missing was counted
+    assert len(numbers) + value(registry, "llm_sre_loki_records_dropped_total", reason="memory_full",
+                                level="info") == 1000
+
+
 KILL_CHILD = textwrap.dedent("""
     import logging, pathlib, sys, time
     from exporters.loki import LokiHandler, LokiOptions
