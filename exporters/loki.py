@@ -40,9 +40,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
@@ -52,53 +50,22 @@ from exporters.catalogue import metrics
 from exporters.dlq import DeadLetters
 from exporters.failures import Failure
 from exporters.jsonlog import JsonFormatter, record_trace_ids
+from exporters.loki_options import LokiOptions, basic_auth, options_from_settings, query_client
 from exporters.loki_push import Entry, Outcome, Pusher, fit, retry_after
 from exporters.redact import redact
-from exporters.sampling import Sampler, SamplingPolicy
-from exporters.sampling_policy import DEFAULT_KEY, PolicyWatcher
-from exporters.spill import Budget, Fsync, SpillStore, level_name
+from exporters.sampling import Sampler
+from exporters.sampling_policy import PolicyWatcher
+from exporters.spill import SpillStore, level_name
 
 if TYPE_CHECKING:  # settings are only needed by from_settings; keep the handler importable alone
     from exporters.settings import ExporterSettings
 
-__all__ = ["LokiHandler", "LokiOptions", "basic_auth", "query_client", "retry_after", "setup_logging"]
+__all__ = ["LokiHandler", "LokiOptions", "basic_auth", "options_from_settings", "query_client", "retry_after",
+           "setup_logging"]
 
 log = logging.getLogger(__name__)
 WORKER_THREAD = "loki-handler"
 _ENTRY_OVERHEAD = 64  # bytes of bookkeeping per buffered record, so tiny lines still count
-
-
-@dataclass(frozen=True)
-class LokiOptions:
-    """Tuning knobs; defaults suit one app process sending to one Loki."""
-
-    queue_size: int = 10_000
-    memory_bytes: int = 8 << 20
-    high_water: float = 0.5
-    batch_size: int = 1_000
-    batch_bytes: int = 1_000_000
-    batch_wait: float = 1.0
-    timeout: float = 5.0
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    close_timeout: float = 5.0
-    # Loki's default max_line_size is 256 KB; longer lines are rejected, so we cut them first.
-    max_line_bytes: int = 256 * 1024 - 1024
-    metadata_fields: Sequence[str] = ("trace_id", "span_id", "level")
-    structured_metadata: bool = True
-    tenant: str | None = None
-    # Basic auth (Grafana Cloud, an auth proxy); kept out of repr so it never reaches a log.
-    auth: tuple[str, str] | None = field(default=None, repr=False)
-    spill_dir: Path = Path("data/spill")
-    segment_bytes: int = 8 << 20
-    fsync: Fsync = "segment"
-    budget: Budget = field(default_factory=Budget)
-    drain_bytes_per_second: float = 2_000_000
-    dlq_dir: Path | None = None  # None: <spill_dir>/../loki-dlq
-    sampling: SamplingPolicy | None = field(default_factory=SamplingPolicy)  # None: never sample
-    policy_file: Path | None = None
-    policy_redis_url: str | None = None
-    policy_redis_key: str = DEFAULT_KEY
 
 
 class LokiHandler(logging.Handler):
@@ -454,46 +421,6 @@ class LokiHandler(logging.Handler):
 
     def _drop(self, reason: str, levelno: int) -> None:
         self._dropped.labels(reason=reason, level=level_name(levelno)).inc()
-
-
-def options_from_settings(settings: ExporterSettings) -> LokiOptions:
-    """``LokiOptions`` from the ``LOKI_*`` variables (docs/logs.md §2 lists them)."""
-    spill_dir = settings.loki_spill_dir or settings.data_dir / "spill"
-    return LokiOptions(
-        queue_size=settings.loki_queue_size,
-        memory_bytes=settings.loki_memory_bytes,
-        batch_size=settings.loki_batch_size,
-        batch_wait=settings.loki_batch_wait_seconds,
-        timeout=settings.loki_timeout_seconds,
-        structured_metadata=settings.loki_structured_metadata,
-        tenant=settings.loki_tenant,
-        auth=basic_auth(settings),
-        spill_dir=spill_dir,
-        segment_bytes=settings.loki_spill_segment_bytes,
-        fsync=settings.loki_spill_fsync,
-        budget=Budget(settings.loki_spill_max_bytes, settings.loki_spill_hard_bytes,
-                      settings.loki_spill_min_free_bytes),
-        drain_bytes_per_second=settings.loki_drain_bytes_per_second,
-        dlq_dir=settings.loki_dlq_dir or settings.data_dir / "loki-dlq",
-        sampling=SamplingPolicy() if settings.loki_sampling else None,
-        policy_file=settings.loki_sampling_policy_file,
-        policy_redis_url=settings.loki_sampling_redis_url,
-        policy_redis_key=settings.loki_sampling_redis_key,
-    )
-
-
-def basic_auth(settings: ExporterSettings) -> tuple[str, str] | None:
-    """``LOKI_USERNAME``/``LOKI_PASSWORD`` as an httpx auth tuple, or None."""
-    if not settings.loki_username:
-        return None
-    password = settings.loki_password.get_secret_value() if settings.loki_password else ""
-    return settings.loki_username, password
-
-
-def query_client(settings: ExporterSettings) -> httpx.Client:
-    """An HTTP client for reading from Loki with the same tenant and credentials as shipping."""
-    headers = {"X-Scope-OrgID": settings.loki_tenant} if settings.loki_tenant else {}
-    return httpx.Client(timeout=settings.loki_timeout_seconds, auth=basic_auth(settings), headers=headers)
 
 
 def _quiet_worker(record: logging.LogRecord) -> bool:
