@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import sys
 import time
 from collections.abc import Mapping
@@ -150,6 +151,8 @@ class Replayer:
             print(f"{name} {path.name}: {min(done, total)}/{total} bytes", file=self.out, flush=True)
         self.report.skipped += segments.stats.torn + segments.stats.corrupt
         segments.close()
+        if commit and segments.empty():
+            shutil.rmtree(path, ignore_errors=True)  # fully delivered: nothing left to adopt
 
     def _settle(self, labels: Mapping[str, str], outcome: Outcome) -> None:
         self.report.sent += outcome.sent

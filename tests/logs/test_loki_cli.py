@@ -64,6 +64,7 @@ def test_replay_sends_everything_in_order_and_a_second_run_sends_nothing(tmp_pat
     lines = [line for labels, _, line, _ in receiver.entries if labels == LABELS]
     assert lines == [f"line {i}" for i in range(120)]
     requests = len(receiver.requests)
+    assert not list((tmp_path / "spill").glob("*/w*"))  # delivered writer directories are removed
     assert cli("replay", str(tmp_path / "spill"), "--to", receiver.url) == 0
     assert "sent 0" in capsys.readouterr().out
     assert len(receiver.requests) == requests  # idempotent: nothing sent twice
