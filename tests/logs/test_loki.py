@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 
 from exporters.dlq import DeadLetters
 from exporters.loki import LokiHandler, LokiOptions, retry_after, setup_logging
+from exporters.sampling import SamplingPolicy
 from exporters.settings import ExporterSettings
 from llm_sre.processes import free_port, wait_until
 
@@ -355,3 +356,21 @@ def test_flush_does_not_wait_while_loki_is_down(registry):
     handler.options = LokiOptions(**{**handler.options.__dict__, "close_timeout": 0.2})
     handler.close()
     assert sample(registry, "llm_sre_loki_records_spilled_total") == 1
+
+
+def test_kept_sampled_records_carry_their_rate_and_errors_are_never_sampled(receiver, registry):
+    policy = SamplingPolicy(overrides=({"logger": "rag.api", "rate": 0.5},))
+    handler = make_handler(receiver.url, registry, sampling=policy)
+    for i in range(10):
+        info = record(f"info {i}")
+        info.levelno, info.levelname = logging.INFO, "INFO"
+        handler.handle(info)
+        handler.handle(record(f"error {i}"))
+    handler.flush()
+    handler.close()
+    rows = [json.loads(line) for line in receiver.lines()]
+    infos = [r for r in rows if r["level"] == "info"]
+    assert len(infos) == 5 and all(r["sample_rate"] == 0.5 for r in infos)
+    assert [r["message"] for r in rows if r["level"] == "error"] == [f"error {i}" for i in range(10)]
+    assert all("sample_rate" not in r for r in rows if r["level"] == "error")
+    assert sample(registry, "llm_sre_loki_records_sampled_out_total", level="info") == 5
