@@ -116,6 +116,11 @@ def _h(name: str, help: str, labels: tuple[str, ...], buckets: tuple[float, ...]
 
 
 _TOKEN_TYPE = {"gen_ai_token_type": ("input", "output")}
+# The Loki pipeline's failure causes (exporters/failures.py) and stdlib level names.
+_LOKI_CAUSE = {"cause": ("network", "timeout", "rate_limited", "server_error", "line_too_long",
+                         "batch_too_large", "too_old", "out_of_order", "invalid_labels", "rejected",
+                         "local_bug")}
+_LEVEL = {"level": ("debug", "info", "warning", "error", "critical")}
 
 _SPECS: tuple[MetricSpec, ...] = (
     # --- OpenTelemetry GenAI client and server metrics -------------------------------------------
@@ -229,10 +234,26 @@ _SPECS: tuple[MetricSpec, ...] = (
        group="logs"),
     _c("llm_sre_app_errors_total", "Application errors by route and error code.",
        ("service", "route", "error_code"), group="logs"),
-    _c("llm_sre_loki_records_dropped_total", "Log records dropped before reaching Loki.", ("reason",),
-       group="logs"),
+    # Loki pipeline (docs/logs.md §2): `level` is one of the five stdlib level names.
+    _c("llm_sre_loki_records_dropped_total", "Log records dropped before reaching Loki.", ("reason", "level"),
+       group="logs", values={"reason": ("memory_full", "disk_budget", "disk_hard_limit", "disk_free_floor",
+                                        "spill_error", "shutdown"), **_LEVEL}),
     _c("llm_sre_loki_records_sent_total", "Log records pushed to Loki.", group="logs"),
-    _c("llm_sre_loki_push_failures_total", "Failed Loki push requests.", group="logs"),
+    _c("llm_sre_loki_push_failures_total", "Failed Loki push requests by cause.", ("cause",), group="logs",
+       values=_LOKI_CAUSE),
+    _c("llm_sre_loki_records_spilled_total", "Log records written to the local spill segments.",
+       group="logs"),
+    _g("llm_sre_loki_spill_bytes", "Bytes of unsent records in this process's spill segments.", unit="bytes",
+       group="logs"),
+    _c("llm_sre_loki_dead_letters_total", "Log records parked as dead letters, by failure cause.", ("cause",),
+       group="logs", values=_LOKI_CAUSE),
+    _c("llm_sre_loki_records_sampled_out_total", "Normal log records left out by dynamic sampling.",
+       ("level",), group="logs", values=_LEVEL),
+    _g("llm_sre_loki_sample_rate", "Current dynamic sample rate of normal log records (1 = all kept).",
+       group="logs", multiprocess_mode="min"),
+    _c("llm_sre_loki_policy_updates_total", "Sampling policy updates by source and result.",
+       ("source", "result"), group="logs",
+       values={"source": ("file", "redis"), "result": ("applied", "rejected")}),
     # --- webhook service -------------------------------------------------------------------------------
     _c("llm_sre_webhook_notifications_total", "Alertmanager notifications received.", ("outcome",),
        group="webhook", values={"outcome": ("accepted", "duplicate", "rejected")}),

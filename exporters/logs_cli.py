@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from exporters import loki_cli
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
 from exporters.logformat import LogFormat, detect
 from exporters.logline import parse_line
@@ -37,6 +38,7 @@ def register(subparsers: Any) -> None:
     logs = subparsers.add_parser("logs", help="mine log templates; export log patterns as metrics",
                                  description="Log template mining and the log-pattern exporter.")
     sub = logs.add_subparsers(dest="logs_command", metavar="COMMAND", required=True)
+    loki_cli.register(sub)  # replay, dlq
 
     mine = sub.add_parser("mine", help="print the template of every line as JSON",
                           description='Print one JSON line per input line: {"line_no", "pattern_id", '

@@ -1,32 +1,38 @@
-"""A logging handler that ships masked JSON records to Loki without blocking the application.
+"""A logging handler that ships masked JSON records to Loki and survives Loki outages and log storms.
 
 Why not python-logging-loki: its 0.3.1 release (2019, unmaintained) does one synchronous POST per
 record with no timeout, batching or retry, stamps records at send time, turns ``extra`` tags into
-labels and loses its queue at exit (REFERENCE §4). Wrapping it would mean replacing all of that,
-so this module is the whole handler, kept small:
+labels and loses its queue at exit (REFERENCE §4).
 
-* ``emit`` formats and masks on the caller's thread, then appends to a bounded buffer and
-  returns; a full buffer drops the record and counts it (``llm_sre_loki_records_dropped_total
-  {reason="queue_full"}``) - logging must never stall a request.
-* One daemon thread pushes batches (by count, bytes or ``batch_wait`` seconds) as gzipped JSON to
-  ``POST /loki/api/v1/push``, retrying 429/5xx/connection errors with capped exponential backoff
-  and honouring ``Retry-After``; other 4xx are final (the batch is malformed, retrying repeats it).
-* ``close`` (run by ``logging.shutdown`` at interpreter exit) drains what it can within
-  ``close_timeout`` and counts the rest as ``reason="shutdown"``.
-* Timestamps come from ``record.created``; stream labels are only the handler's fixed ``labels``
-  (service, env); trace/span ids travel as structured metadata, never labels.
+The fallback chain (docs/logs.md §2):
+
+1. **memory** - ``emit`` samples (:mod:`exporters.sampling`), formats and masks on the caller's
+   thread, appends to a buffer bounded in records and bytes and returns; it never waits for
+   I/O. Past the byte bound only WARNING and above are still taken (up to twice the bound).
+2. **spill** - when a push fails for a reason worth retrying (Loki down, slow, 5xx, 429) or the
+   buffer passes its high-water mark (half of ``memory_bytes``), the worker writes the buffer to
+   size-rotated JSON-lines segments (:mod:`exporters.spill`), dropping by priority only at the
+   disk budget.
+3. **self-healing** - while spilled data exists, new records go to the spill too (so each
+   stream keeps its order); the worker probes ``/ready`` with backoff and then drains the
+   segments oldest first at ``drain_bytes_per_second``, with the records' original timestamps.
+4. **dead letters** - rejections a retry would not fix (too old, out of order, bad labels) are
+   parked by cause (:mod:`exporters.dlq`); oversized batches are split and oversized lines cut.
+
+``flush``/``close`` (``logging.shutdown`` at exit) push what they can within ``close_timeout``
+and spill the rest; ``handle`` takes no handler lock, so the shipping thread's own log records
+(httpx) can never wait on a ``logging.shutdown`` that holds it.
 
 Usage::
 
-    handler = LokiHandler("http://loki:3100", labels={"service": "rag-api", "env": "prod"})
+    handler = LokiHandler("http://loki:3100", labels={"service": "rag-api", "env": "prod"},
+                          options=LokiOptions(spill_dir=Path("/var/lib/app/spill")))
     logging.getLogger().addHandler(handler)
 """
 
 from __future__ import annotations
 
 import collections
-import email.utils
-import gzip
 import json
 import logging
 import os
@@ -34,57 +40,36 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
 import httpx
 from prometheus_client import CollectorRegistry
 
 from exporters.catalogue import metrics
+from exporters.dlq import DeadLetters
+from exporters.failures import Failure
 from exporters.jsonlog import JsonFormatter, record_trace_ids
+from exporters.loki_options import LokiOptions, basic_auth, options_from_settings, query_client
+from exporters.loki_push import Entry, Outcome, Pusher, fit, retry_after
 from exporters.redact import redact
+from exporters.sampling import Sampler
+from exporters.sampling_policy import PolicyWatcher
+from exporters.spill import SpillStore, level_name
 
 if TYPE_CHECKING:  # settings are only needed by from_settings; keep the handler importable alone
     from exporters.settings import ExporterSettings
 
+__all__ = ["LokiHandler", "LokiOptions", "basic_auth", "options_from_settings", "query_client", "retry_after",
+           "setup_logging"]
+
 log = logging.getLogger(__name__)
-PUSH_PATH = "/loki/api/v1/push"
 WORKER_THREAD = "loki-handler"
-_TRUNCATED = "…[truncated]"
-
-
-@dataclass(frozen=True)
-class LokiOptions:
-    """Tuning knobs; defaults suit one app process sending to one Loki."""
-
-    queue_size: int = 10_000
-    batch_size: int = 1_000
-    batch_bytes: int = 1_000_000
-    batch_wait: float = 1.0
-    timeout: float = 5.0
-    max_retries: int = 8
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    close_timeout: float = 5.0
-    # Loki's default max_line_size is 256 KB; longer lines are rejected, so we cut them first.
-    max_line_bytes: int = 256 * 1024 - 1024
-    metadata_fields: Sequence[str] = ("trace_id", "span_id", "level")
-    structured_metadata: bool = True
-    tenant: str | None = None
-    # Basic auth (Grafana Cloud, an auth proxy); kept out of repr so it never reaches a log.
-    auth: tuple[str, str] | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class _Entry:
-    ns: str
-    line: str
-    metadata: dict[str, str]
+_ENTRY_OVERHEAD = 64  # bytes of bookkeeping per buffered record, so tiny lines still count
 
 
 class LokiHandler(logging.Handler):
-    """Batches records in memory and pushes them to Loki from a background thread."""
+    """Buffers records in memory, ships them from a background thread, spills when Loki is away."""
 
     def __init__(
         self,
@@ -96,126 +81,161 @@ class LokiHandler(logging.Handler):
         client: httpx.Client | None = None,
     ) -> None:
         super().__init__()
-        self.url = url.rstrip("/") + PUSH_PATH
+        self.base_url = url.rstrip("/")
         self.labels = dict(labels)
         self.options = options or LokiOptions()
         self.setFormatter(JsonFormatter(service=self.labels.get("service", "app")))
-        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
-        if self.options.tenant:
-            headers["X-Scope-OrgID"] = self.options.tenant
-        self._owns_client = client is None
-        self._client = client or self._new_client()
-        self._headers = headers
+        self._registry = registry
         m = metrics(registry)
         self._sent = m["llm_sre_loki_records_sent_total"]
-        self._failures = m["llm_sre_loki_push_failures_total"]
         self._dropped = m["llm_sre_loki_records_dropped_total"]
-        self._buffer: collections.deque[_Entry] = collections.deque()
-        self._cond = threading.Condition()
-        self._in_flight = 0
-        self._flushing = False
-        self._backing_off = False
-        self._closing = False
-        self._deadline = float("inf")
-        self._wake = threading.Event()
-        self._worker = self._start_worker()
+        self._spilled = m["llm_sre_loki_records_spilled_total"]
+        self._spill_bytes = m["llm_sre_loki_spill_bytes"]
+        sampled_out = m["llm_sre_loki_records_sampled_out_total"]
+        self._sampled_out = {lv: sampled_out.labels(level=lv) for lv in ("debug", "info", "warning", "error",
+                                                                        "critical")}
+        self._owns_client = client is None
+        self._client = client or self._new_client()
+        self.pusher = Pusher(self._client, self.base_url, self.labels, tenant=self.options.tenant,
+                             registry=registry)
+        dlq_dir = self.options.dlq_dir or self.options.spill_dir.parent / "loki-dlq"
+        self.dead_letters = DeadLetters(dlq_dir, registry)
+        self.sampler: Sampler | None = None
+        self.policy_watcher: PolicyWatcher | None = None
+        if self.options.sampling is not None:
+            rate_gauge = m["llm_sre_loki_sample_rate"]
+            rate_gauge.set(1.0)
+            self.sampler = Sampler(self.options.sampling, service=self.labels.get("service", "app"),
+                                   on_rate=rate_gauge.set)
+        self._init_state()
+        self._start_threads()
         # A handler created before gunicorn/uvicorn fork their workers would have no thread in
         # the children; restart it there. Weak, so closed or collected handlers do nothing.
         after_fork = weakref.WeakMethod(self._after_fork)
         os.register_at_fork(after_in_child=lambda: (method := after_fork()) and method())
 
+    def _init_state(self) -> None:
+        self.store = SpillStore(self.options.spill_dir, self.labels, budget=self.options.budget,
+                                segment_bytes=self.options.segment_bytes, fsync=self.options.fsync)
+        self._buffer: collections.deque[Entry] = collections.deque()
+        self._buffer_bytes = 0
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        self._in_flight = 0
+        self._flushing = False
+        self._closing = False
+        self._deadline = float("inf")
+        self._attempt = 0
+        self._next_attempt = 0.0
+        # Whatever a previous run left behind (adopted by the store) is sent before anything new.
+        self._spilling = not self.store.empty()
+        self._spill_bytes.set(self.store.bytes)
+
+    def _start_threads(self) -> None:
+        self._worker = threading.Thread(target=self._run, name=WORKER_THREAD, daemon=True)
+        own = [self._worker]
+        if self.sampler is not None and (self.options.policy_file or self.options.policy_redis_url):
+            self.policy_watcher = PolicyWatcher(
+                self.sampler, path=self.options.policy_file, redis_url=self.options.policy_redis_url,
+                key=self.options.policy_redis_key, registry=self._registry)
+            own.append(self.policy_watcher.thread)
+            self.policy_watcher.start()
+        self._own_threads = frozenset(own)
+        self._worker.start()
+
     def _new_client(self) -> httpx.Client:
         return httpx.Client(timeout=self.options.timeout, auth=self.options.auth)
-
-    def _start_worker(self) -> threading.Thread:
-        worker = threading.Thread(target=self._run, name=WORKER_THREAD, daemon=True)
-        worker.start()
-        return worker
 
     def _after_fork(self) -> None:
         if self._closing:
             return
-        # The parent still owns (and will push) what it had buffered; sharing its HTTP
-        # connections would interleave bytes on one socket, so the child gets its own client.
-        self._buffer.clear()
-        self._in_flight = 0
-        self._cond = threading.Condition()
-        self._wake = threading.Event()
+        # The parent still owns (and will push) what it had buffered and spilled; sharing its
+        # HTTP connections or segment files would interleave bytes, so the child gets its own.
+        self.store.detach()
         if self._owns_client:
             self._client = self._new_client()
-        self._worker = self._start_worker()
+            self.pusher.client = self._client
+        self._init_state()
+        self._start_threads()
 
     @classmethod
     def from_settings(cls, settings: ExporterSettings, **kwargs: Any) -> LokiHandler:
         """A handler configured from ``LOKI_*`` variables; requires ``LOKI_URL``."""
         if not settings.loki_url:
             raise ValueError("LOKI_URL is not set")
-        options = LokiOptions(
-            queue_size=settings.loki_queue_size,
-            batch_size=settings.loki_batch_size,
-            batch_wait=settings.loki_batch_wait_seconds,
-            timeout=settings.loki_timeout_seconds,
-            max_retries=settings.loki_max_retries,
-            structured_metadata=settings.loki_structured_metadata,
-            tenant=settings.loki_tenant,
-            auth=basic_auth(settings),
-        )
-        labels = {"service": settings.service, "env": settings.loki_env}
-        return cls(settings.loki_url, labels, options, **kwargs)
+        return cls(settings.loki_url, {"service": settings.service, "env": settings.loki_env},
+                   options_from_settings(settings), **kwargs)
 
     # --- application thread ------------------------------------------------------------------
 
+    def handle(self, record: logging.LogRecord) -> bool:  # type: ignore[override]
+        """Like ``Handler.handle`` without its lock: ``emit`` has its own, and ``logging.shutdown``
+        holds the handler lock through ``flush``/``close`` - a record from the shipping thread
+        (httpx logs each request) waiting for it would stall the exit by the whole timeout."""
+        if threading.current_thread() in self._own_threads:
+            return False  # our own threads' records would feed back into the buffer forever
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
+
     def emit(self, record: logging.LogRecord) -> None:
-        # Records logged by the worker itself (httpx request logs, say) would feed back forever.
-        if threading.current_thread() is self._worker:
-            return
         try:
-            entry = self._entry(record)
+            rate = 1.0
+            if self.sampler is not None:
+                sampled = self.sampler.decide(record, self._buffer_bytes / self.options.memory_bytes)
+                if sampled is None:
+                    self._sampled_out[level_name(record.levelno)].inc()
+                    return
+                rate = sampled
+            entry = self._entry(record, rate)
         except Exception:
             self.handleError(record)
             return
+        size = len(entry.line) + _ENTRY_OVERHEAD
+        limit = self.options.memory_bytes
         with self._cond:
             if self._closing:
-                self._drop("shutdown")
+                self._drop("shutdown", entry.level)
                 return
-            if len(self._buffer) >= self.options.queue_size:
-                self._drop("queue_full")
+            full = self._buffer_bytes + size > limit or len(self._buffer) >= self.options.queue_size
+            if full and (record.levelno < logging.WARNING or self._buffer_bytes + size > 2 * limit):
+                self._drop("memory_full", entry.level)
                 return
             self._buffer.append(entry)
-            if len(self._buffer) >= self.options.batch_size:
+            self._buffer_bytes += size
+            if len(self._buffer) >= self.options.batch_size or self._buffer_bytes >= self._high_water:
                 self._cond.notify_all()
 
-    def _entry(self, record: logging.LogRecord) -> _Entry:
+    def _entry(self, record: logging.LogRecord, rate: float) -> Entry:
         if isinstance(self.formatter, JsonFormatter):
             fields = self.formatter.to_dict(record)
+            if rate < 1.0:
+                fields["sample_rate"] = rate
             line = json.dumps(fields, ensure_ascii=False)
         else:  # a user-chosen formatter: mask its output as text
             trace_id, span_id = record_trace_ids(record)
             fields = {"trace_id": trace_id, "span_id": span_id, "level": record.levelname.lower()}
+            if rate < 1.0:
+                fields["sample_rate"] = str(rate)
             line = redact(self.format(record))
         metadata = {}
         if self.options.structured_metadata:
             metadata = {k: str(fields[k]) for k in self.options.metadata_fields if fields.get(k)}
-        return _Entry(str(int(record.created * 1_000_000_000)), self._fit(line), metadata)
-
-    def _fit(self, line: str) -> str:
-        raw = line.encode()
-        if len(raw) <= self.options.max_line_bytes:
-            return line
-        keep = self.options.max_line_bytes - len(_TRUNCATED.encode())
-        return raw[:keep].decode(errors="ignore") + _TRUNCATED
+        ns = str(int(record.created * 1_000_000_000))
+        return Entry(ns, fit(line, self.options.max_line_bytes), metadata, record.levelno)
 
     def flush(self) -> None:
         """Wait (bounded by ``close_timeout``) until everything queued so far has been pushed.
 
-        Returns early while Loki is failing (the worker is backing off): waiting would not help,
-        and ``logging.shutdown`` calls this before ``close`` at every interpreter exit.
+        Returns at once while Loki is failing (records are going to the spill): waiting would
+        not help, and ``logging.shutdown`` calls this before ``close`` at every interpreter exit.
         """
         deadline = time.monotonic() + self.options.close_timeout
         with self._cond:
             self._flushing = True
             self._cond.notify_all()
-            while (self._buffer or self._in_flight) and self._worker.is_alive() and not self._backing_off:
+            while (self._buffer or self._in_flight) and self._worker.is_alive() and not self._spilling:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -223,7 +243,7 @@ class LokiHandler(logging.Handler):
             self._flushing = False
 
     def close(self) -> None:
-        """Drain within ``close_timeout``; what is still queued after that is counted as dropped."""
+        """Push within ``close_timeout``; spill what is still queued after that (sent at next start)."""
         with self._cond:
             if self._closing:
                 return
@@ -231,11 +251,14 @@ class LokiHandler(logging.Handler):
             self._deadline = time.monotonic() + self.options.close_timeout
             self._cond.notify_all()
         self._wake.set()
+        if self.policy_watcher is not None:
+            self.policy_watcher.stop()
         self._worker.join(self.options.close_timeout + 1)
-        with self._cond:
-            self._drop("shutdown", len(self._buffer))
-            self._buffer.clear()
-        self._client.close()
+        self._spill_memory()  # normally empty: the worker spills before it exits
+        self.store.close()
+        self._spill_bytes.set(self.store.bytes)
+        if self._owns_client:
+            self._client.close()
         super().close()
 
     # --- worker thread -------------------------------------------------------------------------
@@ -243,117 +266,161 @@ class LokiHandler(logging.Handler):
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(self._batch_ready, timeout=self.options.batch_wait)
-                if self._closing and time.monotonic() >= self._deadline:
-                    return  # close() counts what is left
-                batch = self._take()
-                if not batch and self._closing:
-                    return
-                self._in_flight = len(batch)
+                self._cond.wait_for(self._has_work, timeout=self._wait_time())
+                if self._closing and (self._spilling or not self._buffer or self._past_deadline()):
+                    break
             try:
-                if batch:
-                    self._push(batch)
-            finally:
-                with self._cond:
-                    self._in_flight = 0
-                    self._cond.notify_all()
+                self._step()
+            except Exception:  # a bug here must not end shipping; the record goes to other handlers
+                log.exception("Loki shipping step failed")
+                self._wake.wait(self.options.backoff)
+        self._spill_memory()
 
-    def _batch_ready(self) -> bool:
-        return len(self._buffer) >= self.options.batch_size or self._closing or self._flushing
+    def _past_deadline(self) -> bool:
+        return time.monotonic() >= self._deadline
 
-    def _take(self) -> list[_Entry]:
-        batch: list[_Entry] = []
+    def _has_work(self) -> bool:
+        if self._closing or self._flushing:
+            return True
+        if self._spilling:
+            return time.monotonic() >= self._next_attempt or self._buffer_bytes >= self._high_water
+        return len(self._buffer) >= self.options.batch_size or self._buffer_bytes >= self._high_water
+
+    @property
+    def _high_water(self) -> float:
+        return self.options.memory_bytes * self.options.high_water
+
+    def _wait_time(self) -> float:
+        if self._spilling:
+            return max(0.0, min(self.options.batch_wait, self._next_attempt - time.monotonic()))
+        return self.options.batch_wait
+
+    def _step(self) -> None:
+        if not self._spilling and self._buffer_bytes >= self._high_water and not self._closing:
+            # More is waiting than pushes keep up with: to disk, and drain at the bounded rate.
+            self._spill_memory()
+        if self._spilling:
+            self._spill_memory()
+            if time.monotonic() >= self._next_attempt and not self._closing:
+                self._drain()
+            return
+        with self._cond:
+            batch = self._take()
+            self._in_flight = len(batch)
+        try:
+            if batch:
+                outcome = self.pusher.push(batch, timeout=self._push_timeout())
+                self._settle(outcome)
+                if outcome.retry is not None:
+                    self._spill(outcome.pending)
+                    self._schedule(outcome.retry)
+        finally:
+            with self._cond:
+                self._in_flight = 0
+                self._cond.notify_all()
+
+    def _take(self) -> list[Entry]:
+        batch: list[Entry] = []
         size = 0
         while self._buffer and len(batch) < self.options.batch_size and size < self.options.batch_bytes:
             entry = self._buffer.popleft()
             batch.append(entry)
             size += len(entry.line)
+            self._buffer_bytes -= len(entry.line) + _ENTRY_OVERHEAD
         return batch
 
-    def _body(self, batch: list[_Entry]) -> bytes:
-        values = [[e.ns, e.line, e.metadata] if e.metadata else [e.ns, e.line] for e in batch]
-        payload = {"streams": [{"stream": self.labels, "values": values}]}
-        return gzip.compress(json.dumps(payload, ensure_ascii=False).encode(), compresslevel=5)
-
-    def _push(self, batch: list[_Entry]) -> None:
-        body = self._body(batch)
-        for attempt in range(self.options.max_retries + 1):
-            try:
-                response = self._client.post(self.url, content=body, headers=self._headers)
-            except httpx.HTTPError:
-                delay = self._backoff(attempt)
-            else:
-                if response.status_code < 300:
-                    self._sent.inc(len(batch))
-                    return
-                if response.status_code != 429 and response.status_code < 500:
-                    self._failures.inc()
-                    self._drop("rejected", len(batch))
-                    # Logged from this thread, so this handler skips it; other handlers show it.
-                    log.warning("Loki rejected %d records (HTTP %d): %s", len(batch), response.status_code,
-                                redact(response.text[:300]))
-                    return
-                delay = retry_after(response.headers.get("Retry-After")) or self._backoff(attempt)
-            self._failures.inc()
-            if attempt == self.options.max_retries:
-                break
-            if not self._sleep(delay):
-                self._drop("shutdown", len(batch))
-                return
-        self._drop("retries_exhausted", len(batch))
-        log.warning("Loki push failed %d times; dropped %d records", self.options.max_retries + 1, len(batch))
-
-    def _backoff(self, attempt: int) -> float:
-        # Full jitter: many app replicas recovering from one Loki outage should not retry in step.
-        return random.uniform(0.5, 1.0) * min(self.options.max_backoff, self.options.backoff * 2**attempt)
-
-    def _sleep(self, delay: float) -> bool:
-        """Sleep ``delay`` unless shutting down past the close deadline; False if out of time."""
+    def _push_timeout(self) -> float:
         if self._closing:
-            delay = min(delay, self._deadline - time.monotonic())
-            if delay <= 0:
-                return False
-            time.sleep(delay)
-            return True
-        with self._cond:  # let a waiting flush() know: no progress until Loki answers again
-            self._backing_off = True
-            self._cond.notify_all()
-        self._wake.wait(delay)
+            return max(0.05, min(self.options.timeout, self._deadline - time.monotonic()))
+        return self.options.timeout
+
+    def _settle(self, outcome: Outcome) -> None:
+        if outcome.sent:
+            self._sent.inc(outcome.sent)
+        for entries, failure in outcome.parked:
+            self.dead_letters.park(self.labels, entries, failure)
+            # Logged from this thread, so this handler skips it; other handlers show it.
+            log.warning("Loki refused %d records (%s, HTTP %s): %s; parked as dead letters",
+                        len(entries), failure.cause.value, failure.status, failure.detail)
+
+    def _schedule(self, failure: Failure) -> None:
+        """Loki is unavailable: stay in spill mode and try again after a backoff."""
+        self._attempt += 1
+        # Full jitter: many app replicas recovering from one Loki outage should not retry in step.
+        backoff = random.uniform(0.5, 1.0) * min(self.options.max_backoff,
+                                                 self.options.backoff * 2 ** min(self._attempt, 20))
+        self._next_attempt = time.monotonic() + (failure.retry_after or backoff)
+
+    def _spill(self, entries: list[Entry]) -> None:
+        """Write ``entries`` to the spill and stay in spill mode until it is drained."""
         with self._cond:
-            self._backing_off = False
-        return not self._closing or time.monotonic() < self._deadline
+            self._spilling = True
+        if not entries:
+            return
+        try:
+            refused = self.store.append(entries)
+        except OSError:
+            log.exception("Loki spill write failed")
+            refused = [(e, "spill_error") for e in entries]
+        for entry, reason in refused:
+            self._drop(reason, entry.level)
+        self._spilled.inc(len(entries) - len(refused))
+        self._spill_bytes.set(self.store.bytes)
 
-    def _drop(self, reason: str, count: int = 1) -> None:
-        if count:
-            self._dropped.labels(reason=reason).inc(count)
+    def _spill_memory(self) -> None:
+        with self._cond:
+            entries = list(self._buffer)
+            self._buffer.clear()
+            self._buffer_bytes = 0
+            self._cond.notify_all()
+        if entries:
+            self._spill(entries)
 
+    def _drain(self) -> None:
+        """Send spilled segments oldest first at a bounded rate; leave spill mode when empty."""
+        if self._attempt and not self.pusher.ready(self.options.timeout):
+            self._attempt += 1
+            self._next_attempt = time.monotonic() + min(self.options.max_backoff,
+                                                        self.options.backoff * 2 ** min(self._attempt, 20))
+            return
+        started, sent_bytes = time.monotonic(), 0
+        while not self._closing:
+            if self._buffer_bytes >= self._high_water:
+                self._spill_memory()
+            batch, position = self.store.read(self.options.batch_size, self.options.batch_bytes)
+            if not batch:
+                if position is not None:
+                    self.store.commit(position)  # only torn or corrupt lines were left: skip them
+                if self._leave_spill_mode():
+                    return
+                continue
+            outcome = self.pusher.push(batch, timeout=self._push_timeout())
+            self._settle(outcome)
+            if outcome.retry is not None:
+                self._schedule(outcome.retry)  # nothing committed: sent halves are resent, Loki dedups
+                return
+            self._attempt = 0
+            assert position is not None
+            self.store.commit(position)
+            self._spill_bytes.set(self.store.bytes)
+            sent_bytes += sum(len(e.line) for e in batch)
+            ahead = sent_bytes / self.options.drain_bytes_per_second - (time.monotonic() - started)
+            if ahead > 0:
+                self._wake.wait(ahead)
 
-def basic_auth(settings: ExporterSettings) -> tuple[str, str] | None:
-    """``LOKI_USERNAME``/``LOKI_PASSWORD`` as an httpx auth tuple, or None."""
-    if not settings.loki_username:
-        return None
-    password = settings.loki_password.get_secret_value() if settings.loki_password else ""
-    return settings.loki_username, password
+    def _leave_spill_mode(self) -> bool:
+        """Back to pushing from memory once the spill is empty: what is buffered is newer."""
+        with self._cond:
+            if not self.store.empty():
+                return False
+            self._spilling = False
+            self._attempt = 0
+            self._cond.notify_all()
+        self._spill_bytes.set(0)
+        return True
 
-
-def query_client(settings: ExporterSettings) -> httpx.Client:
-    """An HTTP client for reading from Loki with the same tenant and credentials as shipping."""
-    headers = {"X-Scope-OrgID": settings.loki_tenant} if settings.loki_tenant else {}
-    return httpx.Client(timeout=settings.loki_timeout_seconds, auth=basic_auth(settings), headers=headers)
-
-
-def retry_after(value: str | None, cap: float = 300.0) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), capped."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isascii() and value.isdigit():  # "²".isdigit() is True, float("²") raises
-        return min(float(value), cap)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return min(max(0.0, when.timestamp() - time.time()), cap)
+    def _drop(self, reason: str, levelno: int) -> None:
+        self._dropped.labels(reason=reason, level=level_name(levelno)).inc()
 
 
 def _quiet_worker(record: logging.LogRecord) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,8 +53,21 @@ class ExporterSettings(BaseSettings):
     loki_batch_size: int = _from(1_000, "LOKI_BATCH_SIZE")
     loki_batch_wait_seconds: float = _from(1.0, "LOKI_BATCH_WAIT_SECONDS")
     loki_timeout_seconds: float = _from(5.0, "LOKI_TIMEOUT_SECONDS")
-    loki_max_retries: int = _from(8, "LOKI_MAX_RETRIES")
     loki_structured_metadata: bool = _from(True, "LOKI_STRUCTURED_METADATA")
+    # The fallback chain and sampling (docs/logs.md §2); None dirs mean <data_dir>/spill, /loki-dlq.
+    loki_memory_bytes: int = _from(8 << 20, "LOKI_MEMORY_BYTES")
+    loki_spill_dir: Path | None = _from(None, "LOKI_SPILL_DIR")
+    loki_spill_segment_bytes: int = _from(8 << 20, "LOKI_SPILL_SEGMENT_BYTES")
+    loki_spill_fsync: Literal["always", "segment", "never"] = _from("segment", "LOKI_SPILL_FSYNC")
+    loki_spill_max_bytes: int = _from(1 << 30, "LOKI_SPILL_MAX_BYTES")
+    loki_spill_hard_bytes: int = _from(0, "LOKI_SPILL_HARD_BYTES")  # 0: 1.25 x LOKI_SPILL_MAX_BYTES
+    loki_spill_min_free_bytes: int = _from(256 << 20, "LOKI_SPILL_MIN_FREE_BYTES")
+    loki_drain_bytes_per_second: float = _from(2_000_000, "LOKI_DRAIN_BYTES_PER_SECOND")
+    loki_dlq_dir: Path | None = _from(None, "LOKI_DLQ_DIR")
+    loki_sampling: bool = _from(True, "LOKI_SAMPLING")
+    loki_sampling_policy_file: Path | None = _from(None, "LOKI_SAMPLING_POLICY_FILE")
+    loki_sampling_redis_url: str | None = _from(None, "LOKI_SAMPLING_REDIS_URL")
+    loki_sampling_redis_key: str = _from("llm-sre:loki:sampling", "LOKI_SAMPLING_REDIS_KEY")
     log_state_dir: Path | None = _from(None, "LLM_SRE_LOG_STATE_DIR")  # None: <data_dir>/logs
     log_top_patterns: int = _from(30, "LLM_SRE_LOG_TOP_PATTERNS")
     log_poll_seconds: float = _from(1.0, "LLM_SRE_LOG_POLL_SECONDS")

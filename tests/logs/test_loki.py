@@ -13,11 +13,14 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from exporters.dlq import DeadLetters
 from exporters.loki import LokiHandler, LokiOptions, retry_after, setup_logging
+from exporters.sampling import SamplingPolicy
 from exporters.settings import ExporterSettings
 from llm_sre.processes import free_port, wait_until
 
@@ -39,8 +42,18 @@ def registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
+SPILL = Path("unset")
+
+
+@pytest.fixture(autouse=True)
+def spill_dir(tmp_path, monkeypatch) -> Path:
+    """Every handler of a test spills under its tmp_path (make_handler reads SPILL)."""
+    monkeypatch.setattr(sys.modules[__name__], "SPILL", tmp_path / "spill")
+    return tmp_path / "spill"
+
+
 def make_handler(url: str, registry: CollectorRegistry, **options: object) -> LokiHandler:
-    opts = LokiOptions(**{**FAST.__dict__, **options})
+    opts = LokiOptions(**{**FAST.__dict__, "spill_dir": SPILL, **options})
     return LokiHandler(url, LABELS, opts, registry=registry)
 
 
@@ -110,9 +123,9 @@ def test_429_then_204_honours_retry_after_and_loses_nothing(receiver, registry):
     first, second = receiver.requests[:2]
     assert (first.status, second.status) == (429, 204)
     assert second.at - first.at >= 0.9  # Retry-After: 1, not the 0.05 s backoff
-    messages = sorted(json.loads(line)["message"] for line in receiver.lines())
-    assert messages == [f"event {i}" for i in range(5)]
-    assert sample(registry, "llm_sre_loki_push_failures_total") == 1
+    messages = [json.loads(line)["message"] for line in receiver.lines()]
+    assert messages == [f"event {i}" for i in range(5)]  # via the spill, in order
+    assert sample(registry, "llm_sre_loki_push_failures_total", cause="rate_limited") == 1
 
 
 def test_5xx_is_retried(receiver, registry):
@@ -122,26 +135,27 @@ def test_5xx_is_retried(receiver, registry):
     wait_until(lambda: len(receiver.entries) == 1, 10, what="delivery after two 5xx")
     handler.close()
     assert [r.status for r in receiver.requests] == [500, 503, 204]
-    assert sample(registry, "llm_sre_loki_push_failures_total") == 2
+    assert sample(registry, "llm_sre_loki_push_failures_total", cause="server_error") == 2
 
 
-def test_other_4xx_is_final_and_counted(receiver, registry):
+def test_other_4xx_is_final_and_parked_as_dead_letters(receiver, registry, tmp_path):
     receiver.script.append((400, {}))
-    handler = make_handler(receiver.url, registry)
+    handler = make_handler(receiver.url, registry, dlq_dir=tmp_path / "dlq")
     for i in range(3):
         handler.handle(record(f"event {i}"))
     handler.flush()
     handler.close()
     assert len(receiver.requests) == 1
-    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="rejected") == 3
+    assert sample(registry, "llm_sre_loki_dead_letters_total", cause="rejected") == 3
+    assert DeadLetters(tmp_path / "dlq").counts() == {"rejected": (1, 3)}
 
 
 def test_receiver_down_then_up_delivers_everything(registry):
     receiver = LokiReceiver(free_port())
-    handler = make_handler(receiver.url, registry, max_retries=100)
+    handler = make_handler(receiver.url, registry)
     emitter = emit_in_thread(handler, 20)
     wait_until(lambda: not emitter.is_alive(), 10, what="emits to return while Loki is down")
-    wait_until(lambda: sample(registry, "llm_sre_loki_push_failures_total") >= 2, 10, what="failed pushes")
+    wait_until(lambda: sample(registry, "llm_sre_loki_records_spilled_total") == 20, 10, what="all spilled")
     receiver.start()
     try:
         wait_until(lambda: len(receiver.entries) == 20, 10, what="delivery once Loki is back")
@@ -151,22 +165,21 @@ def test_receiver_down_then_up_delivers_everything(registry):
     assert sample(registry, "llm_sre_loki_records_sent_total") == 20
 
 
-def test_hung_receiver_never_blocks_and_drops_are_counted(receiver, registry):
-    receiver.gate.clear()  # every push hangs until released
-    handler = make_handler(receiver.url, registry, queue_size=50, batch_size=10)
+def test_hung_receiver_never_blocks_and_loses_nothing(receiver, registry):
+    receiver.gate.clear()  # every push hangs until released; the client gives up after 0.5 s
+    handler = make_handler(receiver.url, registry, queue_size=50, batch_size=10, timeout=0.5)
     emitter = emit_in_thread(handler, 500)
     wait_until(lambda: not emitter.is_alive(), 10, what="500 emits to return while Loki hangs")
-    dropped = sample(registry, "llm_sre_loki_records_dropped_total", reason="queue_full")
-    assert dropped >= 500 - 50 - 10
+    wait_until(lambda: sample(registry, "llm_sre_loki_records_spilled_total") > 0, 10, what="spilling")
     receiver.gate.set()
-    handler.flush()
+    wait_until(lambda: len(receiver.entries) == 500, 20, what="everything delivered after the hang")
     handler.close()
     messages = [json.loads(line)["message"] for line in receiver.lines()]
-    assert len(messages) == len(set(messages))  # nothing delivered twice
-    assert len(messages) + dropped == 500  # nothing lost that was not counted
+    assert messages == [f"event {i}" for i in range(500)]  # in order, each once (Loki drops exact repeats)
+    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="memory_full", level="error") == 0
 
 
-def test_close_gives_up_at_its_deadline_and_counts_the_rest(receiver, registry):
+def test_close_gives_up_at_its_deadline_and_spills_the_rest_for_the_next_start(receiver, registry):
     receiver.gate.clear()
     handler = make_handler(receiver.url, registry, close_timeout=0.5, timeout=1.0, batch_size=5)
     for i in range(20):
@@ -174,9 +187,16 @@ def test_close_gives_up_at_its_deadline_and_counts_the_rest(receiver, registry):
     closer = threading.Thread(target=handler.close)
     closer.start()
     wait_until(lambda: not closer.is_alive(), 10, what="close to return despite a hung Loki")
-    lost = sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown")
-    assert lost + sample(registry, "llm_sre_loki_records_sent_total") == 20
-    assert lost > 0
+    spilled = sample(registry, "llm_sre_loki_records_spilled_total")
+    assert spilled + sample(registry, "llm_sre_loki_records_sent_total") == 20
+    assert spilled > 0
+    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown", level="error") == 0
+    receiver.gate.set()
+    again = make_handler(receiver.url, CollectorRegistry())  # the next start drains the spill
+    wait_until(lambda: len(receiver.entries) == 20, 10, what="spill drained at restart")
+    again.close()
+    messages = sorted(json.loads(x)["message"] for x in receiver.lines())
+    assert messages == sorted(f"event {i}" for i in range(20))
 
 
 def test_handler_ignores_its_own_http_client_logs(receiver, registry):
@@ -209,9 +229,9 @@ def test_long_lines_are_truncated_to_the_limit(receiver, registry):
 def test_flush_on_interpreter_exit(receiver):
     """No explicit close: logging.shutdown at exit must push what is queued."""
     script = (
-        "import logging; from exporters.loki import LokiHandler, LokiOptions; "
+        "import logging, pathlib; from exporters.loki import LokiHandler, LokiOptions; "
         f"h = LokiHandler({receiver.url!r}, {{'service': 'child', 'env': 'test'}}, "
-        "LokiOptions(batch_wait=30)); "
+        f"LokiOptions(batch_wait=30, spill_dir=pathlib.Path({str(SPILL)!r}))); "
         "log = logging.getLogger('child'); log.addHandler(h); log.setLevel(logging.INFO); "
         "[log.info('line %d', i) for i in range(100)]"
     )
@@ -259,6 +279,7 @@ def test_from_settings_uses_the_loki_variables(receiver, registry):
         LLM_SRE_SERVICE="rag-api",
         LOKI_TENANT_ID="team-a",
         LOKI_BATCH_SIZE=7,
+        LLM_SRE_DATA_DIR=str(SPILL.parent),
     )
     handler = LokiHandler.from_settings(settings, registry=registry)
     handler.handle(record("configured"))
@@ -267,10 +288,12 @@ def test_from_settings_uses_the_loki_variables(receiver, registry):
     assert labels == {"service": "rag-api", "env": "prod"}
     assert receiver.requests[0].headers["X-Scope-OrgID"] == "team-a"
     assert handler.options.batch_size == 7
+    assert handler.options.spill_dir == SPILL and handler.options.dlq_dir == SPILL.parent / "loki-dlq"
 
 
 def test_basic_auth_from_settings_is_sent_and_never_printed(receiver, registry):
-    settings = ExporterSettings(LOKI_URL=receiver.url, LOKI_USERNAME="12345", LOKI_PASSWORD="glc_s3cretvalue")
+    settings = ExporterSettings(LOKI_URL=receiver.url, LOKI_USERNAME="12345", LOKI_PASSWORD="glc_s3cretvalue",
+                                LLM_SRE_DATA_DIR=str(SPILL.parent))
     handler = LokiHandler.from_settings(settings, registry=registry)
     handler.handle(record("authenticated"))
     handler.close()
@@ -285,14 +308,15 @@ def test_dropped_batches_are_logged_for_other_handlers(receiver, registry, caplo
     with caplog.at_level(logging.WARNING, logger="exporters.loki"):
         handler.handle(record("rejected line"))
         handler.close()
-    assert any("Loki rejected 1 records (HTTP 400)" in r.getMessage() for r in caplog.records)
+    assert any("Loki refused 1 records (rejected, HTTP 400)" in r.getMessage() for r in caplog.records)
 
 
 def test_setup_logging_writes_json_and_ships_to_loki(receiver):
     stream = io.StringIO()
     root = logging.getLogger()
     before = list(root.handlers)
-    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook")
+    settings = ExporterSettings(LOKI_URL=receiver.url, LLM_SRE_SERVICE="webhook",
+                                LLM_SRE_DATA_DIR=str(SPILL.parent))
     loki = setup_logging(settings, stream=stream)
     try:
         logging.getLogger("alert_webhooks").warning("slack answered 429, token=abcdef123456 retrying")
@@ -322,11 +346,31 @@ def test_setup_logging_without_loki_url_only_writes_json():
 
 def test_flush_does_not_wait_while_loki_is_down(registry):
     """logging.shutdown flushes every handler at exit: a dead Loki must not hold the exit."""
-    handler = make_handler(f"http://127.0.0.1:{free_port()}", registry, close_timeout=60.0, max_retries=100)
+    handler = make_handler(f"http://127.0.0.1:{free_port()}", registry, close_timeout=60.0)
     handler.handle(record("nobody listens"))
+    wait_until(lambda: sample(registry, "llm_sre_loki_push_failures_total", cause="network") >= 1, 10,
+               what="a failed push")
     flusher = threading.Thread(target=handler.flush)
     flusher.start()
     wait_until(lambda: not flusher.is_alive(), 10, what="flush to return while Loki is down")
     handler.options = LokiOptions(**{**handler.options.__dict__, "close_timeout": 0.2})
     handler.close()
-    assert sample(registry, "llm_sre_loki_records_dropped_total", reason="shutdown") == 1
+    assert sample(registry, "llm_sre_loki_records_spilled_total") == 1
+
+
+def test_kept_sampled_records_carry_their_rate_and_errors_are_never_sampled(receiver, registry):
+    policy = SamplingPolicy(overrides=({"logger": "rag.api", "rate": 0.5},))
+    handler = make_handler(receiver.url, registry, sampling=policy)
+    for i in range(10):
+        info = record(f"info {i}")
+        info.levelno, info.levelname = logging.INFO, "INFO"
+        handler.handle(info)
+        handler.handle(record(f"error {i}"))
+    handler.flush()
+    handler.close()
+    rows = [json.loads(line) for line in receiver.lines()]
+    infos = [r for r in rows if r["level"] == "info"]
+    assert len(infos) == 5 and all(r["sample_rate"] == 0.5 for r in infos)
+    assert [r["message"] for r in rows if r["level"] == "error"] == [f"error {i}" for i in range(10)]
+    assert all("sample_rate" not in r for r in rows if r["level"] == "error")
+    assert sample(registry, "llm_sre_loki_records_sampled_out_total", level="info") == 5
