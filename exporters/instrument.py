@@ -27,19 +27,31 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
-from exporters.catalogue import metrics
+from exporters.catalogue import GENAI, metrics
 from exporters.labels import BoundedLabel, enum_label, error_type, normalise_model
 from exporters.recorders import CacheLookup, LLMCall, Rerank, Retrieval, tokens_from_response
 from exporters.settings import ExporterSettings, get_settings
 
-__all__ = ["CacheLookup", "Instruments", "LLMCall", "Mirror", "Rerank", "Retrieval", "default",
+__all__ = ["CacheLookup", "Instruments", "LLMCall", "Mirror", "Rerank", "Retrieval", "Server", "default",
            "tokens_from_response"]
+
+GENAI_CLIENT_DURATION = "gen_ai_client_operation_duration_seconds"
+GENAI_CLIENT_TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
+GENAI_CLIENT_TPOC = "gen_ai_client_operation_time_per_output_chunk_seconds"
+GENAI_TOKEN_USAGE = "gen_ai_client_token_usage"
+GENAI_SERVER_DURATION = "gen_ai_server_request_duration_seconds"
+GENAI_SERVER_TTFT = "gen_ai_server_time_to_first_token_seconds"
+GENAI_SERVER_TPOT = "gen_ai_server_time_per_output_token_seconds"
+LLM_CALLS = "llm_sre_llm_calls_total"
+LLM_TOKENS = "llm_sre_llm_tokens_total"
 
 # OTel gen_ai.operation.name well-known values; anything else is folded into _OTHER.
 OPERATIONS = ("chat", "text_completion", "embeddings", "generate_content", "execute_tool", "create_agent",
@@ -55,6 +67,27 @@ def current_trace_exemplar() -> dict[str, str] | None:
     if not context.is_valid:
         return None
     return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
+@dataclass(frozen=True)
+class Server:
+    """The model server a call went to: the convention's ``server.address`` and ``server.port``.
+
+    It is the host the application is configured with (``ollama``, ``vllm.internal``), never a
+    caller's address; bounded per process like every open label.
+    """
+
+    address: str = ""
+    port: int | None = None
+
+    @classmethod
+    def from_url(cls, url: object) -> Server:
+        """From a base URL (``http://vllm:8000/v1``, an ``httpx.URL``); the scheme's port if none."""
+        parsed = urlsplit(str(url or ""))
+        if not parsed.hostname:
+            return cls()
+        default = {"http": 80, "https": 443}.get(parsed.scheme)
+        return cls(parsed.hostname, parsed.port or default)
 
 
 class Mirror(Protocol):
@@ -84,6 +117,8 @@ class Instruments:
         self.model_label = BoundedLabel(limit=max_models)
         self.operation_label = BoundedLabel(OPERATIONS)
         self.error_label = BoundedLabel(limit=max_values)
+        # The model server(s) the app is configured to call: a handful of host names per process.
+        self.server_label = BoundedLabel(limit=max_values)
         # Each open label has its own budget, so many caches cannot crowd out services.
         self.service_label = BoundedLabel(limit=max_values)
         self.cache_label = BoundedLabel(limit=max_values)
@@ -121,12 +156,24 @@ class Instruments:
             self.mirror.record(name, value, labels)
 
     # --- one-shot records (used by the recorders, the trace tailer and client wrappers) --------
-    def genai_labels(self, provider: str, model: str, operation: str) -> dict[str, str]:
+    def genai_labels(self, provider: str, model: str, operation: str, *, response_model: str | None = None,
+                     server: Server | None = None) -> dict[str, str]:
+        """The attribute set every GenAI instrument shares (catalogue ``GENAI_COMMON``).
+
+        What the caller does not know is ``""``, which Prometheus treats as an absent label.
+        """
+        server = server or Server()
         return {
             "gen_ai_operation_name": self.operation_label(operation),
             "gen_ai_provider_name": self.provider_label(provider),
             "gen_ai_request_model": self.model_label(normalise_model(model)),
+            "gen_ai_response_model": self.model_label(normalise_model(response_model)) if response_model else "",
+            "server_address": self.server_label(server.address) if server.address else "",
+            "server_port": str(server.port) if server.address and server.port else "",
         }
+
+    def _error_label(self, error: BaseException | int | str | None) -> str:
+        return self.error_label(error_type(error)) if error else ""
 
     def record_llm_call(
         self,
@@ -139,25 +186,36 @@ class Instruments:
         output_tokens: int | None = None,
         error: BaseException | int | str | None = None,
         time_to_first_chunk: float | None = None,
+        chunk_gaps: Sequence[float] = (),
+        response_model: str | None = None,
+        server: Server | None = None,
     ) -> None:
-        """Record one finished LLM call (the context manager and the trace tailer end here)."""
-        base = self.genai_labels(provider, model, operation)
-        labels = {**base, "error_type": self.error_label(error_type(error)) if error else ""}
+        """Record one finished LLM call (the context manager and the trace tailer end here).
+
+        ``chunk_gaps`` are the times between consecutive streamed chunks after the first; each is
+        one observation of the time-per-output-chunk histogram, as the convention defines it.
+        """
+        base = self.genai_labels(provider, model, operation, response_model=response_model, server=server)
+        err = self._error_label(error)
+        labels = {**base, "error_type": err}
         # The trace of the current span rides along as an exemplar (OpenMetrics scrapes only), so
         # a slow bucket in Grafana links to the request that filled it.
         exemplar = current_trace_exemplar()
-        self._child("gen_ai_client_operation_duration_seconds", labels).observe(duration, exemplar)
-        self._child("llm_sre_llm_calls_total", labels).inc(1.0, exemplar)
+        self._child(GENAI_CLIENT_DURATION, labels).observe(duration, exemplar)
+        calls = {name: base[name] for name in GENAI[:3]} | {"error_type": err}
+        self._child(LLM_CALLS, calls).inc(1.0, exemplar)
         if self.mirror is not None:
-            self.mirror.record("gen_ai_client_operation_duration_seconds", duration, labels)
-            self.mirror.record("llm_sre_llm_calls_total", 1.0, labels)
+            self.mirror.record(GENAI_CLIENT_DURATION, duration, labels)
+            self.mirror.record(LLM_CALLS, 1.0, calls)
         if time_to_first_chunk is not None:
-            self.observe("gen_ai_client_operation_time_to_first_chunk_seconds", time_to_first_chunk, **labels)
+            self.observe(GENAI_CLIENT_TTFC, time_to_first_chunk, **base)
+        for gap in chunk_gaps:
+            self.observe(GENAI_CLIENT_TPOC, gap, **base)
         for token_type, count in (("input", input_tokens), ("output", output_tokens)):
             if count is None:
                 continue
-            self.observe("gen_ai_client_token_usage", count, **labels, gen_ai_token_type=token_type)
-            self.inc("llm_sre_llm_tokens_total", count, gen_ai_provider_name=base["gen_ai_provider_name"],
+            self.observe(GENAI_TOKEN_USAGE, count, **base, gen_ai_token_type=token_type)
+            self.inc(LLM_TOKENS, count, gen_ai_provider_name=base["gen_ai_provider_name"],
                      gen_ai_request_model=base["gen_ai_request_model"], gen_ai_token_type=token_type)
 
     def record_server_timing(
@@ -165,21 +223,28 @@ class Instruments:
         *,
         provider: str,
         model: str,
+        operation: str = "chat",
         duration: float | None = None,
         time_to_first_token: float | None = None,
         time_per_output_token: float | None = None,
         error: BaseException | int | str | None = None,
+        response_model: str | None = None,
+        server: Server | None = None,
     ) -> None:
-        """Record the server's own timings (e.g. Ollama's nanosecond fields) for one request."""
-        labels = {"gen_ai_provider_name": self.provider_label(provider),
-                  "gen_ai_request_model": self.model_label(normalise_model(model))}
+        """Record the server's own timings (e.g. Ollama's nanosecond fields) for one request.
+
+        The token timings describe successful responses only (the convention's definition), so a
+        failed request records its duration and nothing else.
+        """
+        labels = self.genai_labels(provider, model, operation, response_model=response_model, server=server)
         if duration is not None:
-            err = self.error_label(error_type(error)) if error else ""
-            self.observe("gen_ai_server_request_duration_seconds", duration, **labels, error_type=err)
+            self.observe(GENAI_SERVER_DURATION, duration, **labels, error_type=self._error_label(error))
+        if error:
+            return
         if time_to_first_token is not None:
-            self.observe("gen_ai_server_time_to_first_token_seconds", time_to_first_token, **labels)
+            self.observe(GENAI_SERVER_TTFT, time_to_first_token, **labels)
         if time_per_output_token is not None:
-            self.observe("gen_ai_server_time_per_output_token_seconds", time_per_output_token, **labels)
+            self.observe(GENAI_SERVER_TPOT, time_per_output_token, **labels)
 
     def record_retrieval(
         self,
@@ -228,8 +293,9 @@ class Instruments:
         self.observe("llm_sre_eval_score", min(max(score, 0.0), 1.0), metric=self.metric_label(metric))
 
     # --- recorders (context managers and decorators) --------------------------------------------
-    def llm_call(self, *, provider: str, model: str, operation: str = "chat") -> LLMCall:
-        return LLMCall(self, provider=provider, model=model, operation=operation)
+    def llm_call(self, *, provider: str, model: str, operation: str = "chat",
+                 server: Server | None = None) -> LLMCall:
+        return LLMCall(self, provider=provider, model=model, operation=operation, server=server)
 
     def retrieval(self, service: str | None = None) -> Retrieval:
         return Retrieval(self, service=service)
@@ -275,8 +341,8 @@ def from_settings(registry: CollectorRegistry | None = None,
                        max_values=settings.max_label_values, mirror=otlp_mirror_from_env())
 
 
-def llm_call(*, provider: str, model: str, operation: str = "chat") -> LLMCall:
-    return default().llm_call(provider=provider, model=model, operation=operation)
+def llm_call(*, provider: str, model: str, operation: str = "chat", server: Server | None = None) -> LLMCall:
+    return default().llm_call(provider=provider, model=model, operation=operation, server=server)
 
 
 def retrieval(service: str | None = None) -> Retrieval:
