@@ -43,6 +43,9 @@ TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 # Our own families: chosen so the interesting range (a fast vector search, a slow rerank) has
 # several buckets; scores are normalised to 0..1 by the caller.
+# The stable HTTP conventions' http.server.request.duration boundaries (semantic-conventions v1.41.0,
+# docs/http/http-metrics.md); opentelemetry-instrumentation-fastapi applies them itself.
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 RETRIEVAL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CACHE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 DOCUMENT_BUCKETS = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
@@ -144,6 +147,14 @@ _SPECS: tuple[MetricSpec, ...] = (
        GENAI_COMMON, TPOT_BUCKETS, unit="seconds", group="genai"),
     _h("gen_ai_server_request_duration_seconds", "Server-side request duration (Ollama total_duration); "
        "error_type is empty on success.", GENAI_DURATION, DURATION_BUCKETS, unit="seconds", group="genai"),
+    # --- HTTP server: created by opentelemetry-instrumentation-fastapi (exporters.http_server), listed
+    # here so rules and panels may use the names; never create them through metrics() as well.
+    _h("http_server_request_duration_seconds", "Duration of HTTP server requests; http_route is the route "
+       "template, absent when no route matched; error_type is set on 5xx.",
+       ("http_request_method", "http_route", "http_response_status_code", "url_scheme",
+        "network_protocol_version", "error_type"), HTTP_BUCKETS, unit="seconds", group="http"),
+    _g("http_server_active_requests", "HTTP server requests in flight.", ("http_request_method", "url_scheme"),
+       group="http"),
     # --- LLM calls ---------------------------------------------------------------------------------
     _c("llm_sre_llm_calls_total", "LLM calls; error_type is empty on success.",
        ("gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name", "error_type"), group="llm"),
