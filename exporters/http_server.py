@@ -17,7 +17,8 @@ convention would mean writing the instrumentation function by hand, which is wha
 What it exports (HTTP semantic conventions, stable since semantic-conventions v1.23.0):
 ``http_server_request_duration_seconds`` (histogram; ``http_request_method``, ``http_route``,
 ``http_response_status_code``, ``url_scheme``, ``network_protocol_version``, ``error_type`` on
-5xx; buckets 0.005 … 10 s) and ``http_server_active_requests``. Both are in the catalogue.
+5xx; buckets 0.005 … 10 s) and ``http_server_active_requests``. Both are in the catalogue; the
+instrumentation's body-size histograms are dropped.
 
 The FastAPI instrumentation emits the old ``http.server.duration`` (milliseconds) names unless
 ``OTEL_SEMCONV_STABILITY_OPT_IN`` contains ``http``; the library reads that variable once per
@@ -41,6 +42,7 @@ from opentelemetry.instrumentation._semconv import (
 )
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.view import DropAggregation, View
 from prometheus_client import REGISTRY, CollectorRegistry
 
 # Scrapes and probes are not traffic: counting them would flatter the latency panels.
@@ -76,6 +78,9 @@ def instrument_fastapi(app: Any, *, registry: CollectorRegistry | None = None,
     # series stay as small as the convention's own attribute set.
     reader = PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False,
                                     registry=REGISTRY if registry is None else registry)
-    provider = MeterProvider(metric_readers=[reader])
+    # The request and response body-size histograms (still "development" in the convention) would
+    # double the series for a question no panel asks; only duration and active requests stay.
+    provider = MeterProvider(metric_readers=[reader],
+                             views=[View(instrument_name="http.server.*.body.size", aggregation=DropAggregation())])
     FastAPIInstrumentor.instrument_app(app, meter_provider=provider, excluded_urls=excluded_urls)
     return provider
