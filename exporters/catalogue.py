@@ -153,8 +153,8 @@ _SPECS: tuple[MetricSpec, ...] = (
        "template, absent when no route matched; error_type is set on 5xx.",
        ("http_request_method", "http_route", "http_response_status_code", "url_scheme",
         "network_protocol_version", "error_type"), HTTP_BUCKETS, unit="seconds", group="http"),
-    _g("http_server_active_requests", "HTTP server requests in flight.", ("http_request_method", "url_scheme"),
-       group="http"),
+    _g("http_server_active_requests", "HTTP server requests in flight.",
+       ("http_request_method", "url_scheme"), group="http"),
     # --- LLM calls ---------------------------------------------------------------------------------
     _c("llm_sre_llm_calls_total", "LLM calls; error_type is empty on success.",
        ("gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name", "error_type"), group="llm"),

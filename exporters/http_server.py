@@ -80,7 +80,7 @@ def instrument_fastapi(app: Any, *, registry: CollectorRegistry | None = None,
                                     registry=REGISTRY if registry is None else registry)
     # The request and response body-size histograms (still "development" in the convention) would
     # double the series for a question no panel asks; only duration and active requests stay.
-    provider = MeterProvider(metric_readers=[reader],
-                             views=[View(instrument_name="http.server.*.body.size", aggregation=DropAggregation())])
+    body_sizes = View(instrument_name="http.server.*.body.size", aggregation=DropAggregation())
+    provider = MeterProvider(metric_readers=[reader], views=[body_sizes])
     FastAPIInstrumentor.instrument_app(app, meter_provider=provider, excluded_urls=excluded_urls)
     return provider

@@ -163,11 +163,12 @@ class Instruments:
         What the caller does not know is ``""``, which Prometheus treats as an absent label.
         """
         server = server or Server()
+        response = self.model_label(normalise_model(response_model)) if response_model else ""
         return {
             "gen_ai_operation_name": self.operation_label(operation),
             "gen_ai_provider_name": self.provider_label(provider),
             "gen_ai_request_model": self.model_label(normalise_model(model)),
-            "gen_ai_response_model": self.model_label(normalise_model(response_model)) if response_model else "",
+            "gen_ai_response_model": response,
             "server_address": self.server_label(server.address) if server.address else "",
             "server_port": str(server.port) if server.address and server.port else "",
         }

@@ -69,6 +69,7 @@ def instrument(client: C, inst: Instruments | None = None) -> C:
 
     Patches the instance (not the class) and returns it; calling it twice is harmless.
     """
-    base_url = getattr(getattr(client, "_client", None), "base_url", None)  # ollama keeps its httpx client there
+    # The ollama client keeps its httpx client (and so the host it talks to) in ``_client``.
+    base_url = getattr(getattr(client, "_client", None), "base_url", None)
     patch(client, METHODS, inst or default(), ADAPTER, Server.from_url(base_url))
     return client

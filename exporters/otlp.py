@@ -51,10 +51,12 @@ def otel_name(spec: MetricSpec) -> str:
 
 
 # Prometheus label -> OTel attribute where dots cannot be recovered from underscores.
-_ATTRIBUTES = {"error_type": "error.type", "server_address": "server.address", "server_port": "server.port",
-               "gen_ai_operation_name": "gen_ai.operation.name", "gen_ai_provider_name": "gen_ai.provider.name",
-               "gen_ai_request_model": "gen_ai.request.model", "gen_ai_response_model": "gen_ai.response.model",
-               "gen_ai_token_type": "gen_ai.token.type"}
+_ATTRIBUTES = {
+    "error_type": "error.type", "server_address": "server.address", "server_port": "server.port",
+    "gen_ai_operation_name": "gen_ai.operation.name", "gen_ai_provider_name": "gen_ai.provider.name",
+    "gen_ai_request_model": "gen_ai.request.model", "gen_ai_response_model": "gen_ai.response.model",
+    "gen_ai_token_type": "gen_ai.token.type",
+}
 
 
 def otel_attributes(labels: Mapping[str, str]) -> dict[str, str | int]:

@@ -64,12 +64,13 @@ def record_everything(inst: Instruments) -> None:
     with pytest.raises(TimeoutError), inst.llm_call(provider="vllm", model="m", server=server) as call:
         call.tokens(input=3)
         raise TimeoutError
-    inst.record_server_timing(provider="vllm", model="m", server=server, duration=30.0, time_to_first_token=0.5,
-                              error="500")
+    inst.record_server_timing(provider="vllm", model="m", server=server, duration=30.0,
+                              time_to_first_token=0.5, error="500")
 
 
 def test_the_catalogue_exports_exactly_the_documented_genai_instruments():
-    assert {name for name, spec in SPECS.items() if spec.group == "genai"} == {prometheus_name(n) for n in TABLE}
+    exported = {name for name, spec in SPECS.items() if spec.group == "genai"}
+    assert exported == {prometheus_name(n) for n in TABLE}
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))
@@ -96,7 +97,8 @@ def test_the_prometheus_exposition_matches_the_spec_and_passes_promtool():
         bounds = sorted({float(s.labels["le"]) for s in family.samples if s.name.endswith("_bucket")})
         assert bounds == [*buckets, float("inf")], name
     # Values that show the conventions were followed, not just the names.
-    ok = {"server_address": "vllm", "server_port": "8000", "gen_ai_response_model": "qwen/qwen2.5-7b-instruct"}
+    ok = {"server_address": "vllm", "server_port": "8000",
+          "gen_ai_response_model": "qwen/qwen2.5-7b-instruct"}
     tpoc = families["gen_ai_client_operation_time_per_output_chunk_seconds"]
     assert any(s.name.endswith("_count") and s.value == 1 and ok.items() <= s.labels.items()
                for s in tpoc.samples)

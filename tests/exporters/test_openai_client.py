@@ -46,8 +46,9 @@ def test_sync_calls_record_usage(server, registry):
     assert get(registry, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 7
     assert get(registry, "gen_ai_client_token_usage_sum", "embeddings", gen_ai_token_type="input") == 5
     # The server's answer names the model that replied, the client's base URL the server.
-    assert get(registry, "gen_ai_client_operation_duration_seconds_count", error="", gen_ai_response_model=
-               "qwen/qwen2.5-7b-instruct", server_address="127.0.0.1", server_port=str(server.server.server_address[1])) == 1
+    host = {"server_address": "127.0.0.1", "server_port": str(server.server.server_address[1])}
+    assert get(registry, "gen_ai_client_operation_duration_seconds_count", error="",
+               gen_ai_response_model="qwen/qwen2.5-7b-instruct", **host) == 1
 
 
 def test_streaming_ttft_at_first_content_and_usage_from_last_chunk(server, registry):

@@ -31,7 +31,8 @@ EXPECTED_EMPTY = ("vllm:", "ALERTS")
 
 # Labels no panel groups or filters by get one value: two each would multiply the GenAI and HTTP
 # histograms eightfold, past what a 1 s scrape of this process can render.
-SINGLE_VALUED = {"gen_ai_response_model", "server_address", "server_port", "url_scheme", "network_protocol_version"}
+SINGLE_VALUED = {"gen_ai_response_model", "server_address", "server_port", "url_scheme",
+                 "network_protocol_version"}
 
 
 def _label_values(spec: catalogue.MetricSpec, label: str) -> tuple[str, ...]:
