@@ -36,6 +36,7 @@ from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
 from exporters.catalogue import GENAI, metrics
+from exporters.handles import Handle, RecorderHandles
 from exporters.labels import BoundedLabel, enum_label, error_type, normalise_model
 from exporters.recorders import CacheLookup, LLMCall, Rerank, Retrieval, tokens_from_response
 from exporters.settings import ExporterSettings, get_settings
@@ -43,15 +44,6 @@ from exporters.settings import ExporterSettings, get_settings
 __all__ = ["CacheLookup", "Instruments", "LLMCall", "Mirror", "Rerank", "Retrieval", "Server", "default",
            "tokens_from_response"]
 
-GENAI_CLIENT_DURATION = "gen_ai_client_operation_duration_seconds"
-GENAI_CLIENT_TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
-GENAI_CLIENT_TPOC = "gen_ai_client_operation_time_per_output_chunk_seconds"
-GENAI_TOKEN_USAGE = "gen_ai_client_token_usage"
-GENAI_SERVER_DURATION = "gen_ai_server_request_duration_seconds"
-GENAI_SERVER_TTFT = "gen_ai_server_time_to_first_token_seconds"
-GENAI_SERVER_TPOT = "gen_ai_server_time_per_output_token_seconds"
-LLM_CALLS = "llm_sre_llm_calls_total"
-LLM_TOKENS = "llm_sre_llm_tokens_total"
 
 # OTel gen_ai.operation.name well-known values; anything else is folded into _OTHER.
 OPERATIONS = ("chat", "text_completion", "embeddings", "generate_content", "execute_tool", "create_agent",
@@ -110,6 +102,7 @@ class Instruments:
         mirror: Mirror | None = None,
     ) -> None:
         self.metrics = metrics(registry)
+        self.handles = RecorderHandles.create(self.metrics)
         self.service = service
         self.clock = clock
         self.mirror = mirror
@@ -130,30 +123,34 @@ class Instruments:
         self._lock = threading.Lock()
 
     # --- low-level recording -------------------------------------------------------------------
-    def _child(self, name: str, labels: Mapping[str, str]) -> Any:
+    # ``metric`` is a typed handle (``self.handles.llm_calls``); a catalogue name is accepted for
+    # components that record metrics of their own through these helpers (the trace tailer).
+    def _child(self, metric: Handle | str, labels: Mapping[str, str]) -> Any:
+        name = metric.name if isinstance(metric, Handle) else metric
         key = (name, tuple(labels.items()))
         child = self._children.get(key)
         if child is None:
             with self._lock:
-                metric = self.metrics[name]
-                child = metric.labels(**labels) if labels else metric
+                wrapper = metric.metric if isinstance(metric, Handle) else self.metrics[metric]
+                child = wrapper.labels(**labels) if labels else wrapper
                 self._children[key] = child
         return child
 
-    def observe(self, name: str, value: float, **labels: str) -> None:
-        self._child(name, labels).observe(value)
+    def _mirror(self, metric: Handle | str, value: float, labels: Mapping[str, str]) -> None:
         if self.mirror is not None:
-            self.mirror.record(name, value, labels)
+            self.mirror.record(metric.name if isinstance(metric, Handle) else metric, value, labels)
 
-    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        self._child(name, labels).inc(amount)
-        if self.mirror is not None:
-            self.mirror.record(name, amount, labels)
+    def observe(self, metric: Handle | str, value: float, /, **labels: str) -> None:
+        self._child(metric, labels).observe(value)
+        self._mirror(metric, value, labels)
 
-    def set(self, name: str, value: float, **labels: str) -> None:
-        self._child(name, labels).set(value)
-        if self.mirror is not None:
-            self.mirror.record(name, value, labels)
+    def inc(self, metric: Handle | str, amount: float = 1.0, /, **labels: str) -> None:
+        self._child(metric, labels).inc(amount)
+        self._mirror(metric, amount, labels)
+
+    def set(self, metric: Handle | str, value: float, /, **labels: str) -> None:
+        self._child(metric, labels).set(value)
+        self._mirror(metric, value, labels)
 
     # --- one-shot records (used by the recorders, the trace tailer and client wrappers) --------
     def genai_labels(self, provider: str, model: str, operation: str, *, response_model: str | None = None,
@@ -202,21 +199,21 @@ class Instruments:
         # The trace of the current span rides along as an exemplar (OpenMetrics scrapes only), so
         # a slow bucket in Grafana links to the request that filled it.
         exemplar = current_trace_exemplar()
-        self._child(GENAI_CLIENT_DURATION, labels).observe(duration, exemplar)
+        h = self.handles
+        self._child(h.genai_duration, labels).observe(duration, exemplar)
         calls = {name: base[name] for name in GENAI[:3]} | {"error_type": err}
-        self._child(LLM_CALLS, calls).inc(1.0, exemplar)
-        if self.mirror is not None:
-            self.mirror.record(GENAI_CLIENT_DURATION, duration, labels)
-            self.mirror.record(LLM_CALLS, 1.0, calls)
+        self._child(h.llm_calls, calls).inc(1.0, exemplar)
+        self._mirror(h.genai_duration, duration, labels)
+        self._mirror(h.llm_calls, 1.0, calls)
         if time_to_first_chunk is not None:
-            self.observe(GENAI_CLIENT_TTFC, time_to_first_chunk, **base)
+            self.observe(h.genai_ttfc, time_to_first_chunk, **base)
         for gap in chunk_gaps:
-            self.observe(GENAI_CLIENT_TPOC, gap, **base)
+            self.observe(h.genai_tpoc, gap, **base)
         for token_type, count in (("input", input_tokens), ("output", output_tokens)):
             if count is None:
                 continue
-            self.observe(GENAI_TOKEN_USAGE, count, **base, gen_ai_token_type=token_type)
-            self.inc(LLM_TOKENS, count, gen_ai_provider_name=base["gen_ai_provider_name"],
+            self.observe(h.genai_tokens, count, **base, gen_ai_token_type=token_type)
+            self.inc(h.llm_tokens, count, gen_ai_provider_name=base["gen_ai_provider_name"],
                      gen_ai_request_model=base["gen_ai_request_model"], gen_ai_token_type=token_type)
 
     def record_server_timing(
@@ -237,15 +234,16 @@ class Instruments:
         The token timings describe successful responses only (the convention's definition), so a
         failed request records its duration and nothing else.
         """
+        h = self.handles
         labels = self.genai_labels(provider, model, operation, response_model=response_model, server=server)
         if duration is not None:
-            self.observe(GENAI_SERVER_DURATION, duration, **labels, error_type=self._error_label(error))
+            self.observe(h.genai_server_duration, duration, **labels, error_type=self._error_label(error))
         if error:
             return
         if time_to_first_token is not None:
-            self.observe(GENAI_SERVER_TTFT, time_to_first_token, **labels)
+            self.observe(h.genai_server_ttft, time_to_first_token, **labels)
         if time_per_output_token is not None:
-            self.observe(GENAI_SERVER_TPOT, time_per_output_token, **labels)
+            self.observe(h.genai_server_tpot, time_per_output_token, **labels)
 
     def record_retrieval(
         self,
@@ -259,39 +257,39 @@ class Instruments:
     ) -> None:
         svc = self.service_label(service or self.service)
         outcome = "error" if failed else ("empty" if documents == 0 else "hit")
-        self.inc("llm_sre_rag_retrievals_total", service=svc, outcome=outcome)
-        self.observe("llm_sre_rag_retrieval_duration_seconds", duration, service=svc)
+        self.inc(self.handles.rag_retrievals, service=svc, outcome=outcome)
+        self.observe(self.handles.rag_duration, duration, service=svc)
         if documents is not None and not failed:
-            self.observe("llm_sre_rag_documents", documents, service=svc)
+            self.observe(self.handles.rag_documents, documents, service=svc)
         if top_score is not None:
-            self.observe("llm_sre_rag_top_score", min(max(top_score, 0.0), 1.0), service=svc)
+            self.observe(self.handles.rag_top_score, min(max(top_score, 0.0), 1.0), service=svc)
         if context_tokens is not None:
-            self.observe("llm_sre_rag_context_tokens", context_tokens, service=svc)
+            self.observe(self.handles.rag_context_tokens, context_tokens, service=svc)
 
     def record_rerank(self, *, outcome: str, duration: float | None, model: str = "",
                       service: str | None = None) -> None:
         svc = self.service_label(service or self.service)
-        self.inc("llm_sre_rag_reranks_total", service=svc,
+        self.inc(self.handles.rag_reranks, service=svc,
                  outcome=enum_label(outcome, ("applied", "skipped", "fallback"), "rerank outcome"))
         if duration is not None:
-            self.observe("llm_sre_rag_rerank_duration_seconds", duration, service=svc,
+            self.observe(self.handles.rag_rerank_duration, duration, service=svc,
                          rerank_model=self.rerank_label(normalise_model(model)))
 
     def record_cache(self, cache: str, *, hit: bool, duration: float | None = None) -> None:
         name = self.cache_label(cache)
-        self.inc("llm_sre_cache_requests_total", cache=name, result="hit" if hit else "miss")
+        self.inc(self.handles.cache_requests, cache=name, result="hit" if hit else "miss")
         if duration is not None:
-            self.observe("llm_sre_cache_lookup_duration_seconds", duration, cache=name)
+            self.observe(self.handles.cache_duration, duration, cache=name)
 
     def cache_entries(self, cache: str, entries: int) -> None:
-        self.set("llm_sre_cache_entries", entries, cache=self.cache_label(cache))
+        self.set(self.handles.cache_entries, entries, cache=self.cache_label(cache))
 
     def cache_evicted(self, cache: str, count: int = 1) -> None:
-        self.inc("llm_sre_cache_evictions_total", count, cache=self.cache_label(cache))
+        self.inc(self.handles.cache_evictions, count, cache=self.cache_label(cache))
 
     def eval_score(self, metric: str, score: float) -> None:
         """An evaluation or grounding score; clamped to 0..1 so the buckets stay meaningful."""
-        self.observe("llm_sre_eval_score", min(max(score, 0.0), 1.0), metric=self.metric_label(metric))
+        self.observe(self.handles.eval_score, min(max(score, 0.0), 1.0), metric=self.metric_label(metric))
 
     # --- recorders (context managers and decorators) --------------------------------------------
     def llm_call(self, *, provider: str, model: str, operation: str = "chat",
