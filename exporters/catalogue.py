@@ -36,7 +36,8 @@ def _doubling(start: float, count: int) -> tuple[float, ...]:
 
 
 # OpenTelemetry GenAI recommended buckets: semantic-conventions v1.41.0,
-# docs/gen-ai/gen-ai-metrics.md (the conformance table is tests/exporters/genai_spec.py).
+# docs/gen-ai/gen-ai-metrics.md; docs/exporters.md "GenAI conventions" restates them and
+# tests/exporters/test_genai_conventions.py checks every GenAI instrument against that document.
 DURATION_BUCKETS = _doubling(0.01, 14)  # 0.01 … 81.92 s
 TOKEN_BUCKETS = tuple(float(4**i) for i in range(14))  # 1 … 67108864
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)

@@ -9,7 +9,7 @@
     for chunk in client.chat(model="qwen2.5:7b", messages=[...], stream=True): ...
 
 Besides the client-side GenAI metrics, each response's nanosecond fields feed the server-side
-histograms (REFERENCE §6): request duration = ``total_duration``, time to first token =
+histograms (docs/exporters.md, "Ollama client"): request duration = ``total_duration``, time to first token =
 ``load_duration + prompt_eval_duration``, and time per output token as the convention defines it
 (semantic-conventions v1.41.0, ``gen_ai.server.time_per_output_token``): the request duration
 minus the time to first token, divided by the output tokens after the first,

@@ -28,7 +28,7 @@ from opentelemetry.sdk.resources import Resource
 
 from exporters.catalogue import SPECS, MetricSpec
 
-# Prometheus-form name -> semantic-convention name (REFERENCE §6).
+# Prometheus-form name -> semantic-convention name (docs/exporters.md, "GenAI conventions").
 SEMCONV_NAMES = {
     "gen_ai_client_operation_duration_seconds": "gen_ai.client.operation.duration",
     "gen_ai_client_token_usage": "gen_ai.client.token.usage",
