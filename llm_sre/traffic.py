@@ -15,8 +15,9 @@ import threading
 
 import httpx
 import uvicorn
-from fastapi import FastAPI, HTTPException, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from fastapi import FastAPI, HTTPException, Request, Response
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 from pydantic import BaseModel
 
 from exporters.http_server import instrument_fastapi
@@ -53,8 +54,11 @@ def chat_app(registry: CollectorRegistry, instruments: Instruments, seed: int = 
         return {"answer": "…"}
 
     @app.get("/metrics")
-    def metrics() -> Response:
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    def metrics(request: Request) -> Response:
+        # The format the scraper asks for, as prometheus-client's own server answers (Prometheus 3
+        # fails a scrape whose Content-Type it cannot map; older ones want the 0.0.4 text format).
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(registry), headers={"Content-Type": content_type})
 
     instrument_fastapi(app, registry=registry)
     return app
