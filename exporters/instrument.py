@@ -5,9 +5,11 @@ Every recorder works as a sync or async context manager and as a decorator::
     from exporters.instrument import Instruments
     inst = Instruments()                      # default prometheus-client REGISTRY; one per registry
 
-    with inst.llm_call(provider="ollama", model="qwen2.5:7b", operation="chat") as call:
-        call.first_token()                    # streaming: time to first token
+    with inst.llm_call(provider="ollama", model="qwen2.5:7b", operation="chat",
+                       server=Server.from_url("http://ollama:11434")) as call:
+        call.output_chunk()                   # streaming: each content chunk (first = time to first chunk)
         call.tokens(input=12, output=30)
+        call.response_model("qwen2.5:7b-instruct-q4_K_M")
         call.error("429")                     # a failure without an exception (HTTP status)
 
     async with inst.retrieval(service="rag") as r:
