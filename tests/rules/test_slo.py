@@ -156,7 +156,8 @@ def test_write_generated_updates_stale_files_and_removes_orphans(tmp_path) -> No
 # Sloth's examples and their generated output (examples/*.yml, examples/_gen/*.yml in slok/sloth)
 # are not ours to commit; the golden test reads them from a local snapshot of that repository
 # (a bare git directory) or from a folder holding the same file names, and skips without one.
-SLOTH_SNAPSHOTS = (Path("/work/.mirror/slok+sloth/repo"), Path("/work/shared/sloth-examples"))
+SLOTH_SNAPSHOTS = (Path("/work/.mirror/slok+sloth/repo"), Path("/work/shared/sloth-examples"),
+                   rules_cli.REPO.parent / "shared" / "sloth-examples")
 SLOTH_EXAMPLES = ("getting-started", "home-wifi", "no-alerts")
 
 
