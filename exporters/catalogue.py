@@ -35,13 +35,18 @@ def _doubling(start: float, count: int) -> tuple[float, ...]:
     return tuple(round(start * 2**i, 6) for i in range(count))
 
 
-# OpenTelemetry GenAI recommended buckets (REFERENCE §6).
+# OpenTelemetry GenAI recommended buckets: semantic-conventions v1.41.0,
+# docs/gen-ai/gen-ai-metrics.md; docs/exporters.md "GenAI conventions" restates them and
+# tests/exporters/test_genai_conventions.py checks every GenAI instrument against that document.
 DURATION_BUCKETS = _doubling(0.01, 14)  # 0.01 … 81.92 s
 TOKEN_BUCKETS = tuple(float(4**i) for i in range(14))  # 1 … 67108864
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 TPOT_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5)
 # Our own families: chosen so the interesting range (a fast vector search, a slow rerank) has
 # several buckets; scores are normalised to 0..1 by the caller.
+# The stable HTTP conventions' http.server.request.duration boundaries (semantic-conventions v1.41.0,
+# docs/http/http-metrics.md); opentelemetry-instrumentation-fastapi applies them itself.
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0)
 RETRIEVAL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CACHE_BUCKETS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 DOCUMENT_BUCKETS = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 10.0, 15.0, 20.0, 30.0, 50.0, 100.0)
@@ -50,9 +55,15 @@ SCORE_BUCKETS = tuple(round(0.1 * i, 1) for i in range(1, 11))  # 0.1 … 1.0
 WEBHOOK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
 ANALYST_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0)
 
-# Label sets shared by several metrics.
+# Label sets shared by several metrics. GENAI_COMMON is the attribute set every GenAI instrument of
+# semantic-conventions v1.41.0 shares (gen_ai.operation.name, gen_ai.provider.name,
+# gen_ai.request.model, gen_ai.response.model, server.address, server.port); only the two
+# duration histograms add error.type. An attribute the caller does not know is exported as "".
+GENAI_COMMON = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
+                "gen_ai_response_model", "server_address", "server_port")
+GENAI_DURATION = (*GENAI_COMMON, "error_type")
+# Our own call counter keeps the short set: it is what the SLO rules and panels aggregate by.
 GENAI = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type")
-SERVER = ("gen_ai_provider_name", "gen_ai_request_model")
 CONTAINER = ("name", "compose_service")
 OVERFLOW = "_OTHER"
 
@@ -125,17 +136,31 @@ _LEVEL = {"level": ("debug", "info", "warning", "error", "critical")}
 _SPECS: tuple[MetricSpec, ...] = (
     # --- OpenTelemetry GenAI client and server metrics -------------------------------------------
     _h("gen_ai_client_operation_duration_seconds", "Duration of GenAI client operations; error_type is "
-       "empty on success.", GENAI, DURATION_BUCKETS, unit="seconds", group="genai"),
+       "empty on success.", GENAI_DURATION, DURATION_BUCKETS, unit="seconds", group="genai"),
     _h("gen_ai_client_token_usage", "Tokens used per GenAI operation, by token type.",
-       (*GENAI, "gen_ai_token_type"), TOKEN_BUCKETS, unit="tokens", group="genai", values=_TOKEN_TYPE),
+       (*GENAI_COMMON, "gen_ai_token_type"), TOKEN_BUCKETS, unit="tokens", group="genai", values=_TOKEN_TYPE),
     _h("gen_ai_client_operation_time_to_first_chunk_seconds", "Time from request to the first streamed "
-       "token (not byte) seen by the client.", GENAI, DURATION_BUCKETS, unit="seconds", group="genai"),
-    _h("gen_ai_server_time_to_first_token_seconds", "Server-side time to first token (Ollama: load + "
-       "prompt evaluation).", SERVER, TTFT_BUCKETS, unit="seconds", group="genai"),
-    _h("gen_ai_server_time_per_output_token_seconds", "Server-side time per output token after the "
-       "first (Ollama: eval_duration / eval_count).", SERVER, TPOT_BUCKETS, unit="seconds", group="genai"),
-    _h("gen_ai_server_request_duration_seconds", "Server-side request duration (Ollama total_duration).",
-       (*SERVER, "error_type"), DURATION_BUCKETS, unit="seconds", group="genai"),
+       "chunk carrying generated content, seen by the client.", GENAI_COMMON, DURATION_BUCKETS,
+       unit="seconds", group="genai"),
+    _h("gen_ai_client_operation_time_per_output_chunk_seconds", "Time between consecutive streamed chunks "
+       "after the first, seen by the client (one observation per chunk).", GENAI_COMMON, DURATION_BUCKETS,
+       unit="seconds", group="genai"),
+    _h("gen_ai_server_time_to_first_token_seconds", "Server-side time to first token of successful "
+       "responses (Ollama: load + prompt evaluation).", GENAI_COMMON, TTFT_BUCKETS, unit="seconds",
+       group="genai"),
+    _h("gen_ai_server_time_per_output_token_seconds", "Server-side time per output token after the first, "
+       "for successful responses: (request duration - time to first token) / (output tokens - 1).",
+       GENAI_COMMON, TPOT_BUCKETS, unit="seconds", group="genai"),
+    _h("gen_ai_server_request_duration_seconds", "Server-side request duration (Ollama total_duration); "
+       "error_type is empty on success.", GENAI_DURATION, DURATION_BUCKETS, unit="seconds", group="genai"),
+    # --- HTTP server: created by opentelemetry-instrumentation-fastapi (exporters.http_server), listed
+    # here so rules and panels may use the names; never create them through metrics() as well.
+    _h("http_server_request_duration_seconds", "Duration of HTTP server requests; http_route is the route "
+       "template, absent when no route matched; error_type is set on 5xx.",
+       ("http_request_method", "http_route", "http_response_status_code", "url_scheme",
+        "network_protocol_version", "error_type"), HTTP_BUCKETS, unit="seconds", group="http"),
+    _g("http_server_active_requests", "HTTP server requests in flight.",
+       ("http_request_method", "url_scheme"), group="http"),
     # --- LLM calls ---------------------------------------------------------------------------------
     _c("llm_sre_llm_calls_total", "LLM calls; error_type is empty on success.",
        ("gen_ai_provider_name", "gen_ai_request_model", "gen_ai_operation_name", "error_type"), group="llm"),

@@ -6,7 +6,8 @@ describe that in an :class:`Adapter`; this module does the timing, which is the 
 
 * a streamed call stays open until the caller has consumed the stream, and its
   time-to-first-chunk is taken at the first chunk that carries generated text, not the first
-  byte (Ollama and vLLM both send role-only or empty chunks first);
+  byte (Ollama and vLLM both send role-only or empty chunks first); every later such chunk adds
+  one time-per-output-chunk observation (the time since the previous one);
 * a caller that stops reading early (``break``) is not a model error;
 * an exception is recorded with the HTTP status when there is one, else its class name.
 
@@ -22,7 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from exporters.instrument import Instruments, LLMCall
+from exporters.instrument import Instruments, LLMCall, Server
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def _fail(call: LLMCall, adapter: Adapter, exc: BaseException) -> None:
 
 def _chunk(call: LLMCall, adapter: Adapter, chunk: Any) -> Any:
     if adapter.has_token(chunk):
-        call.first_token()
+        call.output_chunk()
     adapter.on_response(call, chunk)
     return chunk
 
@@ -158,13 +159,14 @@ async def _settle_async(call: LLMCall, adapter: Adapter, pending: Awaitable[Any]
     return _settle(call, adapter, result, stream)
 
 
-def wrap(method: Callable[..., Any], inst: Instruments, adapter: Adapter,
-         operation: str) -> Callable[..., Any]:
-    """``method`` with every call recorded as one LLM operation named ``operation``."""
+def wrap(method: Callable[..., Any], inst: Instruments, adapter: Adapter, operation: str,
+         server: Server | None = None) -> Callable[..., Any]:
+    """``method`` with every call to ``server`` recorded as one LLM operation named ``operation``."""
 
     @functools.wraps(method)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
-        call = inst.llm_call(provider=adapter.provider, model=_model(args, kwargs), operation=operation)
+        call = inst.llm_call(provider=adapter.provider, model=_model(args, kwargs), operation=operation,
+                             server=server)
         call.__enter__()
         try:
             result = method(*args, **kwargs)
@@ -180,10 +182,11 @@ def wrap(method: Callable[..., Any], inst: Instruments, adapter: Adapter,
     return wrapped
 
 
-def patch(target: Any, methods: dict[str, str], inst: Instruments, adapter: Adapter) -> None:
+def patch(target: Any, methods: dict[str, str], inst: Instruments, adapter: Adapter,
+          server: Server | None = None) -> None:
     """Replace ``target.<name>`` by its wrapped version for each name → operation; idempotent."""
     for name, operation in methods.items():
         method = getattr(target, name, None)
         if method is None or getattr(method, "__llm_sre_wrapped__", False):
             continue
-        setattr(target, name, wrap(method, inst, adapter, operation))
+        setattr(target, name, wrap(method, inst, adapter, operation, server))

@@ -5,9 +5,11 @@ Every recorder works as a sync or async context manager and as a decorator::
     from exporters.instrument import Instruments
     inst = Instruments()                      # default prometheus-client REGISTRY; one per registry
 
-    with inst.llm_call(provider="ollama", model="qwen2.5:7b", operation="chat") as call:
-        call.first_token()                    # streaming: time to first token
+    with inst.llm_call(provider="ollama", model="qwen2.5:7b", operation="chat",
+                       server=Server.from_url("http://ollama:11434")) as call:
+        call.output_chunk()                   # streaming: each content chunk (first = time to first chunk)
         call.tokens(input=12, output=30)
+        call.response_model("qwen2.5:7b-instruct-q4_K_M")
         call.error("429")                     # a failure without an exception (HTTP status)
 
     async with inst.retrieval(service="rag") as r:
@@ -27,19 +29,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
-from exporters.catalogue import metrics
+from exporters.catalogue import GENAI, metrics
+from exporters.handles import Handle, RecorderHandles
 from exporters.labels import BoundedLabel, enum_label, error_type, normalise_model
 from exporters.recorders import CacheLookup, LLMCall, Rerank, Retrieval, tokens_from_response
 from exporters.settings import ExporterSettings, get_settings
 
-__all__ = ["CacheLookup", "Instruments", "LLMCall", "Mirror", "Rerank", "Retrieval", "default",
+__all__ = ["CacheLookup", "Instruments", "LLMCall", "Mirror", "Rerank", "Retrieval", "Server", "default",
            "tokens_from_response"]
+
 
 # OTel gen_ai.operation.name well-known values; anything else is folded into _OTHER.
 OPERATIONS = ("chat", "text_completion", "embeddings", "generate_content", "execute_tool", "create_agent",
@@ -55,6 +61,27 @@ def current_trace_exemplar() -> dict[str, str] | None:
     if not context.is_valid:
         return None
     return {"trace_id": format(context.trace_id, "032x"), "span_id": format(context.span_id, "016x")}
+
+
+@dataclass(frozen=True)
+class Server:
+    """The model server a call went to: the convention's ``server.address`` and ``server.port``.
+
+    It is the host the application is configured with (``ollama``, ``vllm.internal``), never a
+    caller's address; bounded per process like every open label.
+    """
+
+    address: str = ""
+    port: int | None = None
+
+    @classmethod
+    def from_url(cls, url: object) -> Server:
+        """From a base URL (``http://vllm:8000/v1``, an ``httpx.URL``); the scheme's port if none."""
+        parsed = urlsplit(str(url or ""))
+        if not parsed.hostname:
+            return cls()
+        default = {"http": 80, "https": 443}.get(parsed.scheme)
+        return cls(parsed.hostname, parsed.port or default)
 
 
 class Mirror(Protocol):
@@ -77,6 +104,7 @@ class Instruments:
         mirror: Mirror | None = None,
     ) -> None:
         self.metrics = metrics(registry)
+        self.handles = RecorderHandles.create(self.metrics)
         self.service = service
         self.clock = clock
         self.mirror = mirror
@@ -84,6 +112,8 @@ class Instruments:
         self.model_label = BoundedLabel(limit=max_models)
         self.operation_label = BoundedLabel(OPERATIONS)
         self.error_label = BoundedLabel(limit=max_values)
+        # The model server(s) the app is configured to call: a handful of host names per process.
+        self.server_label = BoundedLabel(limit=max_values)
         # Each open label has its own budget, so many caches cannot crowd out services.
         self.service_label = BoundedLabel(limit=max_values)
         self.cache_label = BoundedLabel(limit=max_values)
@@ -95,38 +125,55 @@ class Instruments:
         self._lock = threading.Lock()
 
     # --- low-level recording -------------------------------------------------------------------
-    def _child(self, name: str, labels: Mapping[str, str]) -> Any:
+    # ``metric`` is a typed handle (``self.handles.llm_calls``); a catalogue name is accepted for
+    # components that record metrics of their own through these helpers (the trace tailer).
+    def _child(self, metric: Handle | str, labels: Mapping[str, str]) -> Any:
+        name = metric.name if isinstance(metric, Handle) else metric
         key = (name, tuple(labels.items()))
         child = self._children.get(key)
         if child is None:
             with self._lock:
-                metric = self.metrics[name]
-                child = metric.labels(**labels) if labels else metric
+                wrapper = metric.metric if isinstance(metric, Handle) else self.metrics[metric]
+                child = wrapper.labels(**labels) if labels else wrapper
                 self._children[key] = child
         return child
 
-    def observe(self, name: str, value: float, **labels: str) -> None:
-        self._child(name, labels).observe(value)
+    def _mirror(self, metric: Handle | str, value: float, labels: Mapping[str, str]) -> None:
         if self.mirror is not None:
-            self.mirror.record(name, value, labels)
+            self.mirror.record(metric.name if isinstance(metric, Handle) else metric, value, labels)
 
-    def inc(self, name: str, amount: float = 1.0, **labels: str) -> None:
-        self._child(name, labels).inc(amount)
-        if self.mirror is not None:
-            self.mirror.record(name, amount, labels)
+    def observe(self, metric: Handle | str, value: float, /, **labels: str) -> None:
+        self._child(metric, labels).observe(value)
+        self._mirror(metric, value, labels)
 
-    def set(self, name: str, value: float, **labels: str) -> None:
-        self._child(name, labels).set(value)
-        if self.mirror is not None:
-            self.mirror.record(name, value, labels)
+    def inc(self, metric: Handle | str, amount: float = 1.0, /, **labels: str) -> None:
+        self._child(metric, labels).inc(amount)
+        self._mirror(metric, amount, labels)
+
+    def set(self, metric: Handle | str, value: float, /, **labels: str) -> None:
+        self._child(metric, labels).set(value)
+        self._mirror(metric, value, labels)
 
     # --- one-shot records (used by the recorders, the trace tailer and client wrappers) --------
-    def genai_labels(self, provider: str, model: str, operation: str) -> dict[str, str]:
+    def genai_labels(self, provider: str, model: str, operation: str, *, response_model: str | None = None,
+                     server: Server | None = None) -> dict[str, str]:
+        """The attribute set every GenAI instrument shares (catalogue ``GENAI_COMMON``).
+
+        What the caller does not know is ``""``, which Prometheus treats as an absent label.
+        """
+        server = server or Server()
+        response = self.model_label(normalise_model(response_model)) if response_model else ""
         return {
             "gen_ai_operation_name": self.operation_label(operation),
             "gen_ai_provider_name": self.provider_label(provider),
             "gen_ai_request_model": self.model_label(normalise_model(model)),
+            "gen_ai_response_model": response,
+            "server_address": self.server_label(server.address) if server.address else "",
+            "server_port": str(server.port) if server.address and server.port else "",
         }
+
+    def _error_label(self, error: BaseException | int | str | None) -> str:
+        return self.error_label(error_type(error)) if error else ""
 
     def record_llm_call(
         self,
@@ -139,25 +186,36 @@ class Instruments:
         output_tokens: int | None = None,
         error: BaseException | int | str | None = None,
         time_to_first_chunk: float | None = None,
+        chunk_gaps: Sequence[float] = (),
+        response_model: str | None = None,
+        server: Server | None = None,
     ) -> None:
-        """Record one finished LLM call (the context manager and the trace tailer end here)."""
-        base = self.genai_labels(provider, model, operation)
-        labels = {**base, "error_type": self.error_label(error_type(error)) if error else ""}
+        """Record one finished LLM call (the context manager and the trace tailer end here).
+
+        ``chunk_gaps`` are the times between consecutive streamed chunks after the first; each is
+        one observation of the time-per-output-chunk histogram, as the convention defines it.
+        """
+        base = self.genai_labels(provider, model, operation, response_model=response_model, server=server)
+        err = self._error_label(error)
+        labels = {**base, "error_type": err}
         # The trace of the current span rides along as an exemplar (OpenMetrics scrapes only), so
         # a slow bucket in Grafana links to the request that filled it.
         exemplar = current_trace_exemplar()
-        self._child("gen_ai_client_operation_duration_seconds", labels).observe(duration, exemplar)
-        self._child("llm_sre_llm_calls_total", labels).inc(1.0, exemplar)
-        if self.mirror is not None:
-            self.mirror.record("gen_ai_client_operation_duration_seconds", duration, labels)
-            self.mirror.record("llm_sre_llm_calls_total", 1.0, labels)
+        h = self.handles
+        self._child(h.genai_duration, labels).observe(duration, exemplar)
+        calls = {name: base[name] for name in GENAI[:3]} | {"error_type": err}
+        self._child(h.llm_calls, calls).inc(1.0, exemplar)
+        self._mirror(h.genai_duration, duration, labels)
+        self._mirror(h.llm_calls, 1.0, calls)
         if time_to_first_chunk is not None:
-            self.observe("gen_ai_client_operation_time_to_first_chunk_seconds", time_to_first_chunk, **labels)
+            self.observe(h.genai_ttfc, time_to_first_chunk, **base)
+        for gap in chunk_gaps:
+            self.observe(h.genai_tpoc, gap, **base)
         for token_type, count in (("input", input_tokens), ("output", output_tokens)):
             if count is None:
                 continue
-            self.observe("gen_ai_client_token_usage", count, **labels, gen_ai_token_type=token_type)
-            self.inc("llm_sre_llm_tokens_total", count, gen_ai_provider_name=base["gen_ai_provider_name"],
+            self.observe(h.genai_tokens, count, **base, gen_ai_token_type=token_type)
+            self.inc(h.llm_tokens, count, gen_ai_provider_name=base["gen_ai_provider_name"],
                      gen_ai_request_model=base["gen_ai_request_model"], gen_ai_token_type=token_type)
 
     def record_server_timing(
@@ -165,21 +223,29 @@ class Instruments:
         *,
         provider: str,
         model: str,
+        operation: str = "chat",
         duration: float | None = None,
         time_to_first_token: float | None = None,
         time_per_output_token: float | None = None,
         error: BaseException | int | str | None = None,
+        response_model: str | None = None,
+        server: Server | None = None,
     ) -> None:
-        """Record the server's own timings (e.g. Ollama's nanosecond fields) for one request."""
-        labels = {"gen_ai_provider_name": self.provider_label(provider),
-                  "gen_ai_request_model": self.model_label(normalise_model(model))}
+        """Record the server's own timings (e.g. Ollama's nanosecond fields) for one request.
+
+        The token timings describe successful responses only (the convention's definition), so a
+        failed request records its duration and nothing else.
+        """
+        h = self.handles
+        labels = self.genai_labels(provider, model, operation, response_model=response_model, server=server)
         if duration is not None:
-            err = self.error_label(error_type(error)) if error else ""
-            self.observe("gen_ai_server_request_duration_seconds", duration, **labels, error_type=err)
+            self.observe(h.genai_server_duration, duration, **labels, error_type=self._error_label(error))
+        if error:
+            return
         if time_to_first_token is not None:
-            self.observe("gen_ai_server_time_to_first_token_seconds", time_to_first_token, **labels)
+            self.observe(h.genai_server_ttft, time_to_first_token, **labels)
         if time_per_output_token is not None:
-            self.observe("gen_ai_server_time_per_output_token_seconds", time_per_output_token, **labels)
+            self.observe(h.genai_server_tpot, time_per_output_token, **labels)
 
     def record_retrieval(
         self,
@@ -193,43 +259,44 @@ class Instruments:
     ) -> None:
         svc = self.service_label(service or self.service)
         outcome = "error" if failed else ("empty" if documents == 0 else "hit")
-        self.inc("llm_sre_rag_retrievals_total", service=svc, outcome=outcome)
-        self.observe("llm_sre_rag_retrieval_duration_seconds", duration, service=svc)
+        self.inc(self.handles.rag_retrievals, service=svc, outcome=outcome)
+        self.observe(self.handles.rag_duration, duration, service=svc)
         if documents is not None and not failed:
-            self.observe("llm_sre_rag_documents", documents, service=svc)
+            self.observe(self.handles.rag_documents, documents, service=svc)
         if top_score is not None:
-            self.observe("llm_sre_rag_top_score", min(max(top_score, 0.0), 1.0), service=svc)
+            self.observe(self.handles.rag_top_score, min(max(top_score, 0.0), 1.0), service=svc)
         if context_tokens is not None:
-            self.observe("llm_sre_rag_context_tokens", context_tokens, service=svc)
+            self.observe(self.handles.rag_context_tokens, context_tokens, service=svc)
 
     def record_rerank(self, *, outcome: str, duration: float | None, model: str = "",
                       service: str | None = None) -> None:
         svc = self.service_label(service or self.service)
-        self.inc("llm_sre_rag_reranks_total", service=svc,
+        self.inc(self.handles.rag_reranks, service=svc,
                  outcome=enum_label(outcome, ("applied", "skipped", "fallback"), "rerank outcome"))
         if duration is not None:
-            self.observe("llm_sre_rag_rerank_duration_seconds", duration, service=svc,
+            self.observe(self.handles.rag_rerank_duration, duration, service=svc,
                          rerank_model=self.rerank_label(normalise_model(model)))
 
     def record_cache(self, cache: str, *, hit: bool, duration: float | None = None) -> None:
         name = self.cache_label(cache)
-        self.inc("llm_sre_cache_requests_total", cache=name, result="hit" if hit else "miss")
+        self.inc(self.handles.cache_requests, cache=name, result="hit" if hit else "miss")
         if duration is not None:
-            self.observe("llm_sre_cache_lookup_duration_seconds", duration, cache=name)
+            self.observe(self.handles.cache_duration, duration, cache=name)
 
     def cache_entries(self, cache: str, entries: int) -> None:
-        self.set("llm_sre_cache_entries", entries, cache=self.cache_label(cache))
+        self.set(self.handles.cache_entries, entries, cache=self.cache_label(cache))
 
     def cache_evicted(self, cache: str, count: int = 1) -> None:
-        self.inc("llm_sre_cache_evictions_total", count, cache=self.cache_label(cache))
+        self.inc(self.handles.cache_evictions, count, cache=self.cache_label(cache))
 
     def eval_score(self, metric: str, score: float) -> None:
         """An evaluation or grounding score; clamped to 0..1 so the buckets stay meaningful."""
-        self.observe("llm_sre_eval_score", min(max(score, 0.0), 1.0), metric=self.metric_label(metric))
+        self.observe(self.handles.eval_score, min(max(score, 0.0), 1.0), metric=self.metric_label(metric))
 
     # --- recorders (context managers and decorators) --------------------------------------------
-    def llm_call(self, *, provider: str, model: str, operation: str = "chat") -> LLMCall:
-        return LLMCall(self, provider=provider, model=model, operation=operation)
+    def llm_call(self, *, provider: str, model: str, operation: str = "chat",
+                 server: Server | None = None) -> LLMCall:
+        return LLMCall(self, provider=provider, model=model, operation=operation, server=server)
 
     def retrieval(self, service: str | None = None) -> Retrieval:
         return Retrieval(self, service=service)
@@ -275,8 +342,8 @@ def from_settings(registry: CollectorRegistry | None = None,
                        max_values=settings.max_label_values, mirror=otlp_mirror_from_env())
 
 
-def llm_call(*, provider: str, model: str, operation: str = "chat") -> LLMCall:
-    return default().llm_call(provider=provider, model=model, operation=operation)
+def llm_call(*, provider: str, model: str, operation: str = "chat", server: Server | None = None) -> LLMCall:
+    return default().llm_call(provider=provider, model=model, operation=operation, server=server)
 
 
 def retrieval(service: str | None = None) -> Retrieval:

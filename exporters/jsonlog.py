@@ -15,6 +15,7 @@ Usage::
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter(service="rag-api"))
     configure_structlog()      # structlog apps: events flow into stdlib handlers like the above
+    setup_logging(settings)    # exporters.loki: the same JSON, masked, to Loki when LOKI_URL is set
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ class JsonFormatter(logging.Formatter):
 
 # Logging keyword arguments structlog passes through untouched (``exc_info`` must stay a tuple).
 _LOG_KWARGS = frozenset({"exc_info", "stack_info", "stacklevel"})
+# structlog keys stdlib logging refuses as ``extra`` ("Attempt to overwrite 'name' in LogRecord").
+_RESERVED = _STANDARD - _LOG_KWARGS
 
 
 def redact_event(
@@ -108,18 +111,40 @@ def redact_event(
     return event_dict
 
 
+def rename_reserved_keys(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """structlog processor: ``name=``, ``module=``, ``args=`` … become ``name_`` and so on.
+
+    stdlib logging raises on an ``extra`` key that is a LogRecord attribute, so an innocent
+    ``log.info("login", name=user)`` would lose the event (and raise in the app) without this.
+    """
+    for key in [k for k in event_dict if k in _RESERVED]:
+        event_dict[f"{key}_"] = event_dict.pop(key)
+    return event_dict
+
+
+# The documented chain (docs/exporters.md): request context first, then masking while the values
+# are still structured, then the hand-over to stdlib logging, whose handlers — the JSON formatter
+# and exporters.loki.LokiHandler — treat structlog events exactly like stdlib records.
+STRUCTLOG_PROCESSORS: tuple[Any, ...] = (
+    structlog.contextvars.merge_contextvars,
+    redact_event,
+    rename_reserved_keys,
+    structlog.stdlib.render_to_log_kwargs,
+)
+
+
 def configure_structlog() -> None:
     """Route structlog through stdlib logging so the JSON formatter and Loki handler see its events.
 
     Key-values become ``extra`` fields of the stdlib record; ``bind_contextvars`` values (a
-    request's route, a trace id) are merged into every event.
+    request's route, a trace id) are merged into every event. Apps that configure structlog
+    themselves pass :data:`STRUCTLOG_PROCESSORS` (last in their chain) with
+    ``structlog.stdlib.LoggerFactory()``.
     """
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            redact_event,
-            structlog.stdlib.render_to_log_kwargs,
-        ],
+        processors=list(STRUCTLOG_PROCESSORS),
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

@@ -14,6 +14,7 @@ DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
 
 GROUPS = {
     "genai": "OpenTelemetry GenAI (client and server)",
+    "http": "HTTP server (the app's FastAPI, through exporters.http_server)",
     "llm": "LLM calls",
     "rag": "Retrieval (RAG)",
     "cache": "Caches",

@@ -2,10 +2,10 @@
 
 prometheus-client's multiprocess mode keeps each worker's values in files under
 ``PROMETHEUS_MULTIPROC_DIR`` and merges them when ``/metrics`` is scraped, whichever worker
-answers. Its rules (REFERENCE §6): the variable must be set before the workers import
-prometheus-client; the folder must be emptied when the server starts (stale files from a previous
-run would be summed in); custom collectors and exemplars do not work; gauges merge as declared
-in the catalogue (``multiprocess_mode``).
+answers. Its rules (docs/exporters.md, "Several worker processes"): the variable must be set
+before the workers import prometheus-client; the folder must be emptied when the server starts
+(stale files from a previous run would be summed in); custom collectors and exemplars do not
+work; gauges merge as declared in the catalogue (``multiprocess_mode``).
 
 In the app::
 

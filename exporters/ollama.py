@@ -9,8 +9,12 @@
     for chunk in client.chat(model="qwen2.5:7b", messages=[...], stream=True): ...
 
 Besides the client-side GenAI metrics, each response's nanosecond fields feed the server-side
-histograms (REFERENCE §6): time to first token = ``load_duration + prompt_eval_duration``, time
-per output token = ``eval_duration / eval_count``, request duration = ``total_duration``.
+histograms (docs/exporters.md, "Ollama client"): request duration = ``total_duration``, time to first token =
+``load_duration + prompt_eval_duration``, and time per output token as the convention defines it
+(semantic-conventions v1.41.0, ``gen_ai.server.time_per_output_token``): the request duration
+minus the time to first token, divided by the output tokens after the first,
+``(total_duration - ttft) / (eval_count - 1)``. The response's ``model`` is
+``gen_ai_response_model``; the client's host and port are ``server_address``/``server_port``.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from exporters.clientwrap import Adapter, patch
-from exporters.instrument import Instruments, LLMCall, default
+from exporters.instrument import Instruments, LLMCall, Server, default
 
 C = TypeVar("C")
 NS = 1e9
@@ -42,11 +46,13 @@ def _on_response(call: LLMCall, response: Any) -> None:
         return
     prompt_tokens, output_tokens = _get(response, "prompt_eval_count"), _get(response, "eval_count")
     call.tokens(input=prompt_tokens, output=output_tokens)
+    call.response_model(_get(response, "model"))
     ttft = None
     if _get(response, "prompt_eval_duration") is not None:
         ttft = ((_get(response, "load_duration") or 0) + _get(response, "prompt_eval_duration")) / NS
-    eval_duration = _get(response, "eval_duration")
-    tpot = eval_duration / output_tokens / NS if eval_duration and output_tokens else None
+    tpot = None
+    if ttft is not None and output_tokens and output_tokens > 1:
+        tpot = max(total / NS - ttft, 0.0) / (output_tokens - 1)
     call.server_timing(duration=total / NS, time_to_first_token=ttft, time_per_output_token=tpot)
 
 
@@ -63,5 +69,7 @@ def instrument(client: C, inst: Instruments | None = None) -> C:
 
     Patches the instance (not the class) and returns it; calling it twice is harmless.
     """
-    patch(client, METHODS, inst or default(), ADAPTER)
+    # The ollama client keeps its httpx client (and so the host it talks to) in ``_client``.
+    base_url = getattr(getattr(client, "_client", None), "base_url", None)
+    patch(client, METHODS, inst or default(), ADAPTER, Server.from_url(base_url))
     return client

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from exporters.clientwrap import Adapter, patch
-from exporters.instrument import Instruments, LLMCall, default, tokens_from_response
+from exporters.instrument import Instruments, LLMCall, Server, default, tokens_from_response
 
 C = TypeVar("C")
 
@@ -33,6 +33,8 @@ def _has_token(chunk: Any) -> bool:
 
 def _on_response(call: LLMCall, response: Any) -> None:
     call.tokens(*tokens_from_response(response))
+    model = getattr(response, "model", None)  # every chunk of a stream names it too
+    call.response_model(model if isinstance(model, str) else None)
 
 
 def _status(exc: BaseException) -> int | None:
@@ -43,7 +45,8 @@ def _status(exc: BaseException) -> int | None:
 def instrument(client: C, inst: Instruments | None = None, provider: str = "openai") -> C:
     """Record the calls of an ``openai.OpenAI`` / ``AsyncOpenAI`` client; returns the client.
 
-    ``provider`` names the server (``vllm``, ``llama.cpp``, ``openai``) in ``gen_ai_provider_name``.
+    ``provider`` names the server (``vllm``, ``llama.cpp``, ``openai``) in ``gen_ai_provider_name``;
+    the client's ``base_url`` gives ``server_address``/``server_port``.
     """
     adapter = Adapter(provider=provider, on_response=_on_response, has_token=_has_token, status_of=_status)
     recorder = inst or default()
@@ -52,6 +55,7 @@ def instrument(client: C, inst: Instruments | None = None, provider: str = "open
         client.completions: {"create": "text_completion"},  # type: ignore[attr-defined]
         client.embeddings: {"create": "embeddings"},  # type: ignore[attr-defined]
     }
+    server = Server.from_url(getattr(client, "base_url", None))
     for resource, methods in resources.items():
-        patch(resource, methods, recorder, adapter)
+        patch(resource, methods, recorder, adapter, server)
     return client

@@ -7,8 +7,9 @@ reads the other ``OTEL_*`` variables itself (headers, timeout, compression,
 ``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_SERVICE_NAME``).
 
 Names follow each side's convention: the GenAI metrics use their semantic-convention names and
-attributes (``gen_ai.client.operation.duration``, ``gen_ai.operation.name``, ``error.type`` —
-omitted on success, as OTel specifies), so a collector translating OTLP back to Prometheus
+attributes (``gen_ai.client.operation.duration``, ``gen_ai.operation.name``, ``server.port`` as an
+int; an attribute whose value is unknown, ``error.type`` on success among them, is omitted, as
+OTel specifies), so a collector translating OTLP back to Prometheus
 produces exactly the catalogue's names; our own metrics keep their names without the
 ``_total`` or unit suffix, which that translation appends again. Histograms carry the
 catalogue's buckets as the advisory boundaries.
@@ -27,11 +28,12 @@ from opentelemetry.sdk.resources import Resource
 
 from exporters.catalogue import SPECS, MetricSpec
 
-# Prometheus-form name -> semantic-convention name (REFERENCE §6).
+# Prometheus-form name -> semantic-convention name (docs/exporters.md, "GenAI conventions").
 SEMCONV_NAMES = {
     "gen_ai_client_operation_duration_seconds": "gen_ai.client.operation.duration",
     "gen_ai_client_token_usage": "gen_ai.client.token.usage",
     "gen_ai_client_operation_time_to_first_chunk_seconds": "gen_ai.client.operation.time_to_first_chunk",
+    "gen_ai_client_operation_time_per_output_chunk_seconds": "gen_ai.client.operation.time_per_output_chunk",
     "gen_ai_server_time_to_first_token_seconds": "gen_ai.server.time_to_first_token",
     "gen_ai_server_time_per_output_token_seconds": "gen_ai.server.time_per_output_token",
     "gen_ai_server_request_duration_seconds": "gen_ai.server.request.duration",
@@ -48,16 +50,22 @@ def otel_name(spec: MetricSpec) -> str:
     return name
 
 
-def otel_attributes(labels: Mapping[str, str]) -> dict[str, str]:
-    attributes: dict[str, str] = {}
+# Prometheus label -> OTel attribute where dots cannot be recovered from underscores.
+_ATTRIBUTES = {
+    "error_type": "error.type", "server_address": "server.address", "server_port": "server.port",
+    "gen_ai_operation_name": "gen_ai.operation.name", "gen_ai_provider_name": "gen_ai.provider.name",
+    "gen_ai_request_model": "gen_ai.request.model", "gen_ai_response_model": "gen_ai.response.model",
+    "gen_ai_token_type": "gen_ai.token.type",
+}
+
+
+def otel_attributes(labels: Mapping[str, str]) -> dict[str, str | int]:
+    attributes: dict[str, str | int] = {}
     for key, value in labels.items():
-        if key == "error_type":
-            if value:
-                attributes["error.type"] = value
-        elif key.startswith("gen_ai_"):
-            attributes["gen_ai." + key.removeprefix("gen_ai_").replace("_", ".")] = value
-        else:
-            attributes[key] = value
+        name = _ATTRIBUTES.get(key, key)
+        if name != key and not value:
+            continue  # unknown: the convention leaves it unset rather than empty
+        attributes[name] = int(value) if name == "server.port" else value
     return attributes
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 if TYPE_CHECKING:
-    from exporters.instrument import Instruments
+    from exporters.instrument import Instruments, Server
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,11 +92,15 @@ def tokens_from_response(response: Any) -> tuple[int | None, int | None]:
 class LLMCall(_Recorder):
     """One LLM request; see :class:`Instruments`."""
 
-    def __init__(self, inst: Instruments, *, provider: str, model: str, operation: str) -> None:
-        super().__init__(inst, provider=provider, model=model, operation=operation)
+    def __init__(self, inst: Instruments, *, provider: str, model: str, operation: str,
+                 server: Server | None = None) -> None:
+        super().__init__(inst, provider=provider, model=model, operation=operation, server=server)
         self._input: int | None = None
         self._output: int | None = None
         self._ttfc: float | None = None
+        self._last_chunk = 0.0
+        self._gaps: list[float] = []
+        self._response_model: str | None = None
         self._error: BaseException | int | str | None = None
 
     def tokens(self, input: int | None = None, output: int | None = None) -> None:
@@ -105,10 +109,25 @@ class LLMCall(_Recorder):
         if output is not None:
             self._output = output
 
+    def response_model(self, name: str | None) -> None:
+        """The model that actually answered (``gen_ai.response.model``), when the server says."""
+        if name:
+            self._response_model = name
+
     def first_token(self) -> None:
-        """Mark the first streamed token; later calls are ignored."""
+        """Mark the first streamed token; later calls are ignored (see :meth:`output_chunk`)."""
         if self._ttfc is None:
-            self._ttfc = self.elapsed()
+            self._ttfc = self._last_chunk = self.elapsed()
+
+    def output_chunk(self) -> None:
+        """A streamed chunk with generated content arrived: the first sets the time to first
+        chunk, each later one adds the time since the previous one (time per output chunk)."""
+        if self._ttfc is None:
+            self.first_token()
+            return
+        now = self.elapsed()
+        self._gaps.append(now - self._last_chunk)
+        self._last_chunk = now
 
     def error(self, error: BaseException | int | str) -> None:
         """Mark the call failed without raising (an HTTP status, an error class)."""
@@ -118,12 +137,14 @@ class LLMCall(_Recorder):
                       time_per_output_token: float | None = None) -> None:
         """Record the timings the server reported for this call (e.g. Ollama's nanosecond fields)."""
         self._inst.record_server_timing(
-            provider=self._params["provider"], model=self._params["model"], duration=duration,
-            time_to_first_token=time_to_first_token, time_per_output_token=time_per_output_token,
+            **self._params, duration=duration, time_to_first_token=time_to_first_token,
+            time_per_output_token=time_per_output_token, response_model=self._response_model,
         )
 
     def _result(self, value: Any) -> None:
         self.tokens(*tokens_from_response(value))
+        model = value.get("model") if isinstance(value, Mapping) else getattr(value, "model", None)
+        self.response_model(model if isinstance(model, str) else None)
 
     def _finish(self, duration: float, exc: BaseException | None) -> None:
         # An explicit error() (say, the HTTP status of the exception being raised) wins over the
@@ -131,6 +152,7 @@ class LLMCall(_Recorder):
         self._inst.record_llm_call(
             **self._params, duration=duration, input_tokens=self._input, output_tokens=self._output,
             error=self._error if self._error is not None else exc, time_to_first_chunk=self._ttfc,
+            chunk_gaps=self._gaps, response_model=self._response_model,
         )
 
 

@@ -23,8 +23,13 @@ TOKENS = "llm_sre_llm_tokens_total"
 TOKEN_USAGE = "gen_ai_client_token_usage"
 DURATION = "gen_ai_client_operation_duration_seconds"
 TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
+TPOC = "gen_ai_client_operation_time_per_output_chunk_seconds"
 TTFT = "gen_ai_server_time_to_first_token_seconds"
 TPOT = "gen_ai_server_time_per_output_token_seconds"
+# The app's own HTTP server (exporters.http_server): route templates, stable HTTP conventions.
+HTTP = "http_server_request_duration_seconds"
+HTTP_SEL = '{service=~"$service"}'
+HTTP_5XX = '{service=~"$service", http_response_status_code=~"5.."}'
 
 # Latency thresholds (seconds) drawn as dashed lines: a chat answer past 10 s feels broken.
 LATENCY_LIMITS = p.thresholds((None, "green"), (5, "orange"), (10, "red"))
@@ -34,6 +39,47 @@ TTFT_LIMITS = p.thresholds((None, "green"), (1, "orange"), (3, "red"))
 TPOT_LIMITS = p.thresholds((None, "green"), (0.05, "orange"), (0.1, "red"))
 # Past 1 % of calls failing, the LLM availability SLO (99 %, rules/slos.yaml) burns faster than budgeted.
 ERROR_LIMITS = p.thresholds((None, "green"), (0.01, "red"))
+
+
+def http_row() -> Row:
+    """The API in front of the model, as its users see it; last, so earlier panel ids stay put."""
+    by_route = ("http_route",)
+    errors = p.ratio(p.rate(f"{HTTP}_count", HTTP_5XX, by_route), p.rate(f"{HTTP}_count", HTTP_SEL, by_route))
+    return Row(
+        "HTTP API (the app's FastAPI routes)",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "Requests per second by route",
+                    [p.Query(p.rate(f"{HTTP}_count", HTTP_SEL, (*by_route, "http_response_status_code")),
+                             "{{http_route}} {{http_response_status_code}}")],
+                    unit="reqps",
+                    stack=True,
+                    description="http_server_request_duration_seconds from exporters.http_server: routes are "
+                    "FastAPI's templates; requests no route matched have an empty route.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "5xx ratio by route",
+                    [p.Query(errors, "{{http_route}}")],
+                    unit="percentunit",
+                    limits=ERROR_LIMITS,
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "p95 latency by route",
+                    [p.Query(p.quantile(0.95, HTTP, HTTP_SEL, by_route), "{{http_route}}")],
+                    unit="s",
+                    limits=LATENCY_LIMITS,
+                    description="Whole request, retrieval and model call included: compare with the LLM "
+                    "latency above to see how much of it is the model.",
+                    width=24,
+                )
+            ),
+        ],
+    )
 
 
 def board() -> Board:
@@ -107,10 +153,13 @@ def board() -> Board:
             p.Tile(
                 p.timeseries_panel(
                     "Time per output token",
-                    p.percentiles(TPOT, SEL, qs=(0.5, 0.95)),
+                    [*p.percentiles(TPOT, SEL, qs=(0.5, 0.95)),
+                     p.Query(p.quantile(0.95, TPOC, SEL), "client per chunk p95")],
                     unit="s",
                     limits=TPOT_LIMITS,
-                    description="Decode speed: eval_duration / eval_count as reported by the server.",
+                    description="Decode speed. Server: (request duration - time to first token) / (output "
+                    "tokens - 1), as the GenAI conventions define it. Client: the gap between streamed "
+                    "chunks after the first.",
                 )
             ),
             p.Tile(
@@ -188,6 +237,7 @@ def board() -> Board:
     )
     return Board(
         uid=UID,
+        rows=(health, streaming, traffic, http_row()),
         title="LLM overview",
         description="Success, latency, time to first token and token throughput of LLM calls.",
         variables=(
@@ -202,5 +252,4 @@ def board() -> Board:
                 "Model",
             ),
         ),
-        rows=(health, streaming, traffic),
     )

@@ -115,3 +115,13 @@ def test_docs_metrics_md_is_up_to_date():
     rendered = metrics_doc.render()
     assert all(f"`{name}`" in rendered for name in SPECS)
     assert metrics_doc.DOC_PATH.read_text() == rendered, "stale: run `llm-sre metrics-doc`"
+
+
+def test_recorder_handles_name_catalogue_metrics_of_the_right_kind():
+    from exporters.handles import _NAMES, RecorderHandles
+
+    handles = RecorderHandles.create(metrics(CollectorRegistry()))
+    for field, name in _NAMES.items():
+        handle = getattr(handles, field)
+        assert handle.name == name and name in SPECS
+        assert type(handle.metric).__name__.lower() == SPECS[name].kind

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.openmetrics.exposition import generate_latest as openmetrics
 
 from exporters.instrument import Instruments
+from tests.exporters.samples import sample_sum
 
 
 class FakeClock:
@@ -42,7 +43,7 @@ LLM = {"gen_ai_operation_name": "chat", "gen_ai_provider_name": "ollama",
 
 
 def value(registry, name, **labels):
-    return registry.get_sample_value(name, labels)
+    return sample_sum(registry, name, **labels)
 
 
 def test_llm_call_success_records_duration_tokens_and_ttft(inst, registry, clock):
@@ -55,10 +56,10 @@ def test_llm_call_success_records_duration_tokens_and_ttft(inst, registry, clock
         clock.now += 1.0
     ok = {**LLM, "error_type": ""}
     assert value(registry, "gen_ai_client_operation_duration_seconds_sum", **ok) == pytest.approx(1.75)
-    ttfc = value(registry, "gen_ai_client_operation_time_to_first_chunk_seconds_sum", **ok)
+    ttfc = value(registry, "gen_ai_client_operation_time_to_first_chunk_seconds_sum", **LLM)
     assert ttfc == pytest.approx(0.25)
     assert value(registry, "llm_sre_llm_calls_total", **ok) == 1
-    assert value(registry, "gen_ai_client_token_usage_sum", **ok, gen_ai_token_type="output") == 30
+    assert value(registry, "gen_ai_client_token_usage_sum", **LLM, gen_ai_token_type="output") == 30
     assert value(registry, "llm_sre_llm_tokens_total", gen_ai_provider_name="ollama",
                  gen_ai_request_model="qwen2.5:7b", gen_ai_token_type="input") == 12
 

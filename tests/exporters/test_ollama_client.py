@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from exporters.instrument import Instruments
 from exporters.ollama import instrument
 from tests.exporters.fake_ollama import FakeOllama
+from tests.exporters.samples import sample_sum
 
 GAP = 0.3
 MODEL = {"gen_ai_provider_name": "ollama", "gen_ai_request_model": "qwen2.5:7b"}
@@ -28,11 +29,11 @@ def registry():
 
 
 def get(registry, name, **labels):
-    return registry.get_sample_value(name, labels)
+    return sample_sum(registry, name, **labels)
 
 
-def labels(operation, error=""):
-    return {**MODEL, "gen_ai_operation_name": operation, "error_type": error}
+def labels(operation, **extra):
+    return {**MODEL, "gen_ai_operation_name": operation, **extra}
 
 
 def test_chat_generate_embed_sync(server, registry):
@@ -50,9 +51,16 @@ def test_chat_generate_embed_sync(server, registry):
     # Server-side timings from the nanosecond fields.
     assert get(registry, "gen_ai_server_time_to_first_token_seconds_sum", **MODEL) == pytest.approx(
         2 * (2_154_458 + 383_809_000) / 1e9)
+    # The convention's time per output token: (duration - time to first token) / (tokens after the first).
+    ttft = (2_154_458 + 383_809_000) / 1e9
     assert get(registry, "gen_ai_server_time_per_output_token_seconds_sum", **MODEL) == pytest.approx(
-        2 * 4_799_921_000 / 298 / 1e9)
+        2 * (5_191_566_416 / 1e9 - ttft) / 297)
     assert get(registry, "gen_ai_server_request_duration_seconds_count", **MODEL, error_type="") == 3
+    host = {"server_address": "127.0.0.1", "server_port": str(server.server.server_address[1])}
+    for histogram in ("gen_ai_server_time_to_first_token_seconds", "gen_ai_server_request_duration_seconds",
+                      "gen_ai_client_token_usage"):
+        assert get(registry, f"{histogram}_count", **labels("chat"), gen_ai_response_model="qwen2.5:7b",
+                   **host), histogram
 
 
 def test_streaming_ttft_is_taken_at_the_first_token(server, registry):
@@ -93,11 +101,11 @@ def test_server_errors_and_connection_failures(server, registry):
             client.chat(model="qwen2.5:7b", messages=[])
     finally:
         server.status = 200
-    assert get(registry, "llm_sre_llm_calls_total", **labels("chat", "500")) == 1
+    assert get(registry, "llm_sre_llm_calls_total", **labels("chat", error_type="500")) == 1
     dead = instrument(ollama.Client(host="http://127.0.0.1:9"), inst)
     with pytest.raises(ConnectionError):
         dead.chat(model="qwen2.5:7b", messages=[])
-    assert get(registry, "llm_sre_llm_calls_total", **labels("chat", "ConnectionError")) == 1
+    assert get(registry, "llm_sre_llm_calls_total", **labels("chat", error_type="ConnectionError")) == 1
 
 
 def test_stopping_a_stream_early_is_not_an_error(server, registry):

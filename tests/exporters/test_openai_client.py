@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from exporters.instrument import Instruments
 from exporters.openai_compat import instrument
 from tests.exporters.fake_openai import FakeOpenAI
+from tests.exporters.samples import sample_sum
 
 GAP = 0.3
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
@@ -28,9 +29,10 @@ def registry():
     return CollectorRegistry()
 
 
-def get(registry, name, operation="chat", error="", **extra):
-    return registry.get_sample_value(name, {**BASE, "gen_ai_operation_name": operation, "error_type": error,
-                                            **extra})
+def get(registry, name, operation="chat", error=None, **extra):
+    if error is not None:
+        extra["error_type"] = error
+    return sample_sum(registry, name, **BASE, gen_ai_operation_name=operation, **extra)
 
 
 def test_sync_calls_record_usage(server, registry):
@@ -43,6 +45,10 @@ def test_sync_calls_record_usage(server, registry):
     assert get(registry, "llm_sre_llm_calls_total", "text_completion") == 1
     assert get(registry, "gen_ai_client_token_usage_sum", gen_ai_token_type="output") == 7
     assert get(registry, "gen_ai_client_token_usage_sum", "embeddings", gen_ai_token_type="input") == 5
+    # The server's answer names the model that replied, the client's base URL the server.
+    host = {"server_address": "127.0.0.1", "server_port": str(server.server.server_address[1])}
+    assert get(registry, "gen_ai_client_operation_duration_seconds_count", error="",
+               gen_ai_response_model="qwen/qwen2.5-7b-instruct", **host) == 1
 
 
 def test_streaming_ttft_at_first_content_and_usage_from_last_chunk(server, registry):
@@ -54,6 +60,8 @@ def test_streaming_ttft_at_first_content_and_usage_from_last_chunk(server, regis
     ttft = get(registry, "gen_ai_client_operation_time_to_first_chunk_seconds_sum")
     assert GAP <= ttft <= get(registry, "gen_ai_client_operation_duration_seconds_sum")
     assert get(registry, "gen_ai_client_token_usage_sum", gen_ai_token_type="input") == 21
+    # "Hello", " there": one chunk after the first, so one time-per-output-chunk observation.
+    assert get(registry, "gen_ai_client_operation_time_per_output_chunk_seconds_count") == 1
 
 
 def test_async_stream_and_http_errors(server, registry):

@@ -187,8 +187,21 @@ def test_every_llm_query_follows_the_service_provider_and_model_variables() -> N
     exprs = [t["expr"] for p in all_panels(board) if p["type"] != "row" for t in p["targets"]]
     assert exprs
     for expr in exprs:
-        for variable in ("$service", "$provider", "$model"):
+        # The HTTP API row measures the app's routes: no provider or model to filter on.
+        variables = ("$service",) if "http_server_" in expr else ("$service", "$provider", "$model")
+        for variable in variables:
             assert variable in expr, f"{expr} ignores {variable}"
+
+
+def test_the_llm_board_ends_with_the_apps_http_routes() -> None:
+    """The HTTP row sits after the LLM panels (their ids unchanged) and reads route templates."""
+    panels = all_panels(boards()["llm-sre-llm"])
+    rows = [p["title"] for p in panels if p["type"] == "row"]
+    assert rows[-1].startswith("HTTP API")
+    last_row = max(i for i, p in enumerate(panels) if p["type"] == "row")
+    http = [t["expr"] for p in panels[last_row + 1:] for t in p["targets"]]
+    assert len(http) == 3 and all("http_server_request_duration_seconds" in e for e in http)
+    assert all("http_route" in e for e in http)
 
 
 def test_grounding_keeps_ratio_and_rate_on_separate_axes() -> None:
