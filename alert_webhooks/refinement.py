@@ -80,9 +80,10 @@ class Refinement:
         self._running: dict[asyncio.Task[None], Incident] = {}
         self._seq = itertools.count()
         m = metrics(registry)
-        self._skipped, self._depth = m["llm_sre_analyst_refinements_skipped_total"], m[
-            "llm_sre_analyst_refinement_backlog"
-        ]
+        self._skipped, self._depth = (
+            m["llm_sre_analyst_refinements_skipped_total"],
+            m["llm_sre_analyst_refinement_backlog"],
+        )
 
     @property
     def enabled(self) -> bool:

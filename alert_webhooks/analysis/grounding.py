@@ -116,14 +116,20 @@ _ALL_CLEAR = re.compile(
 )
 # Actions that lose data or availability: only when the cited evidence (the runbook) names them.
 _DESTRUCTIVE = re.compile(
-    r"\b(?:flush\w*|delete|drop|truncate|wipe|purge|destroy|reformat|rm\s+-rf|kill\w*|reboot|restart"
-    r"|shut\s*down|failover|force)\b",
+    r"\b(?:flush(?:all|db)?|delete|drop|truncate|wipe|purge|destroy|reformat|rm\s+-rf|p?kill(?:all)?"
+    r"|reboot|restart|shut\s*down|failover|force)\b",
     re.I,
 )
 
 
+def citations(text: str) -> list[str]:
+    """The evidence ids ``text`` cites, in the order it first cites them."""
+    ids = (i.strip() for group in _CITATION.findall(text) for i in re.split(r"[,;]", group))
+    return list(dict.fromkeys(ids))
+
+
 def _cited(sentence: str) -> set[str]:
-    return {i.strip() for group in _CITATION.findall(sentence) for i in re.split(r"[,;]", group)}
+    return set(citations(sentence))
 
 
 def refusal(sentence: str, evidence: Mapping[str, str]) -> str | None:
