@@ -106,8 +106,9 @@ class FakeModelServer(LocalServer):
 
     def openai_events(self, body: dict[str, Any]) -> list[bytes]:
         def event(delta: dict[str, str], finish: str | None) -> bytes:
+            choice = {"index": 0, "delta": delta, "finish_reason": finish}
             data = {"id": "chatcmpl-7f3a", "object": "chat.completion.chunk", "created": 1764198604,
-                    "model": body["model"], "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                    "model": body["model"], "choices": [choice]}
             return f"data: {json.dumps(data)}\n\n".encode()
 
         first = [event({"role": "assistant", "content": ""}, None)]

@@ -31,7 +31,7 @@ NOISE = [
     [
         (BATCH, "info"),  # "512" looks like an HTTP 5xx; the line says INFO
         ('{"level": "info", "msg": "retry budget 500 left"}', "info"),
-        ("level=WARN msg=\"upstream 503\"", "warning"),
+        ('level=WARN msg="upstream 503"', "warning"),
         ("redis.exceptions.ResponseError: OOM command not allowed", "critical"),  # no level: words
         ("socket.gaierror: [Errno -3] Temporary failure in name resolution", "error"),
     ],
@@ -69,19 +69,30 @@ def test_noise_is_not_evidence_and_an_info_line_never_leads(kb: KnowledgeBase) -
     assert not [n for n in NOISE if n in texts]
     headline = next(s for s in sentences(result.summary) if s.startswith("Most telling"))
     assert "chunk write retried" in headline and "batch=512" not in headline
-    assert ground_answer({"s": result.summary}, {e.id: e.grounding_text() for e in result.evidence}).dropped == 0
+    assert (
+        ground_answer({"s": result.summary}, {e.id: e.grounding_text() for e in result.evidence}).dropped == 0
+    )
 
 
 def test_a_series_headline_is_a_sentence_not_a_label_dump(kb: KnowledgeBase) -> None:
-    metric = {"__name__": "llm_sre_genai_errors_total", "gen_ai_operation_name": "chat", "service": "ingest-worker",
-              "gen_ai_provider_name": "ollama", "gen_ai_request_model": "qwen2.5:7b", "instance": "10.0.0.4:9464"}
+    metric = {
+        "__name__": "llm_sre_genai_errors_total",
+        "gen_ai_operation_name": "chat",
+        "service": "ingest-worker",
+        "gen_ai_provider_name": "ollama",
+        "gen_ai_request_model": "qwen2.5:7b",
+        "instance": "10.0.0.4:9464",
+    }
     at = datetime(2026, 11, 26, 23, 10, tzinfo=UTC)
-    series = describe_series("rule `rate(llm_sre_genai_errors_total[5m]) > 1`", metric,
-                             [[at.timestamp() - 600, "0.1"], [at.timestamp(), "9"]], at)
+    series = describe_series(
+        "rule `rate(llm_sre_genai_errors_total[5m]) > 1`",
+        metric,
+        [[at.timestamp() - 600, "0.1"], [at.timestamp(), "9"]],
+        at,
+    )
     result = analyse(kb, [], series)
     headline = next(s for s in sentences(result.summary) if s.startswith("Most telling"))
-    assert headline.startswith(
-        "Most telling evidence: llm_sre_genai_errors_total for service=ingest-worker went from 0.1 to 9 (max 9)"
-    )
+    series_words = "llm_sre_genai_errors_total for service=ingest-worker went from 0.1 to 9 (max 9)"
+    assert headline.startswith(f"Most telling evidence: {series_words}")
     assert "{" not in headline
     assert ground_answer({"s": headline}, {e.id: e.grounding_text() for e in result.evidence}).dropped == 0

@@ -85,7 +85,9 @@ def ollama(server: FakeModelServer) -> OllamaLLM:
 
 
 def openai(server: FakeModelServer) -> OpenAICompatLLM:
-    return OpenAICompatLLM(f"{server.url}/v1", "gemma-3-270m", api_key="sk-local-test-000000000000", timeout=5)
+    return OpenAICompatLLM(
+        f"{server.url}/v1", "gemma-3-270m", api_key="sk-local-test-000000000000", timeout=5
+    )
 
 
 def test_grounded_ollama_answer_is_delivered(kb, tmp_path, server) -> None:
@@ -165,7 +167,9 @@ def _claims(first: AnalysisResult, *sentences: tuple[str, str]) -> str:
         (lambda f: '{"root_cause_analysis": "no summary"}', "malformed"),  # JSON, wrong schema
         (lambda f: json.dumps({**good_answer(f), "items": {"maxItems": 3}}), "echo"),  # the schema back
         (  # the prompt's worked example back
-            lambda f: _claims(f, ("alert", "Writes to /var/lib/pg fail with Errno 28 No space left on device.")),
+            lambda f: _claims(
+                f, ("alert", "Writes to /var/lib/pg fail with Errno 28 No space left on device.")
+            ),
             "echo",
         ),
         (lambda f: _claims(f, ("alert", "Redis is out of memory on redis-7 at 10.0.0.9.")), "ungrounded"),

@@ -25,7 +25,9 @@ def analysed(kb: KnowledgeBase, name: str, extra_logs: tuple[str, ...] = ()) -> 
     notification, data = load_case(name)
     analyst = IncidentAnalyst(kb, registry=CollectorRegistry())
     analysis = asyncio.run(
-        analyst.first("i1", notification, logs=[*data["logs"], *extra_logs], extra_metrics=data.get("metrics"))
+        analyst.first(
+            "i1", notification, logs=[*data["logs"], *extra_logs], extra_metrics=data.get("metrics")
+        )
     )
     return replace(open_incident("i1", notification, 1.0), analysis=analysis)
 
@@ -58,5 +60,7 @@ def test_a_mention_quoted_from_a_log_line_is_shown_not_acted_on(kb: KnowledgeBas
     assert "&lt;!channel&gt; &lt;@U024BE7LH&gt; &lt;https://evil.example|docs&gt; &amp; co" in str(body)
     assert not MENTIONS.search(str(body)) and "<https://evil" not in str(body)
     assert "<script" not in annotation_text(
-        replace(incident, analysis=incident.analysis.model_copy(update={"summary": "<script>x</script> [E1]."}))
+        replace(
+            incident, analysis=incident.analysis.model_copy(update={"summary": "<script>x</script> [E1]."})
+        )
     )

@@ -78,7 +78,9 @@ def test_scenario(kb: KnowledgeBase, name: str) -> None:
 
     # The summary never leads with an INFO line.
     headline = next((s for s in sentences(result.summary) if s.startswith("Most telling")), "")
-    assert not any(evidence[i] in logged and e_level(result, i) in ("info", "debug") for i in cited_ids(headline))
+    assert not any(
+        evidence[i] in logged and e_level(result, i) in ("info", "debug") for i in cited_ids(headline)
+    )
 
     # Every deterministic sentence is grounded by the same check LLM answers must pass.
     fields = result.model_dump(
