@@ -45,20 +45,12 @@ class FakeModelServer(LocalServer):
             def log_message(self, *args: object) -> None:
                 pass
 
-            def _plain(self, status: int, body: str) -> None:
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 outer.requests.append(Recorded("POST", self.path, dict(self.headers), body))
                 if outer.failures:
                     failure = outer.failures.popleft()
-                    return self._plain(failure.status, failure.body)
+                    return self.send_error(failure.status, explain=failure.body)
                 if outer.hang:
                     outer.released.wait(30)  # a model stuck loading: the client's deadline fires first
                 if outer.answer is not None:
@@ -67,7 +59,7 @@ class FakeModelServer(LocalServer):
                     return self._stream("application/x-ndjson", outer.ollama_events(body))
                 if self.path == "/v1/chat/completions":
                     return self._stream("text/event-stream", outer.openai_events(body))
-                return self._plain(404, '{"error": "not found"}')
+                return self.send_error(404)
 
             def _stream(self, ctype: str, events: list[bytes]) -> None:
                 self.send_response(200)
