@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from alert_webhooks.analysis.grounding import uncited
+from alert_webhooks.analysis.grounding import sentences, uncited
 from alert_webhooks.analysis.result import AnalysisResult
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -56,9 +56,9 @@ class Claim(BaseModel):
     sentence: str = Field(min_length=1)
 
     def cited(self) -> str:
-        """The sentence with its citation, as the grounding check and the sinks read it."""
-        body = uncited(self.sentence).rstrip(" .")
-        return f"{body} [{self.evidence}]." if body else ""
+        """The text with its citation on every sentence of it, as the grounding check reads it."""
+        parts = (uncited(s).rstrip(" .") for s in sentences(self.sentence))
+        return " ".join(f"{p} [{self.evidence}]." for p in parts if p)
 
 
 class LLMAnswer(BaseModel):

@@ -261,3 +261,15 @@ def test_overlong_lists_and_wild_confidence_are_trimmed_not_rejected(kb, tmp_pat
     assert better.grounding.fallback_reason is None
     assert better.summary.count("OOM command not allowed") == 2  # three sentences kept, not eight
     assert better.confidence_score == 1.0
+
+
+def test_every_sentence_of_a_claim_carries_its_citation(kb, tmp_path, server) -> None:
+    run = Run(kb, tmp_path, ollama(server))
+    answer = good_answer(run.first)
+    log = _evidence_id(run.first, "OOM command not allowed")
+    answer["summary"] = [claim(log, "Redis is full. Writes fail with OOM command not allowed.")]
+    server.content = json.dumps(answer)
+    better = run.refine()
+
+    assert better.summary == f"Redis is full [{log}]. Writes fail with OOM command not allowed [{log}]."
+    assert better.grounding.dropped_sentences == 0
