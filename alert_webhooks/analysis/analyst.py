@@ -188,11 +188,12 @@ class IncidentAnalyst:
         """Ground the model's sentences; its actions are runbook steps picked by id (grounded as
         phase one's are), so they take no part in the ratio."""
         # Masked *before* grounding: the check then sees exactly what will be sent.
+        evidence = {e.id: e.grounding_text() for e in first.evidence}
         text = {
-            "summary": clean(" ".join(c.cited() for c in answer.summary), 1500),
-            "root_cause_analysis": clean(answer.root_cause.cited(), 1500),
+            "summary": clean(" ".join(c.cited(evidence) for c in answer.summary), 1500),
+            "root_cause_analysis": clean(answer.root_cause.cited(evidence), 1500),
         }
-        verdict = ground_answer(text, {e.id: e.grounding_text() for e in first.evidence})
+        verdict = ground_answer(text, evidence)
         self._metrics["llm_sre_analyst_grounded_ratio"].observe(verdict.ratio)
         self._metrics["llm_sre_analyst_dropped_sentences_total"].inc(verdict.dropped)
         grounding = Grounding(

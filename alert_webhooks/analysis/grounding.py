@@ -150,6 +150,20 @@ def supported(sentence: str, evidence: Mapping[str, str]) -> bool:
     return all(_contains(haystack, f) for f in facts(sentence))
 
 
+def best_citation(sentence: str, cited: str, evidence: Mapping[str, str]) -> str:
+    """The id a one-citation sentence should carry: ``cited`` when its text holds the sentence's
+    facts, else the shortest (most specific) evidence that holds them all, else ``cited`` (and the
+    check drops the sentence).
+
+    A small model copies the right line and names the wrong id next to it; moving the citation to
+    the line that has the facts keeps the rule that every fact is in the evidence it cites."""
+    found = facts(sentence)
+    if not found or all(_contains(evidence.get(cited, "").lower(), f) for f in found):
+        return cited
+    holding = [i for i, text in evidence.items() if all(_contains(text.lower(), f) for f in found)]
+    return min(holding, key=lambda i: len(evidence[i]), default=cited)
+
+
 def ground_text(text: str, evidence: Mapping[str, str]) -> Checked:
     checked = Checked()
     for s in sentences(text):

@@ -18,13 +18,14 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from string import Template
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from alert_webhooks.analysis.grounding import sentences, uncited
+from alert_webhooks.analysis.grounding import best_citation, sentences, uncited
 from alert_webhooks.analysis.result import AnalysisResult
 
 PROMPTS = Path(__file__).resolve().parent / "prompts"
@@ -55,10 +56,11 @@ class Claim(BaseModel):
     evidence: str
     sentence: str = Field(min_length=1)
 
-    def cited(self) -> str:
-        """The text with its citation on every sentence of it, as the grounding check reads it."""
-        parts = (uncited(s).rstrip(" .") for s in sentences(self.sentence))
-        return " ".join(f"{p} [{self.evidence}]." for p in parts if p)
+    def cited(self, evidence: Mapping[str, str]) -> str:
+        """The text with a citation on every sentence of it, as the grounding check reads it (see
+        ``best_citation`` for when that is not the id the model named)."""
+        parts = [p for p in (uncited(s).rstrip(" .") for s in sentences(self.sentence)) if p]
+        return " ".join(f"{p} [{best_citation(p, self.evidence, evidence)}]." for p in parts)
 
 
 class LLMAnswer(BaseModel):
