@@ -99,7 +99,7 @@ class Settings(BaseSettings):
         "ollama", validation_alias=AliasChoices("LLM_SRE_ANALYST_BACKEND", "analyst_backend")
     )
     analyst_deadline_seconds: float = Field(
-        5.0,
+        60.0,
         gt=0,
         validation_alias=AliasChoices("LLM_SRE_ANALYST_DEADLINE_SECONDS", "analyst_deadline_seconds"),
     )

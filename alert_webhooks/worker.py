@@ -9,8 +9,8 @@
 Admission control: at most ``concurrency`` jobs run at a time and only that many are claimed, so a
 storm waits in the store (on disk), not in memory; the most severe incidents are claimed first;
 while notifications keep arriving the worker paces itself so acks stay fast (``storm_share``). LLM
-refinement runs after the deterministic summary is out, bounded by its own semaphore, and is skipped
-(the deterministic summary stands) when its backlog is full — a storm never waits on the model.
+refinement runs after the deterministic summary is out, scheduled by :mod:`alert_webhooks.refinement`
+(critical first, bounded backlog) — a storm never waits on the model.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryEr
 from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.metrics import ServiceMetrics
+from alert_webhooks.refinement import Refinement
 from alert_webhooks.store import Store, call
 from exporters.redact import redact
 
@@ -86,8 +87,9 @@ class Worker:
         self._last_intake = float("-inf")
         self._stopping = False
         self._active: set[asyncio.Task[None]] = set()
-        self._llm = asyncio.Semaphore(max(config.llm_concurrency, 1))
-        self._refining: set[asyncio.Task[None]] = set()  # waiting for or holding the semaphore
+        self._refinement = Refinement(
+            store, analyst, metrics.registry, concurrency=config.llm_concurrency, wake=self.wake, clock=clock
+        )
         self.running = False
 
     @property
@@ -152,8 +154,7 @@ class Worker:
         is already out."""
         self._stopping = True
         self._wakeup.set()
-        for task in self._refining:
-            task.cancel()
+        await self._refinement.close()
         if self._active:
             await asyncio.wait(set(self._active), timeout=self._config.stop_grace)
 
@@ -197,29 +198,13 @@ class Worker:
         await self._settle(job, incident, failures)
 
     async def _analyse(self, incident: Incident) -> Incident:
-        analysis = masked_analysis(await self._analyst.first(incident.id, incident.notification))
+        analysis = self._refinement.pending(
+            masked_analysis(await self._analyst.first(incident.id, incident.notification))
+        )
         await call(self._store, self._store.save_analysis, incident.id, analysis, self._clock(), False)
         incident = replace(incident, analysis=analysis)
-        # The backlog bound is the LLM budget: beyond it the deterministic summary is the answer.
-        if self._config.llm_concurrency > 0 and len(self._refining) < 2 * self._config.llm_concurrency:
-            task = asyncio.create_task(self._refine(incident))
-            self._refining.add(task)
-            task.add_done_callback(self._refining.discard)
+        await self._refinement.submit(incident)
         return incident
-
-    async def _refine(self, incident: Incident) -> None:
-        assert incident.analysis is not None
-        try:
-            async with self._llm:
-                better = await self._analyst.refine(incident.id, incident.notification, incident.analysis)
-        except Exception:
-            log.exception("refining incident %s failed; the deterministic summary stands", incident.id)
-            return
-        if better is not None:
-            better = masked_analysis(better)
-            await call(self._store, self._store.save_analysis, incident.id, better, self._clock(), True)
-            await call(self._store, self._store.enqueue, incident.id, self._clock())
-            self.wake()
 
     async def _settle(
         self, job: Job, incident: Incident | None, failures: list[tuple[Notifier | None, Exception]]

@@ -1,26 +1,25 @@
 """The analyst contract the worker calls, and the incident analyst that implements it.
 
 Two phases: ``first`` is deterministic and always succeeds (it is what goes out at once);
-``refine`` asks the LLM for a better answer within a hard deadline and returns it only if it
-passes the grounding check — otherwise ``None``, and the first result stands.
+``refine`` asks the LLM for a better answer within a hard deadline and returns it if it passes
+the grounding check — otherwise the first result, with ``grounding.fallback_reason`` saying why.
 
     analyst = IncidentAnalyst(kb, sources=[PrometheusSource(url, http)], llm=OllamaLLM(host, model))
     first = await analyst.first(incident_id, notification)     # deliver now
-    better = await analyst.refine(incident_id, notification, first)  # update delivery if not None
+    final = await analyst.refine(incident_id, notification, first)
+    if final.grounding.fallback_reason is None: ...            # the LLM's answer: update delivery
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
 from alert_webhooks.analysis import deterministic
 from alert_webhooks.analysis.archive import Archive, PastCase
@@ -30,7 +29,15 @@ from alert_webhooks.analysis.facts import alert_findings, log_findings, metric_f
 from alert_webhooks.analysis.grounding import ground_answer, sentences, uncited
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.analysis.llm import LLM
-from alert_webhooks.analysis.prompt import LLMAnswer, answer_schema, context_tokens, messages
+from alert_webhooks.analysis.prompt import (
+    AnswerError,
+    LLMAnswer,
+    action_ids,
+    answer_schema,
+    messages,
+    parse_answer,
+    prompt_tokens,
+)
 from alert_webhooks.analysis.result import AnalysisResult, Grounding
 from alert_webhooks.analysis.sources import EvidenceSource, Finding
 from alert_webhooks.schemas import Notification
@@ -44,7 +51,7 @@ class Analyst(Protocol):
 
     async def refine(
         self, incident_id: str, notification: Notification, first: AnalysisResult
-    ) -> AnalysisResult | None: ...
+    ) -> AnalysisResult: ...
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,8 @@ def past_case(case: PastCase) -> str:
     return f"incident {case.incident_id} ({case.saved_at:%Y-%m-%d %H:%M} UTC): {first}"
 
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*|\s*```\s*$")
+# The kept result (or None), the fallback reason, and how the model's answer was judged.
+Attempt = tuple[AnalysisResult | None, str, Grounding | None]
 
 
 class IncidentAnalyst:
@@ -121,18 +129,25 @@ class IncidentAnalyst:
     # --- phase two -----------------------------------------------------------------------------
     async def refine(
         self, incident_id: str, notification: Notification | None, first: AnalysisResult
-    ) -> AnalysisResult | None:
-        """The grounded LLM result, or ``None`` when the first result should stand."""
-        final = await self.conclude(first)
-        return None if final.grounding.fallback_reason else final
+    ) -> AnalysisResult:
+        """The result to keep: the grounded LLM answer, or ``first`` with why it still stands."""
+        return await self.conclude(first)
 
     async def conclude(self, first: AnalysisResult) -> AnalysisResult:
-        """The result to keep: the LLM's if grounded, else ``first`` with the fallback reason."""
-        refined, reason = await self._attempt(first)
+        """The LLM's result if grounded, else ``first`` with the fallback reason (and the rejected
+        answer's grounded ratio, when there was an answer to judge)."""
+        refined, reason, judged = await self._attempt(first)
         if refined is None:
             self._metrics["llm_sre_analyst_fallbacks_total"].labels(reason=reason).inc()
             refined = first.model_copy(
-                update={"grounding": first.grounding.model_copy(update={"fallback_reason": reason})}
+                update={
+                    "grounding": first.grounding.model_copy(
+                        update={
+                            "fallback_reason": reason,
+                            "rejected_ratio": judged.grounded_ratio if judged else None,
+                        }
+                    )
+                }
             )
         self._metrics["llm_sre_analyst_results_total"].labels(backend=refined.grounding.backend).inc()
         self._save(refined)
@@ -142,63 +157,66 @@ class IncidentAnalyst:
         """Both phases at once, for callers that wait for the answer (API, CLI)."""
         return await self.conclude(await self.first_case(incident_id, case))
 
-    async def _attempt(self, first: AnalysisResult) -> tuple[AnalysisResult | None, str]:
+    async def _attempt(self, first: AnalysisResult) -> Attempt:
         if self.llm is None:
-            return None, "disabled"
+            return None, "disabled", None
         msgs = messages(first)
-        num_ctx = context_tokens(msgs)
-        if num_ctx > self.config.max_context_tokens:
-            return None, "budget"
+        if prompt_tokens(msgs) > self.config.max_context_tokens:
+            return None, "budget", None
         started = time.perf_counter()
         try:
             completion = await asyncio.wait_for(
-                self.llm.complete(msgs, answer_schema(), num_ctx), self.config.deadline
+                self.llm.complete(msgs, answer_schema(first)), self.config.deadline
             )
         except TimeoutError:
-            return None, "timeout"
+            return None, "timeout", None
         except Exception as exc:  # any failure of the model server is a fallback, never a crash
             log.warning("analyst LLM (%s) failed: %s", self.llm.backend, type(exc).__name__)
-            return None, "error"
+            return None, "error", None
         finally:
             elapsed = time.perf_counter() - started
             self._metrics["llm_sre_analyst_llm_duration_seconds"].labels(backend=self.llm.backend).observe(
                 elapsed
             )
         try:
-            answer = LLMAnswer.model_validate_json(_FENCE.sub("", completion.content))
-        except ValidationError:
-            return None, "malformed"
+            answer = parse_answer(completion.content)
+        except AnswerError as exc:
+            return None, exc.reason, None
         return self._grounded(first, answer, self.llm.backend)
 
-    def _grounded(
-        self, first: AnalysisResult, answer: LLMAnswer, backend: str
-    ) -> tuple[AnalysisResult | None, str]:
-        # Masked and defused *before* grounding: the check then sees exactly what will be sent.
+    def _grounded(self, first: AnalysisResult, answer: LLMAnswer, backend: str) -> Attempt:
+        """Ground the model's sentences; its actions are runbook steps picked by id (grounded as
+        phase one's are), so they take no part in the ratio."""
+        # Masked *before* grounding: the check then sees exactly what will be sent.
+        evidence = {e.id: e.grounding_text() for e in first.evidence}
         text = {
-            "summary": clean(answer.summary, 1500),
-            "root_cause_analysis": clean(answer.root_cause_analysis, 1500),
-            "immediate_actions": [clean(a) for a in answer.immediate_actions],
-            "detailed_steps": [clean(s) for s in answer.detailed_steps],
-            "prevention_tips": [clean(p) for p in answer.prevention_tips],
+            "summary": clean(" ".join(c.cited(evidence) for c in answer.summary), 1500),
+            "root_cause_analysis": clean(answer.root_cause.cited(evidence), 1500),
         }
-        verdict = ground_answer(text, {e.id: e.text for e in first.evidence})
+        verdict = ground_answer(text, evidence)
         self._metrics["llm_sre_analyst_grounded_ratio"].observe(verdict.ratio)
         self._metrics["llm_sre_analyst_dropped_sentences_total"].inc(verdict.dropped)
-        if verdict.ratio < self.config.grounding_threshold or not verdict.fields["summary"]:
-            return None, "ungrounded"
         grounding = Grounding(
             grounded_ratio=round(verdict.ratio, 3), dropped_sentences=verdict.dropped, backend=backend
         )
+        if verdict.refused:
+            return None, "refused", grounding
+        if verdict.ratio < self.config.grounding_threshold or not verdict.fields["summary"]:
+            return None, "ungrounded", grounding
+        steps = action_ids(first)
+        actions = [steps[a] for a in dict.fromkeys(answer.actions) if a in steps]
         refined = first.model_copy(
             update={
                 **verdict.fields,
                 # An empty grounded field keeps the deterministic one: never deliver less than phase one.
                 **{k: getattr(first, k) for k, v in verdict.fields.items() if not v},
-                "confidence_score": round(min(answer.confidence_score, 1.0) * verdict.ratio, 2),
+                # The model's order first, then the runbook's remaining steps: it ranks, never removes.
+                "immediate_actions": actions + [a for a in first.immediate_actions if a not in actions],
+                "confidence_score": round(answer.confidence * verdict.ratio, 2),
                 "grounding": grounding,
             }
         )
-        return refined, ""
+        return refined, "", grounding
 
     def _save(self, result: AnalysisResult) -> None:
         if self.archive is not None:

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alert_webhooks.analysis.case import MANUAL, TARGET_LABELS, Case
-from alert_webhooks.analysis.evidence import EvidenceBook, clean
+from alert_webhooks.analysis.evidence import EvidenceBook, Item, clean, withhold
 from alert_webhooks.analysis.knowledge import Hit, KnowledgeBase, KnowledgeDocument, terms
-from alert_webhooks.analysis.result import AnalysisResult, Category, Evidence, Grounding
+from alert_webhooks.analysis.result import AnalysisResult, Category, Grounding
 from alert_webhooks.analysis.sources import Finding
 
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
@@ -143,9 +143,22 @@ def fill_book(
         if decision.runbook
         else None
     )
+    words = vocabulary(decision.runbook) if decision.runbook else frozenset()
     for f in sorted((f for f in findings if f.source != "alert"), key=lambda f: -f.weight):
-        book.add(f.source, f.text, f.weight)
+        if not noise(f, words):
+            book.add(f.source, f.text, f.weight, count=f.count, level=f.level, headline=f.headline)
     return lead, rb
+
+
+_QUIET = ("info", "debug")
+
+
+def noise(finding: Finding, words: frozenset[str]) -> bool:
+    """An INFO or DEBUG log line the matched runbook does not describe ("GET /healthz 200",
+    "scrape ok") carries no signal: citing it costs the engineer a read and the model a token.
+    A line carrying planted instructions is kept: the attempt itself is evidence."""
+    quiet = finding.level in _QUIET and relevance(finding.text, words) < 0.2
+    return quiet and withhold(finding.text) == finding.text
 
 
 # Words every log line and runbook share; they say nothing about which runbook a line supports.
@@ -170,9 +183,9 @@ def relevance(text: str, words: frozenset[str]) -> float:
     return len(own & words) / len(own) if len(own) >= 3 else 0.0  # "Retry-After: 30" says too little
 
 
-def most_telling(book: EvidenceBook, runbook: KnowledgeDocument | None = None) -> list[Evidence]:
-    """The strongest finding, plus the strongest of another kind: one log line *and* one metric
-    tell more than two near-identical log lines.
+def most_telling(book: EvidenceBook, runbook: KnowledgeDocument | None = None) -> list[Item]:
+    """The strongest finding, the strongest of another kind (one log line *and* one metric tell
+    more than two near-identical log lines), and the next strongest.
 
     A line is telling when it is loud (its weight: level, count, how far a value is from healthy)
     or when the matched runbook describes it (up to 2): the INFO line "cache key now includes the
@@ -183,21 +196,31 @@ def most_telling(book: EvidenceBook, runbook: KnowledgeDocument | None = None) -
     """
     words = vocabulary(runbook) if runbook else frozenset()
     scored = [
-        (max(i.weight, 2.0 * relevance(i.evidence.text, words) * (i.evidence.source in _LOGS)), i.evidence)
+        (max(i.weight, 2.0 * relevance(i.evidence.text, words) * (i.evidence.source in _LOGS)), i)
         for i in book.ranked(exclude=("alert", "runbook"))
     ]
-    ranked = [e for score, e in sorted(scored, key=lambda se: -se[0]) if score >= 1.0]
+    ranked = [i for score, i in sorted(scored, key=lambda si: -si[0]) if score >= 1.0]
     if not ranked:
         return []
-    other = next((e for e in ranked if e.source != ranked[0].source), None)
-    return [ranked[0], other] if other else ranked[:2]
+    other = next((i for i in ranked if i.evidence.source != ranked[0].evidence.source), None)
+    first = [ranked[0], other] if other else ranked[:2]
+    return first + [i for i in ranked if i not in first][:1]
 
 
-def likely_causes(doc: KnowledgeDocument, telling: Sequence[Evidence], limit: int = 2) -> list[str]:
+def in_words(item: Item) -> str:
+    """The evidence as the summary states it: a log line quoted with its count and level, a series
+    in words (not its label dump), anything else as it reads."""
+    e = item.evidence
+    if e.level:
+        return f'"{quote(e.text)}" ({e.count}x, {e.level})'
+    return quote(item.headline or e.text)
+
+
+def likely_causes(doc: KnowledgeDocument, telling: Sequence[Item], limit: int = 2) -> list[str]:
     """The runbook's root causes, those sharing most words with the telling evidence first (ties
     keep the runbook's order, most common cause first). Two, not one: the evidence rarely proves
     a single cause, and a confidently wrong one sends the engineer down the wrong path at 3 a.m."""
-    seen = set(terms(" ".join(e.text for e in telling))) - _COMMON
+    seen = set(terms(" ".join(i.evidence.text for i in telling))) - _COMMON
     ranked = sorted(doc.root_causes, key=lambda c: -len((set(terms(c)) - _COMMON) & seen))[:limit]
     return ranked[:1] + [_lower_first(c) for c in ranked[1:]]
 
@@ -226,8 +249,11 @@ def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: Knowl
     if headline := lead.annotations.get("summary"):
         summary.append(cite(headline, lead_id))
     telling = most_telling(book, rb)
-    if telling:
-        summary.append(cite(f"Most telling evidence: {quote(telling[0].text)}", telling[0].id))
+    # The headline is never an INFO line: a quiet line can explain (it stays supporting evidence)
+    # but must not be what the engineer reads first while something else is failing.
+    loud = next((i for i in telling if i.evidence.level not in _QUIET), None)
+    if loud:
+        summary.append(cite(f"Most telling evidence: {in_words(loud)}", loud.evidence.id))
     root = []
     if rb:
         summary.append(cite(f'Category {decision.category}: this matches the runbook "{rb.title}"', rb_id))
@@ -239,7 +265,7 @@ def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: Knowl
                 rb_id,
             )
         )
-    root += [cite(f"Supporting evidence: {quote(e.text)}", e.id) for e in telling]
+    root += [cite(f"Supporting evidence: {in_words(i)}", i.evidence.id) for i in telling]
     references = [f"runbook:{rb.id}"] if rb else []
     references += [clean(u, 300) for a in case.alerts if (u := a.annotations.get("runbook_url"))][:3]
     references += [clean(a.generator_url, 300) for a in case.alerts if a.generator_url][:3]

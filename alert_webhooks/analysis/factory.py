@@ -33,7 +33,13 @@ def build_llm(settings: Settings) -> LLM | None:
     """The configured backend; ``openai`` without a base URL is a configuration error, not a silent None."""
     timeout = settings.analyst_deadline_seconds + 1  # the analyst's deadline cancels first
     if settings.analyst_backend == "ollama":
-        return OllamaLLM(settings.ollama_host, settings.ollama_model, settings.ollama_keep_alive, timeout)
+        return OllamaLLM(
+            settings.ollama_host,
+            settings.ollama_model,
+            settings.ollama_keep_alive,
+            timeout,
+            num_ctx=settings.analyst_max_context_tokens,  # fixed: a changing num_ctx reloads the model
+        )
     if settings.analyst_backend == "openai":
         if not settings.openai_base_url or not settings.openai_model:
             raise ValueError(

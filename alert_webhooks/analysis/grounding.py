@@ -105,12 +105,63 @@ class Checked:
         return " ".join(self.kept)
 
 
+# Claims no evidence can carry: while an alert fires, "it resolved itself" or "no action is needed"
+# is a guess that stops the engineer, and it holds no fact for the check above to catch.
+_ALL_CLEAR = re.compile(
+    r"\b(?:resolved|recovered|fixed)\s+(?:itself|on its own)\b|\b(?:has|have|is|was|were|been)\s+"
+    r"(?:\w+\s+)?(?:resolved|recovered|fixed)\b|\bno\s+(?:further\s+|immediate\s+)?(?:action|"
+    r"intervention)s?\b|\bnothing\s+(?:to\s+do|needs)\b|\bfalse\s+(?:positive|alarm)\b|\b(?:can|should)"
+    r"\s+(?:safely\s+)?be\s+ignored\b|\bsafe\s+to\s+ignore\b",
+    re.I,
+)
+# Actions that lose data or availability: only when the cited evidence (the runbook) names them.
+_DESTRUCTIVE = re.compile(
+    r"\b(?:flush(?:all|db)?|delete|drop|truncate|wipe|purge|destroy|reformat|rm\s+-rf|p?kill(?:all)?"
+    r"|reboot|restart|shut\s*down|failover|force)\b",
+    re.I,
+)
+
+
+def citations(text: str) -> list[str]:
+    """The evidence ids ``text`` cites, in the order it first cites them."""
+    ids = (i.strip() for group in _CITATION.findall(text) for i in re.split(r"[,;]", group))
+    return list(dict.fromkeys(ids))
+
+
+def _cited(sentence: str) -> set[str]:
+    return set(citations(sentence))
+
+
+def refusal(sentence: str, evidence: Mapping[str, str]) -> str | None:
+    """Why ``sentence`` must not be delivered whatever it cites: ``all-clear`` or ``destructive``."""
+    if _ALL_CLEAR.search(sentence):
+        return "all-clear"
+    haystack = " ".join(evidence.get(i, "") for i in _cited(sentence)).lower()
+    if any(m.group(0).lower() not in haystack for m in _DESTRUCTIVE.finditer(uncited(sentence))):
+        return "destructive"
+    return None
+
+
 def supported(sentence: str, evidence: Mapping[str, str]) -> bool:
-    cited = {i.strip() for group in _CITATION.findall(sentence) for i in re.split(r"[,;]", group)}
-    if not cited or not cited <= evidence.keys():
+    cited = _cited(sentence)
+    if not cited or not cited <= evidence.keys() or refusal(sentence, evidence):
         return False
     haystack = " ".join(evidence[i] for i in cited).lower()
     return all(_contains(haystack, f) for f in facts(sentence))
+
+
+def best_citation(sentence: str, cited: str, evidence: Mapping[str, str]) -> str:
+    """The id a one-citation sentence should carry: ``cited`` when its text holds the sentence's
+    facts, else the shortest (most specific) evidence that holds them all, else ``cited`` (and the
+    check drops the sentence).
+
+    A small model copies the right line and names the wrong id next to it; moving the citation to
+    the line that has the facts keeps the rule that every fact is in the evidence it cites."""
+    found = facts(sentence)
+    if not found or all(_contains(evidence.get(cited, "").lower(), f) for f in found):
+        return cited
+    holding = [i for i, text in evidence.items() if all(_contains(text.lower(), f) for f in found)]
+    return min(holding, key=lambda i: len(evidence[i]), default=cited)
 
 
 def ground_text(text: str, evidence: Mapping[str, str]) -> Checked:
@@ -127,6 +178,7 @@ class Verdict:
     fields: dict[str, str | list[str]]
     kept: int
     dropped: int
+    refused: list[str] = field(default_factory=list)  # sentences no citation can make deliverable
 
     @property
     def ratio(self) -> float:
@@ -138,13 +190,15 @@ def ground_answer(answer: Mapping[str, str | list[str]], evidence: Mapping[str, 
     """Ground every text field and every list item; list items left empty disappear."""
     out: dict[str, str | list[str]] = {}
     kept = dropped = 0
+    refused: list[str] = []
     for name, value in answer.items():
         items = [value] if isinstance(value, str) else value
         grounded = []
         for item in items:
             checked = ground_text(item, evidence)
             kept, dropped = kept + len(checked.kept), dropped + len(checked.dropped)
+            refused += [s for s in checked.dropped if refusal(s, evidence)]
             if checked.kept:
                 grounded.append(checked.text)
         out[name] = " ".join(grounded) if isinstance(value, str) else grounded
-    return Verdict(out, kept, dropped)
+    return Verdict(out, kept, dropped, refused)

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from exporters.logline import parse_line
 from exporters.patterns import PatternMiner
 
-# The line's own level (exporters.logline) misses errors printed without one
-# ("redis.exceptions.ResponseError: OOM command not allowed ..."), so the words count too;
-# the first matching group is what the words say.
+# A line printed without a level ("redis.exceptions.ResponseError: OOM command not allowed ...")
+# is judged by its words; the first matching group is what the words say. A line that declares
+# its level is taken at its word: "INFO processed batch=512 docs" is not an HTTP 5xx.
 _LEVELS = (
     ("critical", re.compile(r"\b(?:FATAL|CRITICAL|PANIC|EMERG)\b|\bOOM\b|Killed process|Traceback", re.I)),
     (
@@ -49,13 +49,21 @@ class LogPattern:
     level: str
 
 
+# Signs that a line states its level: a level word near the start (Python logging, Go, uvicorn), a
+# level key (JSON, logfmt), or an access-log status. parse_line says "info" both for a line that
+# declares it and for one that says nothing, so the declaration is looked for here.
+_DECLARED = re.compile(
+    r"^.{0,64}?\b(?:TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|CRITICAL|FATAL)\b|[\"']?(?:level|levelname|severity"
+    r"|lvl)[\"']?\s*[:=]",
+)
+
+
 def level_of(line: str) -> str:
-    """The worse of the line's declared level and what its words say."""
-    declared = parse_line(line).level
-    for name, pattern in _LEVELS:
-        if pattern.search(line):
-            return name if LEVEL_WEIGHT[name] > LEVEL_WEIGHT[declared] else declared
-    return declared
+    """The line's declared level; for a line without one, what its words say."""
+    parsed = parse_line(line)
+    if parsed.level != "info" or "status" in parsed.fields or _DECLARED.search(line):
+        return parsed.level
+    return next((name for name, pattern in _LEVELS if pattern.search(line)), parsed.level)
 
 
 def compress(lines: Iterable[str], limit: int = 12) -> list[LogPattern]:

@@ -28,11 +28,21 @@ Severity = Literal["critical", "warning", "info"]
 
 
 class Evidence(BaseModel):
-    """One masked piece of evidence; sentences cite it by ``id`` (E1, E2, ...)."""
+    """One masked piece of evidence; sentences cite it by ``id`` (E1, E2, ...).
+
+    ``text`` is the source's own words (a log line exactly as logged, secrets masked); how often
+    a log pattern occurred and its level are kept apart so the line stays verbatim.
+    """
 
     id: str
     source: str
     text: str
+    count: int | None = None
+    level: str | None = None
+
+    def grounding_text(self) -> str:
+        """What a sentence citing this may state: the text, and the count and level beside it."""
+        return f"{self.count}x {self.level}: {self.text}" if self.level else self.text
 
 
 class Grounding(BaseModel):
@@ -40,6 +50,7 @@ class Grounding(BaseModel):
     dropped_sentences: int = Field(ge=0)
     backend: str
     fallback_reason: str | None = None
+    rejected_ratio: float | None = Field(None, ge=0, le=1)  # the grounded share of a refused answer
 
 
 class AnalysisResult(BaseModel):

@@ -30,9 +30,15 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Finding:
+    """One thing the analyst learnt. ``text`` is verbatim (a log line as logged); ``count`` and
+    ``level`` describe a log pattern; ``headline`` says it in words where the text is a dump."""
+
     source: str
     text: str
     weight: float = 0.0
+    count: int | None = None
+    level: str | None = None
+    headline: str = ""
 
 
 class EvidenceSource(Protocol):
@@ -53,11 +59,7 @@ def fmt(value: float) -> str:
 def pattern_findings(source: str, patterns: Iterable[LogPattern]) -> list[Finding]:
     """One finding per pattern: its example line, how often it occurred, its level."""
     return [
-        Finding(
-            source,
-            f"{p.count}x {p.level}: {p.example}",
-            LEVEL_WEIGHT[p.level] + math.log10(p.count) / 2,
-        )
+        Finding(source, p.example, LEVEL_WEIGHT[p.level] + math.log10(p.count) / 2, p.count, p.level)
         for p in patterns
     ]
 
@@ -87,7 +89,14 @@ def describe_series(title: str, metric: dict[str, str], values: list[list], at: 
         f"{title} {_series_label(metric, ())}: {fmt(nums[0])} → {fmt(nums[-1])}, "
         f"min {fmt(min(nums))}, max {fmt(max(nums))}, at incident start {fmt(before[-1])}"
     )
-    return Finding("prometheus", text, 0.5 + min(2.0, change))
+    # The label dump is for grepping; a sentence names the series by its metric and target only.
+    name = metric.get("__name__") or title.split("`")[1 if "`" in title else 0]
+    where = next((f" for {k}={metric[k]}" for k in _TARGETS if metric.get(k)), "")
+    headline = f"{name}{where} went from {fmt(nums[0])} to {fmt(nums[-1])} (max {fmt(max(nums))})"
+    return Finding("prometheus", text, 0.5 + min(2.0, change), headline=headline)
+
+
+_TARGETS = ("service", "compose_service", "job", "instance", "model", "cache")
 
 
 class HttpSource:

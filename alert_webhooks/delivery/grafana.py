@@ -17,6 +17,7 @@ annotation of the incident, deleting the others.
 from __future__ import annotations
 
 import asyncio
+import html
 import threading
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -32,6 +33,7 @@ from alert_webhooks.delivery.render import (
     dashboard_uid,
     incident_tag,
     panel_id,
+    quote_line,
     tags,
     view,
 )
@@ -46,15 +48,17 @@ def _ms(moment: datetime | None) -> int | None:
 
 
 def annotation_text(incident: Incident) -> str:
+    """Grafana renders annotation text as HTML: everything from outside is escaped here, the sink."""
     v = view(incident)
     lines = [f"[{v.status.upper()}] {v.title}: {v.summary}"]
     if v.root_cause:
         lines.append(f"Root cause: {v.root_cause}")
     lines.extend(f"- {a}" for a in v.actions)
-    if v.evidence_ids:
-        lines.append(f"Evidence: {', '.join(v.evidence_ids)}")
+    if v.evidence:
+        lines.append("Evidence:")
+        lines.extend(f"- {quote_line(q)}" for q in v.evidence)
     lines.append(f"Incident {incident.id} · alerts: {alert_count_text(v)}")
-    text = "\n".join(lines)
+    text = "\n".join(html.escape(line, quote=False) for line in lines)
     return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "…"
 
 

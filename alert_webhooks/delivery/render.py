@@ -1,7 +1,8 @@
 """What every sink says about an incident, before sink-specific formatting.
 
 All text that came from outside (labels, annotations, LLM output) is masked here, once, so no sink can
-forget it; sinks only add their own escaping (Slack mrkdwn) and size limits.
+forget it; sinks only add their own escaping (Slack mrkdwn, HTML for Grafana) and size limits.
+Evidence is shown as the source wrote it (``used memory > 'maxmemory'``), so escaping is the sink's job.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from alert_webhooks.analysis.grounding import citations
 from alert_webhooks.analysis.result import AnalysisResult
 from alert_webhooks.incidents import Incident
 from exporters.redact import redact
@@ -17,6 +19,18 @@ from exporters.redact import redact
 DASHBOARD_UID_KEY = "grafana_dashboard_uid"
 PANEL_ID_KEY = "grafana_panel_id"
 TAG_MAX = 100
+QUOTES = 3  # cited evidence shown in a message: the few lines an engineer reads first
+QUOTE_MAX = 300
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One piece of cited evidence as a message shows it: ``E3 logs (3x critical): <the line>``."""
+
+    id: str
+    source: str
+    detail: str  # "3x critical" for a log pattern, else empty
+    text: str
 
 
 @dataclass(frozen=True)
@@ -30,7 +44,7 @@ class View:
     summary: str
     root_cause: str
     actions: list[str]
-    evidence_ids: list[str]
+    evidence: list[Quote]
     links: list[tuple[str, str]]
 
 
@@ -46,7 +60,7 @@ def view(incident: Incident, grafana_url: str | None = None) -> View:
         summary=redact(analysis.summary if analysis else _fallback_summary(incident)),
         root_cause=redact(analysis.root_cause_analysis) if analysis else "",
         actions=[redact(a) for a in analysis.immediate_actions] if analysis else [],
-        evidence_ids=_evidence_ids(analysis),
+        evidence=cited_evidence(analysis) if analysis else [],
         links=links(incident, grafana_url),
     )
 
@@ -60,8 +74,25 @@ def _fallback_summary(incident: Incident) -> str:
     return lead.annotations.get("summary") or lead.annotations.get("description") or incident.alertname
 
 
-def _evidence_ids(analysis: AnalysisResult | None) -> list[str]:
-    return [e.id for e in analysis.evidence] if analysis else []
+def cited_evidence(analysis: AnalysisResult) -> list[Quote]:
+    """The evidence the summary and root cause cite, in citation order, without the alert (the
+    message already is the alert) and the runbook (the actions already quote it)."""
+    by_id = {e.id: e for e in analysis.evidence}
+    cited = [by_id[i] for i in citations(f"{analysis.summary} {analysis.root_cause_analysis}") if i in by_id]
+    shown = [e for e in cited if not e.source.startswith(("alert", "runbook"))][:QUOTES]
+    return [
+        Quote(e.id, e.source, f"{e.count}x {e.level}" if e.level else "", clip(redact(e.text), QUOTE_MAX))
+        for e in shown
+    ]
+
+
+def quote_line(q: Quote) -> str:
+    """A quote as one plain line (before the sink's escaping)."""
+    return f"{q.id} {q.source}{f' ({q.detail})' if q.detail else ''}: {q.text}"
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def links(incident: Incident, grafana_url: str | None) -> list[tuple[str, str]]:

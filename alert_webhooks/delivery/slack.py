@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
-from alert_webhooks.delivery.render import View, alert_count_text, view
+from alert_webhooks.delivery.render import View, alert_count_text, clip, quote_line, view
 from alert_webhooks.incidents import DeliveryState, Incident
 from exporters.loki import retry_after
 
@@ -47,18 +47,14 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _mrkdwn(text: str, limit: int = SECTION_MAX) -> dict[str, Any]:
     # Clip after escaping so an entity is never cut in half past the limit; verbatim stops Slack
     # from turning bare names or URLs into mentions and links.
-    return {"type": "mrkdwn", "text": _clip(text, limit), "verbatim": True}
+    return {"type": "mrkdwn", "text": clip(text, limit), "verbatim": True}
 
 
 def fallback_text(v: View) -> str:
-    return _clip(
+    return clip(
         escape(f"[{v.status.upper()}] {v.title} ({v.severity}) {v.service}: {v.summary}"), FALLBACK_MAX
     )
 
@@ -68,7 +64,7 @@ def message(incident: Incident, grafana_url: str | None = None) -> dict[str, Any
     v = view(incident, grafana_url)
     header = f"{v.status.upper()}: {v.title}"
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": _clip(header, HEADER_MAX), "emoji": True}},
+        {"type": "header", "text": {"type": "plain_text", "text": clip(header, HEADER_MAX), "emoji": True}},
         {"type": "section", "text": _mrkdwn(f"{EMOJI.get(v.status, '')} {escape(v.summary)}")},
         {
             "type": "section",
@@ -88,15 +84,16 @@ def message(incident: Incident, grafana_url: str | None = None) -> dict[str, Any
     if v.actions:
         steps = "\n".join(f"• {escape(a)}" for a in v.actions[:MAX_ACTIONS])
         blocks.append({"type": "section", "text": _mrkdwn(f"*Immediate actions*\n{steps}")})
-    if v.evidence_ids:
-        ids = ", ".join(escape(i) for i in v.evidence_ids)
-        blocks.append({"type": "context", "elements": [_mrkdwn(f"Evidence: {ids} · incident {incident.id}")]})
+    if v.evidence:
+        quotes = "\n".join(f"• {escape(quote_line(q))}" for q in v.evidence)
+        blocks.append({"type": "section", "text": _mrkdwn(f"*Evidence*\n{quotes}")})
+    blocks.append({"type": "context", "elements": [_mrkdwn(f"incident {escape(incident.id)}")]})
     if v.links:
         blocks.append(
             {
                 "type": "actions",
                 "elements": [
-                    {"type": "button", "text": {"type": "plain_text", "text": name}, "url": _clip(url, 3000)}
+                    {"type": "button", "text": {"type": "plain_text", "text": name}, "url": clip(url, 3000)}
                     for name, url in v.links
                 ],
             }

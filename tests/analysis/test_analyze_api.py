@@ -65,6 +65,7 @@ def test_analyze_incident_input_and_read_it_back(client: TestClient) -> None:
         "dropped_sentences": 0,
         "backend": "deterministic",
         "fallback_reason": "disabled",
+        "rejected_ratio": None,
     }
     assert client.get(f"/api/v1/analyze/{result['incident_id']}").json() == result
     assert client.get("/api/v1/analyze/nope").status_code == 404

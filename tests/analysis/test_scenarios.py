@@ -19,6 +19,7 @@ from alert_webhooks.analysis.grounding import ground_answer, sentences
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.analysis.prompt import messages
 from alert_webhooks.analysis.result import AnalysisResult
+from exporters.redact import redact
 from tests.analysis.payloads import case_names, load_case
 
 MENTIONS = re.compile(r"<!(?:channel|here|everyone)|<@U|<!subteam")
@@ -31,6 +32,10 @@ def analyse(kb: KnowledgeBase, name: str) -> tuple[AnalysisResult, dict]:
         analyst.first(name, notification, logs=data.get("logs", []), extra_metrics=data.get("metrics", {}))
     )
     return result, data
+
+
+def e_level(result: AnalysisResult, eid: str) -> str | None:
+    return next(e.level for e in result.evidence if e.id == eid)
 
 
 def cited_ids(text: str) -> set[str]:
@@ -58,17 +63,30 @@ def test_scenario(kb: KnowledgeBase, name: str) -> None:
     cited = (cited_ids(result.summary) | cited_ids(result.root_cause_analysis)) & found
     assert any(expect["key"].lower() in evidence[i].lower() for i in cited), (expect["key"], result.summary)
 
-    # Nothing secret and no Slack mention survives anywhere in the result.
+    # Nothing secret survives anywhere in the result; a Slack mention only as quoted evidence
+    # (verbatim, escaped by each sink), never in the text the analyst writes.
     dumped = result.model_dump_json()
     for secret in expect.get("secrets", []):
         assert secret not in dumped
-    assert not MENTIONS.search(dumped)
+    assert not MENTIONS.search(result.model_dump_json(exclude={"evidence"}))
+
+    # Evidence is the source's own words: every log line cited stands in the case as logged.
+    logged = [redact(line) for line in data.get("logs", [])]
+    for e in result.evidence:
+        if e.source == "logs":
+            assert e.text in logged or WITHHELD in e.text, e.text
+
+    # The summary never leads with an INFO line.
+    headline = next((s for s in sentences(result.summary) if s.startswith("Most telling")), "")
+    assert not any(
+        evidence[i] in logged and e_level(result, i) in ("info", "debug") for i in cited_ids(headline)
+    )
 
     # Every deterministic sentence is grounded by the same check LLM answers must pass.
     fields = result.model_dump(
         include={"summary", "root_cause_analysis", "immediate_actions", "prevention_tips"}
     )
-    verdict = ground_answer(fields, evidence)
+    verdict = ground_answer(fields, {e.id: e.grounding_text() for e in result.evidence})
     assert verdict.dropped == 0, [f for f in fields.values()]
     assert result.immediate_actions and result.references[0].startswith("runbook:")
 

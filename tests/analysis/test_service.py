@@ -23,10 +23,10 @@ def cite_first_alert(body: dict) -> str:
     alertname = re.search(r"E1 \(alert\): alert (\S+)", body["messages"][1]["content"]).group(1)
     return json.dumps(
         {
-            "summary": f"{alertname} is firing and Redis refuses writes [E1].",
-            "root_cause_analysis": "Memory is exhausted, so writes are refused [E1].",
-            "immediate_actions": [],
-            "confidence_score": 0.7,
+            "summary": [{"evidence": "E1", "sentence": f"{alertname} is firing and Redis refuses writes."}],
+            "root_cause": {"evidence": "E1", "sentence": "Memory is exhausted, so writes are refused."},
+            "actions": [],
+            "confidence": 0.7,
         }
     )
 

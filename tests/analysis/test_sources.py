@@ -85,7 +85,7 @@ def test_prometheus_rule_and_related_series(prom: str, kb: KnowledgeBase) -> Non
 
     texts = [e.text for e in result.evidence if e.source == "prometheus"]
     rule = next(t for t in texts if t.startswith("rule"))
-    assert RULE.replace(">", "›") in rule and "at incident start 912334" in rule
+    assert RULE in rule and "at incident start 912334" in rule
     # Related series found by the alert's service label: the miss counter, as a rate.
     assert any(
         'rate(llm_sre_cache_requests_total{service="rag-api"}[5m])' in t and 'result="miss"' in t
@@ -154,8 +154,10 @@ def test_loki_query_and_patterns(kb: KnowledgeBase) -> None:
     assert int(sent["start"][0]) == int((starts - timedelta(minutes=10)).timestamp() * 1e9)
     assert int(sent["end"][0]) == int((starts + timedelta(minutes=2)).timestamp() * 1e9)
     assert sent["direction"] == ["backward"] and sent["limit"] == ["500"]
-    logs = [e.text for e in result.evidence if e.source == "loki"]
-    assert logs[0].startswith("40x error: ERROR ollama chat failed model=qwen2.5:7b")  # 40 lines, one pattern
+    found = [e for e in result.evidence if e.source == "loki"]
+    logs = [e.text for e in found]
+    assert (found[0].count, found[0].level) == (40, "error")  # 40 lines, one pattern
+    assert logs[0].startswith("ERROR ollama chat failed model=qwen2.5:7b")
     assert "abcdef0123456789abcdef" not in result.model_dump_json()
     assert result.category == "llm"
 

@@ -1,0 +1,157 @@
+"""LLM refinement scheduling: the one place that decides whether and when an incident is refined.
+
+The deterministic summary is delivered first; refining it with the LLM is best effort and the model
+(often one CPU-bound process) is the scarcest thing the service has. So refinements wait in a
+priority queue — critical incidents before warnings before info, first come first within a
+severity — at most ``concurrency`` run at once, and at most ``backlog`` wait. A newcomer to a
+full queue takes the place of the least urgent waiting one, or is itself skipped when nothing
+waiting is less urgent: in a storm of 600 warnings the 60 criticals are the ones refined.
+
+Every incident's analysis says what became of its refinement: ``grounding.fallback_reason`` is
+``pending`` while it waits or runs, the analyst's reason when the model's answer was refused
+(with ``rejected_ratio``, the share of its sentences that were grounded), ``backlog`` or
+``shutdown`` when it never ran, ``disabled`` when refinement is off, and ``None`` only for an
+accepted LLM answer. Skips are counted in ``llm_sre_analyst_refinements_skipped_total{reason}``.
+
+    refinement = Refinement(store, analyst, registry, concurrency=1, wake=worker.wake)
+    first = refinement.pending(first)           # before the first result is saved
+    await refinement.submit(incident)           # after: queue it, or record why not
+    await refinement.close()                    # shutdown: cancel, record the unfinished
+
+Future gates (an hourly token budget, shadow runs of a second model) belong in :meth:`_start`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+
+from alert_webhooks.analysis.analyst import Analyst
+from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.incidents import Incident
+from alert_webhooks.masking import masked_analysis
+from alert_webhooks.store import Store, call
+from exporters.catalogue import metrics
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+_URGENCY = {"critical": 0, "warning": 1, "info": 2}
+
+
+@dataclass(order=True)
+class _Waiting:
+    urgency: int
+    seq: int
+    incident: Incident = field(compare=False)
+
+
+def with_reason(analysis: AnalysisResult, reason: str | None) -> AnalysisResult:
+    return analysis.model_copy(
+        update={"grounding": analysis.grounding.model_copy(update={"fallback_reason": reason})}
+    )
+
+
+class Refinement:
+    """A bounded priority queue of refinements in front of ``concurrency`` model slots."""
+
+    def __init__(
+        self,
+        store: Store,
+        analyst: Analyst,
+        registry: CollectorRegistry | None = None,
+        *,
+        concurrency: int = 1,
+        backlog: int | None = None,
+        wake: Callable[[], None] = lambda: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store, self._analyst, self._wake, self._clock = store, analyst, wake, clock
+        self.concurrency = max(concurrency, 0)
+        self.backlog = self.concurrency if backlog is None else backlog
+        self._waiting: list[_Waiting] = []
+        self._running: dict[asyncio.Task[None], Incident] = {}
+        self._seq = itertools.count()
+        m = metrics(registry)
+        self._skipped, self._depth = (
+            m["llm_sre_analyst_refinements_skipped_total"],
+            m["llm_sre_analyst_refinement_backlog"],
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.concurrency > 0
+
+    def pending(self, first: AnalysisResult) -> AnalysisResult:
+        """``first`` as it is saved before refinement: waiting for the model, or never refined."""
+        return with_reason(first, PENDING if self.enabled else "disabled")
+
+    async def submit(self, incident: Incident) -> None:
+        """Queue ``incident`` for refinement; when the queue is full the least urgent is skipped."""
+        if not self.enabled:
+            self._skipped.labels(reason="disabled").inc()
+            return
+        urgency = _URGENCY.get(incident.severity, len(_URGENCY))
+        heapq.heappush(self._waiting, _Waiting(urgency, next(self._seq), incident))
+        if len(self._waiting) + len(self._running) > self.concurrency + self.backlog:
+            least = max(self._waiting)  # least urgent, and the newest among equals
+            self._waiting.remove(least)
+            heapq.heapify(self._waiting)
+            await self._skip(least.incident, "backlog")
+        self._start()
+
+    def _start(self) -> None:
+        while self._waiting and len(self._running) < self.concurrency:
+            incident = heapq.heappop(self._waiting).incident
+            task = asyncio.create_task(self._refine(incident))
+            self._running[task] = incident
+            task.add_done_callback(self._finished)
+        self._depth.set(len(self._waiting))
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.pop(task, None)
+        self._start()
+
+    async def _refine(self, incident: Incident) -> None:
+        assert incident.analysis is not None
+        try:
+            first = with_reason(incident.analysis, None)  # the analyst decides the reason now
+            final = masked_analysis(await self._analyst.refine(incident.id, incident.notification, first))
+            accepted = final.grounding.fallback_reason is None
+            # Accepted: a new revision, so every sink is brought up to date. Refused: the reason
+            # is recorded on the incident, and what was delivered stays as it is.
+            await call(self._store, self._store.save_analysis, incident.id, final, self._clock(), accepted)
+            if accepted:
+                await call(self._store, self._store.enqueue, incident.id, self._clock())
+                self._wake()
+        except Exception:
+            log.exception("refining incident %s failed; the deterministic summary stands", incident.id)
+
+    async def _skip(self, incident: Incident, reason: str) -> None:
+        self._skipped.labels(reason=reason).inc()
+        assert incident.analysis is not None
+        try:
+            skipped = with_reason(incident.analysis, reason)
+            await call(self._store, self._store.save_analysis, incident.id, skipped, self._clock(), False)
+        except Exception:  # the store is going away or down: the count above still says it
+            log.exception("could not record the skipped refinement of incident %s", incident.id)
+
+    async def close(self) -> None:
+        """Cancel running refinements and record every unfinished one as skipped (``shutdown``):
+        they are best effort and the deterministic summary is already out."""
+        unfinished = [w.incident for w in self._waiting] + list(self._running.values())
+        self._waiting.clear()
+        for task in list(self._running):
+            task.cancel()
+        if self._running:
+            await asyncio.wait(set(self._running))
+        for incident in unfinished:
+            await self._skip(incident, "shutdown")
+        self._depth.set(0)
