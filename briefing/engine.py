@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from briefing.forecast import DAY, project
+from briefing.forecast import DAY, project, project_mean
 from briefing.items import Advice, Briefing, EarlyWarning, Evidence, Issue, Missing, Trend
 from briefing.series import Series, subject_of
 from briefing.specs import FORECASTS, TRENDS, ForecastSpec, TrendSpec
@@ -42,6 +42,11 @@ class Config:
     top: int = 3
     trends: tuple[TrendSpec, ...] = TRENDS
     forecasts: tuple[ForecastSpec, ...] = FORECASTS
+
+    @property
+    def lookback(self) -> float:
+        """How far back forecast series are fetched: the fit, or the longest trailing-mean window."""
+        return max(self.forecast_window, *(s.window for s in self.forecasts))
 
 
 @dataclass(frozen=True)
@@ -100,12 +105,18 @@ def early_warnings(inputs: Inputs, config: Config) -> tuple[EarlyWarning, ...]:
     found = []
     for spec in config.forecasts:
         for s in inputs.series.get(spec.name, ()):
-            times, values = s.window(inputs.at - config.forecast_window, inputs.at)
-            p = project(times, values, spec.limit, inputs.at, window=config.forecast_window)
+            times, values = s.window(inputs.at - config.lookback, inputs.at)
+            if spec.window:
+                p = project_mean(times, values, spec.limit, inputs.at, spec.window, config.horizon,
+                                 window=config.forecast_window)  # fmt: skip
+                now = f"{fmt_ratio(p.current)} now (mean over {duration(spec.window)})" if p else ""
+            else:
+                p = project(times, values, spec.limit, inputs.at, window=config.forecast_window)
+                now = f"{fmt_ratio(p.current)} now (fitted)" if p else ""
             if p is None or p.seconds_to_limit > config.horizon:
                 continue
             value = (
-                f"{fmt_ratio(p.current)} now (fitted), rising {fmt_ratio(p.slope * 3600)} per hour; "
+                f"{now}, rising {fmt_ratio(p.slope * 3600)} per hour; "
                 f"reaches {fmt_ratio(spec.limit)} in {duration(p.seconds_to_limit)}"
             )
             labels = {k: s.labels[k] for k in spec.labels if k in s.labels}

@@ -117,7 +117,7 @@ async def gather(
         _section("trends", lambda: fetch_series(prom, trend_specs, at - history, at, step),
                  deadline, missing),
         _section("early_warnings",
-                 lambda: fetch_series(prom, forecast_specs, at - config.forecast_window, at, step),
+                 lambda: fetch_series(prom, forecast_specs, at - config.lookback, at, step),
                  deadline, missing),
         _section("efficiency", lambda: advice(prom, at, period), deadline, missing),
     )  # fmt: skip

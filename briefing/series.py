@@ -9,7 +9,8 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import fmean
+from functools import cached_property
+from itertools import accumulate
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,14 @@ class Series:
         lo, hi = bisect_right(self.times, start), bisect_right(self.times, end)
         return self.times[lo:hi], self.values[lo:hi]
 
+    @cached_property
+    def _prefix(self) -> list[float]:
+        return [0.0, *accumulate(self.values)]
+
     def mean(self, start: float, end: float) -> float | None:
-        _, values = self.window(start, end)
-        return fmean(values) if values else None
+        """O(log n) with prefix sums: the backtest asks for thousands of daily means of one series."""
+        lo, hi = bisect_right(self.times, start), bisect_right(self.times, end)
+        return (self._prefix[hi] - self._prefix[lo]) / (hi - lo) if hi > lo else None
 
     def last(self, at: float) -> tuple[float, float] | None:
         i = bisect_right(self.times, at)

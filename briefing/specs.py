@@ -41,6 +41,9 @@ class ForecastSpec:
     limit_text: str
     alerts: tuple[str, ...] = ()
     labels: tuple[str, ...] = field(default=())  # the labels that identify the subject
+    # Non-zero: the limit applies to the series' mean over this trailing window (an SLO's 3-day burn
+    # rate), projected from the recorded past of the window plus the fitted line for its future.
+    window: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -144,16 +147,19 @@ FORECASTS: tuple[ForecastSpec, ...] = (
         "{model_name}", 0.95, "95% of the KV cache (requests start queueing)", (), ("model_name",),
     ),
     # A 3-day burn rate of 1 spends the whole 30-day budget by the period's end; it is also the slow
-    # window of the ticket alert, so crossing it is when the ticket fires.
+    # window of the ticket alert, so crossing it is when the ticket fires. The line is fitted to the
+    # 6-hour burn rate (the 3-day one lags by a day and a half and bends where the trend started).
     ForecastSpec(
         "error_budget_3d", "error budget burn rate over 3d",
-        _BURN.format(window="3d"), "{sloth_service}/{sloth_slo}", 1.0,
+        _BURN.format(window="6h"), "{sloth_service}/{sloth_slo}", 1.0,
         "burn rate 1 over 3d (budget gone by the period's end; ticket alert)", _SLO_ALERTS, _SLO_LABELS,
+        3 * 86400.0,
     ),
     ForecastSpec(
         "error_budget_1d", "error budget burn rate over 1d",
-        _BURN.format(window="1d"), "{sloth_service}/{sloth_slo}", 3.0,
+        _BURN.format(window="6h"), "{sloth_service}/{sloth_slo}", 3.0,
         "burn rate 3 over 1d (budget gone in 10 days; ticket alert)", _SLO_ALERTS, _SLO_LABELS,
+        86400.0,
     ),
 )  # fmt: skip
 

@@ -41,7 +41,7 @@ class Watch:
             series = await fetch_series(
                 self.prom,
                 [(s.name, s.expr) for s in self.config.forecasts],
-                at - self.config.forecast_window,
+                at - self.config.lookback,
                 at,
                 self.step,
             )
