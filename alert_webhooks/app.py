@@ -30,11 +30,11 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         app.state.analyst = svc.analyst
         svc.store.recover()
         task = asyncio.create_task(svc.worker.run())
-        scheduler = briefing_schedule.start(svc)  # daily digest, health reports, early warnings
+        app.state.scheduler = briefing_schedule.start(svc)  # daily digest, health reports, early warnings
         try:
             yield
         finally:
-            await scheduler.stop()
+            await app.state.scheduler.stop()
             await svc.worker.stop()
             await task
             svc.store.close()

@@ -57,16 +57,22 @@ def backfill_openmetrics(text: str, data_dir: Path, workers: int = 4) -> None:
             paths.append(path)
 
         def one(path: Path) -> None:
-            subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", str(path), str(data_dir)],
-                           check=True, capture_output=True, timeout=120)  # fmt: skip
+            argv = [promtool, "tsdb", "create-blocks-from", "openmetrics", "-q", str(path), str(data_dir)]
+            subprocess.run(argv, check=True, capture_output=True, timeout=120)
 
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(one, paths))
 
 
 def recorded_openmetrics(
-    url: str, rule_files: Iterable[Path], start: float, end: float, *, reads: Iterable[str] = (),
-    step: float = 300.0, timeout: float = 120.0,
+    url: str,
+    rule_files: Iterable[Path],
+    start: float,
+    end: float,
+    *,
+    reads: Iterable[str] = (),
+    step: float = 300.0,
+    timeout: float = 120.0,
 ) -> str:
     """The recording rules' results over ``[start, end]`` as OpenMetrics, one range query per rule.
 
@@ -87,8 +93,8 @@ def recorded_openmetrics(
         for rule in rules:
             if any(name in rule["expr"] for name in names):
                 continue
-            resp = http.get(f"{url}/api/v1/query_range",
-                            params={"query": rule["expr"], "start": start, "end": end, "step": step})  # fmt: skip
+            params = {"query": rule["expr"], "start": start, "end": end, "step": step}
+            resp = http.get(f"{url}/api/v1/query_range", params=params)
             resp.raise_for_status()
             for result in resp.json()["data"]["result"]:
                 labels = {**result["metric"], **rule.get("labels", {})}
@@ -103,7 +109,11 @@ def recorded_openmetrics(
 
 @contextmanager
 def backfilled_prometheus(
-    openmetrics: str, rule_files: Sequence[Path], start: float, end: float, workdir: Path,
+    openmetrics: str,
+    rule_files: Sequence[Path],
+    start: float,
+    end: float,
+    workdir: Path,
     reads: Iterable[str] = (),
 ) -> Iterator[str]:
     """A real Prometheus holding ``openmetrics`` plus the recording rules' results; yields its URL.

@@ -160,7 +160,9 @@ def matches(d: Detection, alert: FiredAlert) -> bool:
     return bool(shared) and all(d.labels[k] == alert.labels[k] for k in shared)
 
 
-def episodes_of(points: Sequence[tuple[float, Mapping[str, str]]], gap: float) -> list[tuple[float, float, dict]]:
+def episodes_of(
+    points: Sequence[tuple[float, Mapping[str, str]]], gap: float
+) -> list[tuple[float, float, dict]]:
     """(first, last, labels) of each run of timestamps no more than ``gap`` apart."""
     runs: list[tuple[float, float, dict]] = []
     for t, labels in points:
@@ -228,15 +230,17 @@ def crossing(series: Mapping[str, Sequence[Series]], config: Config, d: Detectio
             continue
         if not spec.window:
             return s.first_at_or_above(spec.limit, d.at)
-        for t in s.times[bisect_right(s.times, d.at):]:
+        for t in s.times[bisect_right(s.times, d.at) :]:
             mean = s.mean(t - spec.window, t)
             if mean is not None and mean >= spec.limit:
                 return t
     return None
 
 
-def score(detections: Sequence[Detection], fired: Sequence[FiredAlert], start: float, end: float,
-          every: float = HOUR, truth: Callable[[Detection], float | None] | None = None) -> Report:  # fmt: skip
+def score(
+    detections: Sequence[Detection], fired: Sequence[FiredAlert], start: float, end: float,
+    every: float = HOUR, truth: Callable[[Detection], float | None] | None = None,
+) -> Report:  # fmt: skip
     report = Report(start, end)
     for alert in fired:
         before = [d for d in detections if d.at < alert.at and matches(d, alert)]

@@ -24,7 +24,7 @@ import statistics
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, pairwise
 
 DAY = 86400.0
 SEARCH_STRIDE = 900.0  # ETA resolution of trailing-mean projections: a quarter of an hour is plenty
@@ -88,7 +88,7 @@ def project_mean(
     """When the mean over the trailing ``mean_window`` reaches ``limit`` (searched up to ``horizon``)."""
     if len(times) < 2:
         return None
-    step = statistics.median(b - a for a, b in zip(times, times[1:], strict=False))
+    step = statistics.median(b - a for a, b in pairwise(times))
     prefix = [0.0, *accumulate(values)]  # prefix[i] = sum of values[:i]
     end = bisect_right(times, at)
 

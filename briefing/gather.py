@@ -103,7 +103,9 @@ async def gather(
     missing: list[Missing] = []
     incidents: list[IncidentView] = []
     if store is None:
-        missing.append(Missing("top_issues", "no incident store configured"))
+        missing.append(
+            Missing("top_issues", "no incident store (the webhook service has not stored any yet)")
+        )
     else:
         incidents = await _section("top_issues", lambda: read_incidents(store), deadline, missing) or []
     if prom is None:

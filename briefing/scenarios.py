@@ -29,8 +29,9 @@ class Scenario:
     end: float
     step: float
     openmetrics: str
-    # What was injected, for reports (never read by the engine): problem -> description.
+    # What was injected, for reports and for picking moments in tests (never read by the engine).
     injected: dict[str, str] = field(default_factory=dict)
+    leak_crosses: float = 0.0  # when the leaking container first reaches 90% of its limit
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -112,7 +113,9 @@ def realistic_week(end: float, *, days: float = 7.0, step: float = 300.0, seed: 
             "gen_ai_request_model": "qwen2.5:7b", "gen_ai_operation_name": "chat"}  # fmt: skip
     w.series("llm_sre_llm_calls", "counter", {**base, "error_type": ""},
              _cumulative(c - e for c, e in zip(calls, errors, strict=True)))  # fmt: skip
-    w.series("llm_sre_llm_calls", "counter", {**base, "error_type": "TimeoutError"}, _cumulative(iter(errors)))
+    w.series(
+        "llm_sre_llm_calls", "counter", {**base, "error_type": "TimeoutError"}, _cumulative(iter(errors))
+    )
     tokens = {k: v for k, v in base.items() if k != "gen_ai_operation_name"}
     w.series("llm_sre_llm_tokens", "counter", {**tokens, "gen_ai_token_type": "input"},
              _cumulative(noisy(c * 900, c * 30) for c in calls))  # fmt: skip
@@ -141,7 +144,7 @@ def realistic_week(end: float, *, days: float = 7.0, step: float = 300.0, seed: 
         "burn": f"llm-app error ratio +{burn_slope * 100:.2f} points/day from day {burn_start:.2f}",
         "cache": f"embedding cache hit ratio -{cache_slope * 100:.1f} points/day from day {cache_start:.2f}",
     }  # fmt: skip
-    return Scenario(start, end, step, w.text(), injected)
+    return Scenario(start, end, step, w.text(), injected, start + leak_cross_day * DAY)
 
 
 def _container(
@@ -155,5 +158,9 @@ def _container(
     w.series("llm_sre_container_cpu_usage_seconds", "counter", labels,
              _cumulative(max(0.0, rng.gauss(cpu * d, cpu * 0.05)) * step for d in diurnal))  # fmt: skip
     kills = set(restarts_at)
-    w.series("llm_sre_container_restarts", "counter", labels, _cumulative(float(i in kills) for i in range(n)))
-    w.series("llm_sre_container_oom_kills", "counter", labels, _cumulative(float(i in kills) for i in range(n)))
+    w.series(
+        "llm_sre_container_restarts", "counter", labels, _cumulative(float(i in kills) for i in range(n))
+    )
+    w.series(
+        "llm_sre_container_oom_kills", "counter", labels, _cumulative(float(i in kills) for i in range(n))
+    )

@@ -44,7 +44,9 @@ def slack_poster(settings: Settings) -> SlackPoster | None:
                            timeout=timeout, retry_handlers=[])  # fmt: skip
         return SlackPoster(client, settings.slack_channel)
     if settings.slack_webhook_url:
-        hook = WebhookClient(settings.slack_webhook_url.get_secret_value(), timeout=timeout, retry_handlers=[])
+        hook = WebhookClient(
+            settings.slack_webhook_url.get_secret_value(), timeout=timeout, retry_handlers=[]
+        )
         return SlackPoster(webhook=hook)
     return None
 

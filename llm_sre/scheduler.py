@@ -63,6 +63,13 @@ class Scheduler:
         job = self._scheduler.get_job(name)
         return job.next_run_time if job is not None else None
 
+    def trigger(self, name: str) -> None:
+        """Run a job now, outside its schedule (an operator's "send the digest now", and tests)."""
+        job = self._scheduler.get_job(name)
+        if job is None:
+            raise KeyError(name)
+        job.modify(next_run_time=datetime.now(self.timezone))
+
     def start(self) -> None:
         """Needs a running event loop (call it from the app's lifespan)."""
         self._scheduler.start()
