@@ -64,21 +64,31 @@ def _health_week(end: float) -> str:
     lines: dict[str, list[str]] = {}
     for i in range(13):
         t = end - 3600 + i * 300
-        for name, healthy, memory, cpu in (("api", True, 512 * 2**20, 0.12), ("worker", False, 256 * 2**20, 0.5)):
+        for name, healthy, memory, cpu in (
+            ("api", True, 512 * 2**20, 0.12),
+            ("worker", False, 256 * 2**20, 0.5),
+        ):
             lab = f'compose_service="{name}",job="exporter",name="{name}"'
             status = "healthy" if healthy else "unhealthy"
-            lines.setdefault("llm_sre_container_up gauge", []).append(f"llm_sre_container_up{{{lab}}} 1 {t:.0f}")
+            lines.setdefault("llm_sre_container_up gauge", []).append(
+                f"llm_sre_container_up{{{lab}}} 1 {t:.0f}"
+            )
             lines.setdefault("llm_sre_container_health_status gauge", []).append(
-                f'llm_sre_container_health_status{{{lab},status="{status}"}} 1 {t:.0f}')
+                f'llm_sre_container_health_status{{{lab},status="{status}"}} 1 {t:.0f}'
+            )
             lines.setdefault("llm_sre_container_memory_working_set_bytes gauge", []).append(
-                f"llm_sre_container_memory_working_set_bytes{{{lab}}} {memory} {t:.0f}")
+                f"llm_sre_container_memory_working_set_bytes{{{lab}}} {memory} {t:.0f}"
+            )
             lines.setdefault("llm_sre_container_cpu_usage_seconds counter", []).append(
-                f"llm_sre_container_cpu_usage_seconds_total{{{lab}}} {cpu * 300 * i} {t:.0f}")
+                f"llm_sre_container_cpu_usage_seconds_total{{{lab}}} {cpu * 300 * i} {t:.0f}"
+            )
             errors = 0 if healthy else (0 if i < 12 else 3)
             lines.setdefault("llm_sre_container_log_errors counter", []).append(
-                f'llm_sre_container_log_errors_total{{{lab},pattern="error"}} {errors} {t:.0f}')
+                f'llm_sre_container_log_errors_total{{{lab},pattern="error"}} {errors} {t:.0f}'
+            )
             lines.setdefault("llm_sre_container_restarts counter", []).append(
-                f"llm_sre_container_restarts_total{{{lab}}} {0 if healthy or i < 12 else 1} {t:.0f}")
+                f"llm_sre_container_restarts_total{{{lab}}} {0 if healthy or i < 12 else 1} {t:.0f}"
+            )
     out = [line for family, found in lines.items() for line in (f"# TYPE {family}", *found)]
     return "\n".join([*out, "# EOF"]) + "\n"  # fmt: skip
 
@@ -97,14 +107,22 @@ def test_container_health_report_reaches_a_subscriber_in_the_documented_shape(re
     assert set(got) == {"type", "timestamp", "containers", "summary"}
     assert got["type"] == "container_health" and got["timestamp"] == iso(end)
     by_name = {c["name"]: c for c in got["containers"]}
-    assert by_name["api"] == {"name": "api", "cpu": "12%", "memory": "512MB", "status": "healthy", "errors": 0}
+    assert by_name["api"] == {
+        "name": "api",
+        "cpu": "12%",
+        "memory": "512MB",
+        "status": "healthy",
+        "errors": 0,
+    }
     assert by_name["worker"] == {"name": "worker", "cpu": "50%", "memory": "256MB", "status": "unhealthy",
                                  "errors": 3}  # fmt: skip
     assert got["summary"].startswith("worker is unhealthy and logged 3 error line(s) and restarted 1 time(s)")
 
 
 def test_health_report_without_prometheus_says_why_instead_of_going_silent() -> None:
-    report = asyncio.run(container_health(Prometheus(f"http://127.0.0.1:{free_port()}", timeout=2), time.time()))
+    report = asyncio.run(
+        container_health(Prometheus(f"http://127.0.0.1:{free_port()}", timeout=2), time.time())
+    )
     assert report["containers"] == [] and "unreachable" in report["summary"] and report["error"]
 
 
@@ -120,7 +138,9 @@ def _store(path: Path, at: float) -> SqliteStore:
     return store
 
 
-def test_daily_digest_reaches_redis_slack_grafana_and_the_context_report(week: Week, redis_url, tmp_path) -> None:
+def test_daily_digest_reaches_redis_slack_grafana_and_the_context_report(
+    week: Week, redis_url, tmp_path
+) -> None:
     at = week.scenario.leak_crosses - 1.5 * 86400
     store = _store(tmp_path / "webhook.db", at)
     registry = CollectorRegistry()
@@ -131,7 +151,9 @@ def test_daily_digest_reaches_redis_slack_grafana_and_the_context_report(week: W
             Briefer(Prometheus(week.url, timeout=30), store, None, m),
             86400,
             SlackPoster(webhook=WebhookClient(slack.url, timeout=5)),
-            GrafanaAnnotator(GrafanaApi.from_url(grafana.url, credential=TokenAuth(GRAFANA_TOKEN), timeout=5)),
+            GrafanaAnnotator(
+                GrafanaApi.from_url(grafana.url, credential=TokenAuth(GRAFANA_TOKEN), timeout=5)
+            ),
             RedisChannels(aioredis.Redis.from_url(redis_url), m),
             tmp_path / "context_reports",
         )
@@ -154,7 +176,10 @@ def test_daily_digest_reaches_redis_slack_grafana_and_the_context_report(week: W
     assert annotations[0]["tags"] == ["llm-sre", "briefing"] and "LLMErrorBurst" in annotations[0]["text"]
     (report,) = (tmp_path / "context_reports").glob("*.md")
     assert report.name == f"{time.strftime('%Y-%m-%d', time.localtime(at))}.md"
-    assert "## Evidence" in report.read_text() and "llm_sre_container_memory_working_set_bytes" in report.read_text()
+    assert (
+        "## Evidence" in report.read_text()
+        and "llm_sre_container_memory_working_set_bytes" in report.read_text()
+    )
     assert registry.get_sample_value("llm_sre_briefings_total", {"prose": "deterministic"}) == 1
     assert registry.get_sample_value("llm_sre_reports_published_total", {"channel": "reports"}) == 1
 
@@ -163,7 +188,9 @@ def test_reports_wait_while_redis_is_down_and_go_out_in_order_when_it_is_back(tm
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     registry = CollectorRegistry()
-    channels = RedisChannels(aioredis.Redis.from_url(url, socket_connect_timeout=1), metrics(registry), backlog=3)
+    channels = RedisChannels(
+        aioredis.Redis.from_url(url, socket_connect_timeout=1), metrics(registry), backlog=3
+    )
     loop = asyncio.new_event_loop()  # one loop for both phases: the client's pool belongs to it
     try:
         down = [loop.run_until_complete(channels.publish("reports", {"n": n})) for n in range(5)]
