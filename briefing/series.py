@@ -41,6 +41,9 @@ class Series:
         lo, hi = bisect_right(self.times, start), bisect_right(self.times, end)
         return (self._prefix[hi] - self._prefix[lo]) / (hi - lo) if hi > lo else None
 
+    def count(self, start: float, end: float) -> int:
+        return bisect_right(self.times, end) - bisect_right(self.times, start)
+
     def last(self, at: float) -> tuple[float, float] | None:
         i = bisect_right(self.times, at)
         return (self.times[i - 1], self.values[i - 1]) if i else None

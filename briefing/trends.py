@@ -39,14 +39,19 @@ def compare(
     *,
     days: int = 7,
     min_days: int = 3,
-    relative_floor: float = 0.05,
+    relative_floor: float = 0.03,
 ) -> Comparison | None:
     """``None`` with fewer than ``min_days`` previous days of data (a new series has no "usual")."""
     today = series.mean(at - period, at)
     if today is None:
         return None
-    before = [series.mean(at - d * DAY - period, at - d * DAY) for d in range(1, days + 1)]
-    prior = [m for m in before if m is not None]
+    # A previous day counts when it is at least half covered (a series born mid-day is no baseline).
+    enough = max(1, series.count(at - period, at) // 2)
+    prior = [
+        m for d in range(1, days + 1)
+        if series.count(at - d * DAY - period, at - d * DAY) >= enough
+        and (m := series.mean(at - d * DAY - period, at - d * DAY)) is not None
+    ]  # fmt: skip
     if len(prior) < min_days:
         return None
     usual = statistics.median(prior)

@@ -5,6 +5,7 @@ llm_sre_forecast_seconds_to_limit, and a real Prometheus evaluating the shipped 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import redis.asyncio as aioredis
@@ -20,7 +21,9 @@ from tests.briefing.conftest import Week
 from tests.briefing.test_channels import Subscriber
 
 
-def test_watch_announces_once_exports_the_gauge_and_the_shipped_rule_fires(week: Week, redis_url, tmp_path) -> None:
+def test_watch_announces_once_exports_the_gauge_and_the_shipped_rule_fires(
+    week: Week, redis_url: str, tmp_path: Path
+) -> None:
     at = week.scenario.leak_crosses - 20 * 3600  # within a day of the limit: the ticket's range
     registry = CollectorRegistry()
     sub = Subscriber(redis_url, "slm.alerts")
@@ -40,7 +43,8 @@ def test_watch_announces_once_exports_the_gauge_and_the_shipped_rule_fires(week:
     assert "working_set" in leak[0]["evidence"]["query"]
     assert [m for m in second if m["subject"] == "chroma" and m["metric"] == "memory"] == []  # once
     assert received == first
-    seconds = registry.get_sample_value("llm_sre_forecast_seconds_to_limit", {"subject": "chroma", "metric": "memory"})
+    gauge = {"subject": "chroma", "metric": "memory"}
+    seconds = registry.get_sample_value("llm_sre_forecast_seconds_to_limit", gauge)
     assert seconds is not None and 0 < seconds < 24 * 3600
 
     # A real Prometheus scrapes that registry and evaluates rules/alerts/forecasts.yml.
@@ -51,7 +55,8 @@ def test_watch_announces_once_exports_the_gauge_and_the_shipped_rule_fires(week:
         "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
         f"rule_files: [{RULES / 'alerts' / 'forecasts.yml'}]\n"
         "scrape_configs:\n  - job_name: llm-sre-webhook\n"
-        f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}'], labels: {{service: llm-sre-webhook}}}}]\n"
+        f"    static_configs: [{{targets: ['127.0.0.1:{exporter_port}'],"
+        " labels: {service: llm-sre-webhook}}]\n"
     )
     proc = prometheus(config, tmp_path / "prom-data", prom_port, tmp_path).start()
     try:
