@@ -73,7 +73,7 @@ def top_issues(incidents: Sequence[IncidentView], start: float, end: float, top:
         impact = SEVERITY_WEIGHT.get(severity, 1.0) * (firing / 3600) * len(found)
         value = f"{len(found)} incident(s), {duration(firing)} firing, severity {severity}"
         issues.append(
-            Issue(service, alertname, severity, len(found), firing, round(impact, 2),
+            Issue(service, alertname, severity, len(found), round(firing), round(impact, 2),
                   Evidence(f"store: incidents alertname={alertname} service={service}", value, start, end))
         )  # fmt: skip
     return tuple(sorted(issues, key=lambda i: (-i.impact, i.alertname, i.subject))[:top])
@@ -122,7 +122,7 @@ def early_warnings(inputs: Inputs, config: Config) -> tuple[EarlyWarning, ...]:
             labels = {k: s.labels[k] for k in spec.labels if k in s.labels}
             found.append(
                 EarlyWarning(subject_of(spec.subject, s.labels), spec.name, spec.limit, spec.limit_text,
-                             p.current, p.eta, p.seconds_to_limit, labels, spec.alerts,
+                             p.current, p.eta, round(p.seconds_to_limit), labels, spec.alerts,
                              Evidence(spec.expr, value, inputs.at - config.forecast_window, inputs.at))
             )  # fmt: skip
     return tuple(sorted(found, key=lambda w: w.eta))
