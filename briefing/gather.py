@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from alert_webhooks.analysis.sources import fmt
+from alert_webhooks.incidents import Incident
 from alert_webhooks.store import IncidentFilter, Store, call
 from briefing.engine import Config, IncidentView, Inputs
 from briefing.forecast import DAY
@@ -52,16 +53,12 @@ async def fetch_series(
     return {name: found for (name, _), found in zip(specs, results, strict=True)}
 
 
-def view(incident: object) -> IncidentView:
-    """The store's :class:`~alert_webhooks.incidents.Incident` as the engine sees it."""
-    ends = incident.ends_at if incident.status == "resolved" else None  # type: ignore[attr-defined]
-    return IncidentView(
-        incident.alertname,  # type: ignore[attr-defined]
-        incident.service,  # type: ignore[attr-defined]
-        incident.severity,  # type: ignore[attr-defined]
-        incident.starts_at.timestamp(),  # type: ignore[attr-defined]
-        ends.timestamp() if ends else None,
-    )
+def view(incident: Incident) -> IncidentView:
+    """The store's incident as the engine sees it; a firing incident has no end yet."""
+    ends = incident.ends_at if incident.status == "resolved" else None
+    starts = incident.starts_at.timestamp()
+    return IncidentView(incident.alertname, incident.service, incident.severity, starts,
+                        ends.timestamp() if ends else None)  # fmt: skip
 
 
 async def read_incidents(store: Store) -> list[IncidentView]:

@@ -19,6 +19,7 @@ from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.analysis.factory import build_llm
 from alert_webhooks.settings import Settings
+from alert_webhooks.store import Store
 from briefing.briefer import Briefer
 from briefing.digest import Digest
 from briefing.engine import Config
@@ -60,13 +61,13 @@ def grafana_annotator(settings: Settings) -> GrafanaAnnotator | None:
 
 
 def briefer(
-    settings: Settings, bs: BriefingSettings, store: object, m: MetricSet, use_llm: bool = True
+    settings: Settings, bs: BriefingSettings, store: Store | None, m: MetricSet, use_llm: bool = True
 ) -> Briefer:
     prom = (
         Prometheus(settings.prometheus_url, timeout=bs.deadline_seconds) if settings.prometheus_url else None
     )
     return Briefer(
-        prom, store, build_llm(settings) if use_llm else None, m,  # type: ignore[arg-type]
+        prom, store, build_llm(settings) if use_llm else None, m,
         Config(horizon=bs.horizon_hours * 3600), step=bs.step_seconds, deadline=bs.deadline_seconds,
         llm_deadline=bs.llm_deadline_seconds, grounding_threshold=settings.analyst_grounding_threshold,
     )  # fmt: skip

@@ -43,7 +43,7 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     proc: ManagedProcess = redis_server(tmp_path / "redis", port, tmp_path).start()
     client = redis.Redis(port=port)
-    wait_until(lambda: _pings(client), 10, what="redis")
+    wait_until(lambda: pings(client), 10, what="redis")
     try:
         yield f"redis://127.0.0.1:{port}/0"
     finally:
@@ -51,7 +51,8 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         proc.stop()
 
 
-def _pings(client: redis.Redis) -> bool:
+def pings(client: redis.Redis) -> bool:
+    """Redis answers (it starts listening a moment after the process starts)."""
     try:
         return bool(client.ping())
     except redis.ConnectionError:

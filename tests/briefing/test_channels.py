@@ -27,7 +27,7 @@ from briefing.prometheus import Prometheus
 from briefing.publish import GrafanaAnnotator, RedisChannels, SlackPoster
 from exporters.catalogue import metrics
 from llm_sre.processes import free_port, redis_server, wait_until
-from tests.briefing.conftest import Week
+from tests.briefing.conftest import Week, pings
 from tests.fakes import FakeGrafana, FakeSlackWebhook
 from tests.webhooks.conftest import notification
 
@@ -199,7 +199,7 @@ def test_reports_wait_while_redis_is_down_and_go_out_in_order_when_it_is_back(tm
         proc = redis_server(tmp_path / "redis", port, tmp_path).start()
         try:
             client = redis.Redis(port=port)
-            wait_until(lambda: _ping(client), 10, what="redis")
+            wait_until(lambda: pings(client), 10, what="redis")
             client.close()
             sub = Subscriber(url, "slm.reports")
             assert loop.run_until_complete(channels.publish("reports", {"n": 5})) is True
@@ -213,13 +213,6 @@ def test_reports_wait_while_redis_is_down_and_go_out_in_order_when_it_is_back(tm
             proc.stop()
     finally:
         loop.close()
-
-
-def _ping(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
 
 
 @pytest.mark.parametrize("secret", ["sk-live-0123456789abcdefABCDEF0123456789"])

@@ -88,8 +88,10 @@ def test_top_issues_rank_by_severity_duration_and_repeats() -> None:
     incidents = [
         IncidentView("ShortPage", "api", "critical", end - 600, end - 300),
         IncidentView("LongTicket", "db", "warning", end - 10 * HOUR, None),
-        *[IncidentView("Flapping", "rag", "warning", end - h * HOUR, end - h * HOUR + 1800)
-          for h in (2, 4, 6)],
+        *[
+            IncidentView("Flapping", "rag", "warning", end - h * HOUR, end - h * HOUR + 1800)
+            for h in (2, 4, 6)
+        ],
         IncidentView("Yesterday", "old", "critical", T0 - DAY, T0 - 1),  # outside the period
     ]
     ranked = top_issues(incidents, T0, end, 3)

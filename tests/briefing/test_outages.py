@@ -7,7 +7,7 @@ import asyncio
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -23,6 +23,7 @@ from exporters.catalogue import metrics
 from llm_sre.processes import free_port
 from tests.analysis.fake_llm import FakeModelServer
 from tests.briefing.conftest import Week
+from tests.fakes import FakeService
 
 DAY = 86400.0
 STEP = 900.0  # coarser than the service's default: a week of trends in a quarter of the points
@@ -44,43 +45,25 @@ def test_prometheus_down_names_the_missing_sections_and_why() -> None:
     assert registry.get_sample_value("llm_sre_briefing_sections_missing_total", {"section": "trends"}) == 1
 
 
-class _Slow:
-    """A Prometheus that accepts the connection and answers too late."""
+class SlowPrometheus(FakeService):
+    """A Prometheus that accepts the connection and answers (an empty result) only when released."""
 
-    def __init__(self, delay: float) -> None:
-        release = self.release = threading.Event()
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+    def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
+        self.release.wait(10)
+        return 200, {}, {"status": "success", "data": {"resultType": "matrix", "result": []}}
 
-            def do_GET(self) -> None:
-                release.wait(delay)
-                body = json.dumps(
-                    {"status": "success", "data": {"resultType": "matrix", "result": []}}
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
+        super().__exit__(*exc)
 
 
 def test_slow_prometheus_costs_its_sections_within_the_deadline() -> None:
-    slow = _Slow(delay=10)
-    try:
+    with SlowPrometheus() as slow:
         b = asyncio.run(_briefer(Prometheus(slow.url, timeout=30), deadline=0.5).brief(1_790_000_000, DAY))
-    finally:
-        slow.close()
     reasons = {m.section: m.reason for m in b.missing}
     assert reasons["early_warnings"] == "not gathered within 0.5 s (Prometheus or the store is slow)"
     assert reasons["trends"] == reasons["efficiency"] == reasons["early_warnings"]
