@@ -188,3 +188,17 @@ def test_serve_schedules_the_briefing_jobs_in_its_lifespan(tmp_path, monkeypatch
     app = create_app(settings, build_service(settings))
     with TestClient(app):
         assert app.state.scheduler.jobs == []
+
+
+def test_brief_commands_reject_bad_input_with_a_clear_message(capsys, tmp_path, monkeypatch) -> None:
+    from llm_sre.cli import main
+
+    monkeypatch.delenv("PROMETHEUS_URL", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["brief", "--at", "2026-11-30T08:00:00"])  # no time zone
+    assert exit_.value.code == 2 and "has no time zone" in capsys.readouterr().err
+    assert main(["brief", "backtest"]) == 2
+    assert "no Prometheus" in capsys.readouterr().err
+    missing = tmp_path / "nope.yml"
+    assert main(["brief", "backtest", "--prometheus", "http://127.0.0.1:1", "--rules", str(missing)]) == 2
+    assert f"no such rule file: {missing}" in capsys.readouterr().err
