@@ -16,7 +16,7 @@ from typing import Any
 
 from briefing.engine import Config, Inputs, early_warnings, trends
 from briefing.forecast import DAY
-from briefing.gather import fetch_series
+from briefing.gather import HISTORY_DAYS, fetch_series
 from briefing.items import EarlyWarning, iso
 from briefing.prometheus import Prometheus, PrometheusError
 from briefing.publish import RedisChannels
@@ -48,7 +48,7 @@ class Watch:
             series |= await fetch_series(
                 self.prom,
                 [(s.name, s.expr) for s in self.config.trends],
-                at - self.period - 7 * DAY,
+                at - self.period - HISTORY_DAYS * DAY,
                 at,
                 self.step,
             )
