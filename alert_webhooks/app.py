@@ -19,6 +19,7 @@ from alert_webhooks.routes import analysis, health, incidents, intake
 from alert_webhooks.schemas import Notification
 from alert_webhooks.service import Service, build_service
 from alert_webhooks.settings import Settings
+from briefing import schedule as briefing_schedule
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
@@ -29,9 +30,11 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         app.state.analyst = svc.analyst
         svc.store.recover()
         task = asyncio.create_task(svc.worker.run())
+        app.state.scheduler = briefing_schedule.start(svc)  # daily digest, health reports, early warnings
         try:
             yield
         finally:
+            await app.state.scheduler.stop()
             await svc.worker.stop()
             await task
             svc.store.close()

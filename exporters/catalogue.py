@@ -316,6 +316,23 @@ _SPECS: tuple[MetricSpec, ...] = (
        values={"reason": ("backlog", "shutdown", "disabled")}),
     _g("llm_sre_analyst_refinement_backlog", "LLM refinements waiting for a model slot.", group="analyst",
        multiprocess_mode="max"),
+    # --- briefings (daily digest, early warnings, reports to Redis) ----------------------------------
+    _c("llm_sre_briefings_total", "Briefings made, by who wrote the summary.", ("prose",), group="briefing",
+       values={"prose": ("llm", "deterministic")}),
+    _c("llm_sre_briefing_llm_tokens_total", "Tokens (estimated from characters) the briefing summaries used.",
+       ("gen_ai_token_type",), group="briefing", values=_TOKEN_TYPE),
+    _h("llm_sre_briefing_llm_duration_seconds", "Time the model took to write a briefing summary.", (),
+       ANALYST_BUCKETS, unit="seconds", group="briefing"),
+    _c("llm_sre_briefing_sections_missing_total", "Briefing sections that could not be gathered.",
+       ("section",), group="briefing",
+       values={"section": ("top_issues", "trends", "early_warnings", "efficiency")}),
+    _g("llm_sre_forecast_seconds_to_limit", "Projected seconds until a series reaches its limit (only series "
+       "projected to within the horizon).", ("subject", "metric"), unit="seconds", group="briefing",
+       multiprocess_mode="min"),
+    _c("llm_sre_reports_published_total", "Reports published to a Redis channel.", ("channel",),
+       group="briefing", values={"channel": ("reports", "alerts")}),
+    _c("llm_sre_reports_dropped_total", "Reports dropped because Redis stayed unreachable and the backlog "
+       "was full.", ("channel",), group="briefing", values={"channel": ("reports", "alerts")}),
 )
 
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

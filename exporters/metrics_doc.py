@@ -26,6 +26,7 @@ GROUPS = {
     "logs": "Logs",
     "webhook": "Webhook service",
     "analyst": "Incident analyst",
+    "briefing": "Briefings and early warnings",
 }
 
 
