@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "exporters.cli",
     "exporters.logs_cli",
     "alert_webhooks.analysis.cli",
+    "security.cli",
+    "analysts.cli",
 )
 
 
