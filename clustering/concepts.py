@@ -223,7 +223,7 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
         r"core dumped",
         r"panic",
         r"exited with code",
-        r"restarting",
+        r"restarting (?:container|pod|process|service|worker)",
         r"crashloop",
         r"back-?off restarting",
         r"fatal signal",
@@ -232,9 +232,18 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# A narrower concept that matches makes its broader one redundant: "timeout acquiring a pool
+# connection" is a pool problem, "CUDA out of memory" a GPU problem, not host memory.
+NARROWER = {
+    "db_connections_exhausted": "upstream_timeout",
+    "gpu_memory": "memory_exhausted",
+    "lock_contention": "upstream_timeout",
+}
+
 _COMPILED = {name: re.compile("|".join(f"(?:{p})" for p in pats), re.I) for name, pats in CONCEPTS.items()}
 
 
 def concepts(text: str) -> list[str]:
     """The cause families ``text`` mentions (several may match; all are kept)."""
-    return [name for name, rx in _COMPILED.items() if rx.search(text)]
+    found = [name for name, rx in _COMPILED.items() if rx.search(text)]
+    return [name for name in found if not any(NARROWER.get(other) == name for other in found)]

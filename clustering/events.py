@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,7 +23,6 @@ from typing import IO, Any
 
 from exporters.log_exporter import normalise_route
 from exporters.logline import LogLine, parse_line
-from exporters.patterns import mask
 from exporters.redact import redact
 
 LEVELS = frozenset({"warning", "error", "critical"})
@@ -32,6 +32,23 @@ _CODE_KEYS = ("error_code", "code", "error_type", "error.type", "status", "statu
 _TRACE_KEYS = ("trace_id", "request_id", "traceId", "requestId", "trace.id", "correlation_id")
 _TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "t")
 MAX_MESSAGE = 500
+# Lighter than the pattern miner's masking on purpose: that one drops an exception's message
+# ("OSError: <MSG>"), which is exactly the text that says what went wrong. Here only values that
+# vary per occurrence go: UUIDs, hex ids, IPs, numbers, and host names that look generated.
+_HOST_SUFFIX = r"(?:svc|internal|local|lan|cluster|example|com|net|org|io|cloud|amazonaws)"
+_VARIABLE = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"|(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"
+    rf"|(?<![\w.-])[a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*\.{_HOST_SUFFIX}(?::\d+)?(?![\w.(])"
+    r"|(?<![\w.-])[a-z][a-z0-9]*-\d+(?:\.[a-z0-9-]+)+(?![\w.(])"
+    r"|\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{8,}\b"
+    r"|(?<!\w)\d+(?:\.\d+)*"
+)
+
+
+def template(message: str) -> str:
+    """``message`` with its per-occurrence values replaced by ``<V>``."""
+    return _VARIABLE.sub("<V>", message)
 
 
 @dataclass(frozen=True)
@@ -96,7 +113,11 @@ def unparseable(line: str) -> str | None:
 def wide_event(line_no: int, parsed: LogLine, default_service: str) -> WideEvent:
     fields = parsed.fields
     route = _first(fields, _ROUTE_KEYS)
-    message = redact(parsed.message)[:MAX_MESSAGE]
+    message = parsed.message
+    rest = " ".join(f"{k}={v}" for k, v in fields.items())
+    if rest and message.endswith(" " + rest):  # logfmt: the parser appends the attributes
+        message = message[: -len(rest) - 1]
+    message = redact(message)[:MAX_MESSAGE]
     return WideEvent(
         line_no=line_no,
         level=parsed.level,
@@ -104,7 +125,7 @@ def wide_event(line_no: int, parsed: LogLine, default_service: str) -> WideEvent
         route=normalise_route(route) if route else "",
         code=_first(fields, _CODE_KEYS)[:64],
         message=message,
-        template=mask(message),
+        template=template(message),
         trace_id=_first(fields, _TRACE_KEYS)[:128] or None,
         time=_time(fields),
     )
