@@ -28,6 +28,7 @@ from clustering.embed import LocalVectoriser
 SPECIALISTS: tuple[Specialist, ...] = (SRE, SECURITY, EFFICIENCY)
 RULE_MARGIN = 1.0  # keyword score lead that settles routing without embeddings
 EMBED_MARGIN = 0.03  # similarity lead that settles it without the model
+WEAK = 0.15  # below this best similarity and with no keyword, the question is general: the SRE analyst
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,13 @@ class Router:
         tied = [n for n, v in scores.items() if v == ranked[0][1]]
         by_sim = sorted(tied, key=lambda n: -sims[n])
         lead = sims[by_sim[0]] - (sims[by_sim[1]] if len(by_sim) > 1 else 0.0)
+        if ranked[0][1] == 0 and sims[by_sim[0]] < WEAK and SRE in self.specialists:
+            return Route(
+                SRE,
+                "embedding",
+                f"no keyword and no close example (best similarity "
+                f"{sims[by_sim[0]]:.2f}): a general question goes to the SRE analyst",
+            )
         if len(by_sim) == 1 or lead >= EMBED_MARGIN:
             return Route(
                 self._by_name[by_sim[0]],

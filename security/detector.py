@@ -199,31 +199,32 @@ class Detector:
         if ev.kind != "login" or self.allowed(ev.source):
             return []
         out: list[Detection] = []
-        keys = self._keys(ev)
-        fast_hit = False
-        for kind, key in keys.items():
-            fast = self.fast[kind].add(key, ev)
-            slow = self.slow[kind].add(key, ev)
+        windows = {
+            kind: (self.fast[kind].add(key, ev), self.slow[kind].add(key, ev), key)
+            for kind, key in self._keys(ev).items()
+        }
+        for kind, (fast, _, key) in windows.items():
             if kind == "source" and fast.stuffing(self.t.source_accounts):
                 self._report(out, "single_source", kind, key, fast, ev, self.t.window)
-                fast_hit = True
+                self.flagged[ev.source] = ev.ts
             elif (
                 kind != "source"
                 and len(fast.sources) >= self.t.distributed_sources
                 and fast.stuffing(self.t.distributed_accounts)
             ):
                 self._report(out, "distributed", kind, key, fast, ev, self.t.window)
-                fast_hit = True
-            elif slow.stuffing(self.t.slow_accounts) and not self._recent_fast(key):
+                self.flagged[ev.source] = ev.ts
+        # Slow only where nothing fast explains it: a fast attack's agent and subnet also add up
+        # over hours, and one attack should page once.
+        fast_source = ev.ts - self.flagged.get(ev.source, -1e18) <= self.t.slow_window
+        for kind, (_, slow, key) in windows.items():
+            if not fast_source and slow.stuffing(self.t.slow_accounts):
                 self._report(out, "low_and_slow", kind, key, slow, ev, self.t.slow_window)
-        if out or fast_hit:
+        if out:
             self.flagged[ev.source] = ev.ts
         if ev.user is not None:
             self._account(ev, out)
         return out
-
-    def _recent_fast(self, key: str) -> bool:
-        return any((shape, key) in self.reported for shape in ("single_source", "distributed"))
 
     def _account(self, ev: AuthEvent, out: list[Detection]) -> None:
         w = self.accounts.add(ev.user or "", ev)
