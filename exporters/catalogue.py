@@ -270,9 +270,10 @@ _SPECS: tuple[MetricSpec, ...] = (
        "configured server.", ("reason",), group="logs",
        values={"reason": ("timeout", "unavailable", "bad_response")}),
     _c("llm_sre_auth_events_total", "Auth events read from logs (app JSON, access logs, sshd).",
-       ("outcome", "kind"), group="logs",
+       ("service", "outcome", "kind"), group="logs",
        values={"outcome": ("success", "failure"), "kind": ("login", "reset")}),
-    _c("llm_sre_credential_stuffing_detections_total", "Credential-stuffing detections by shape.", ("shape",),
+    _c("llm_sre_credential_stuffing_detections_total", "Credential-stuffing detections by shape.",
+       ("service", "shape"),
        group="logs", values={"shape": ("single_source", "distributed", "low_and_slow", "compromise")}),
     _g("llm_sre_auth_failed_accounts", "Distinct accounts with failed logins in the last one to two "
        "windows (HyperLogLog estimate).", group="logs", multiprocess_mode="max"),

@@ -89,11 +89,12 @@ class CredentialWatch:
 
     def observe(self, line: str, service: str | None = None) -> list[Detection]:
         event = parse_auth(line, now=self._clock())
-        return self.feed(event) if event is not None else []
+        return self.feed(event, service or "app") if event is not None else []
 
-    def feed(self, event: AuthEvent) -> list[Detection]:
+    def feed(self, event: AuthEvent, service: str = "app") -> list[Detection]:
+        """``service`` is a bounded label (the log exporter's); detections are counted under it."""
         with self._lock:
-            self._events.labels(outcome=event.outcome, kind=event.kind).inc()
+            self._events.labels(service=service, outcome=event.outcome, kind=event.kind).inc()
             if event.outcome == "failure" and event.kind == "login":
                 self._accounts.add(event.user or f"?{event.source}", event.ts)
                 self._sources.add(event.source, event.ts)
@@ -103,7 +104,7 @@ class CredentialWatch:
                     self.offenders[event.source] += 1
             found = self.detector.feed(event)
             for d in found:
-                self._detections.labels(shape=d.shape).inc()
+                self._detections.labels(service=service, shape=d.shape).inc()
                 self.recent.append(d)
                 log.warning(
                     "credential stuffing (%s): %s %s, %d accounts from %d sources",
