@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 T0 = datetime(2026, 11, 30, 0, 0, tzinfo=UTC).timestamp()
 LOAD_TEST_SOURCE = "10.20.0.5"
 BROWSERS = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
 )
 
@@ -40,14 +40,23 @@ class Window:
 def _ip(rng: random.Random, prefix: str | None = None) -> str:
     if prefix:
         return f"{prefix}.{rng.randint(1, 254)}"
-    return f"{rng.choice([23, 51, 77, 89, 102, 141, 176, 188, 203])}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+    first = rng.choice([23, 51, 77, 89, 102, 141, 176, 188, 203])
+    return f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 
 
 def _json(ts: float, user: str, ip: str, ok: bool, agent: str, event: str = "login") -> tuple[float, str]:
     iso = datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
-    return ts, json.dumps({"timestamp": iso, "level": "info" if ok else "warning", "event": event,
-                           "outcome": "success" if ok else "failure", "user": user, "client_ip": ip,
-                           "user_agent": agent})
+    return ts, json.dumps(
+        {
+            "timestamp": iso,
+            "level": "info" if ok else "warning",
+            "event": event,
+            "outcome": "success" if ok else "failure",
+            "user": user,
+            "client_ip": ip,
+            "user_agent": agent,
+        }
+    )
 
 
 def _nginx(ts: float, ip: str, path: str, status: int, agent: str) -> tuple[float, str]:

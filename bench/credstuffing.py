@@ -18,10 +18,10 @@ from collections import Counter, deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from authlog import LOAD_TEST_SOURCE, Window, generate  # noqa: E402
+from authlog import LOAD_TEST_SOURCE, Window, generate
 
-from security.detector import Detector, Thresholds  # noqa: E402
-from security.events import parse_auth  # noqa: E402
+from security.detector import Detector, Thresholds
+from security.events import parse_auth
 
 
 def baseline(events: list) -> list[tuple[float, str]]:
@@ -58,16 +58,23 @@ def judge(found: list[tuple[float, str]], windows: list[Window], slack: float) -
             for w in windows:
                 if not w.attack and w.start <= ts <= w.end + slack:
                     benign_hits[w.kind] += 1
-    return {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": sum(caught.values()) / len(caught),
-            "windows": f"{sum(caught.values())}/{len(caught)}", "fp": fp, "benign": dict(benign_hits),
-            "missed": [k for k, v in caught.items() if not v]}
+    return {
+        "precision": tp / (tp + fp) if tp + fp else 0.0,
+        "recall": sum(caught.values()) / len(caught),
+        "windows": f"{sum(caught.values())}/{len(caught)}",
+        "fp": fp,
+        "benign": dict(benign_hits),
+        "missed": [k for k, v in caught.items() if not v],
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()
-    print(f"{'seed':>4} {'detector':<10} {'precision':>9} {'recall':>7} {'windows':>8} {'FP':>4}  benign hits")
+    print(
+        f"{'seed':>4} {'detector':<10} {'precision':>9} {'recall':>7} {'windows':>8} {'FP':>4}  benign hits"
+    )
     for seed in range(1, args.seeds + 1):
         lines, windows = generate(seed)
         events = sorted((e for line in lines if (e := parse_auth(line, year=2026))), key=lambda e: e.ts)
@@ -76,8 +83,10 @@ def main() -> None:
         ours = [(d.ts, d.shape) for ev in events for d in det.feed(ev)]
         for name, found in (("llm-sre", ours), ("baseline", baseline(events))):
             r = judge(found, windows, t.window)
-            print(f"{seed:>4} {name:<10} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['windows']:>8} "
-                  f"{r['fp']:>4}  {r['benign'] or '-'}" + (f"  missed {r['missed']}" if r["missed"] else ""))
+            print(
+                f"{seed:>4} {name:<10} {r['precision']:>9.3f} {r['recall']:>7.3f} {r['windows']:>8} "
+                f"{r['fp']:>4}  {r['benign'] or '-'}" + (f"  missed {r['missed']}" if r["missed"] else "")
+            )
         shapes = Counter(shape for _, shape in ours)
         print(f"     shapes detected: {dict(shapes)}; lines {len(lines)}, auth events {len(events)}")
 
