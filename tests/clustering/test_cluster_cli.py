@@ -6,9 +6,9 @@ import asyncio
 import json
 
 from alert_webhooks.analysis.llm import OllamaLLM
+from clustering.embed import FallbackEmbedder
 from clustering.events import read_events
 from clustering.pipeline import ClusterPipeline, explain
-from clustering.embed import FallbackEmbedder
 from llm_sre.cli import main
 from tests.analysis.fake_llm import FakeModelServer
 

@@ -1,0 +1,63 @@
+"""The log exporter's live hook: lines counted by PatternCounter are clustered and stuffing-checked."""
+
+from __future__ import annotations
+
+import json
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from clustering.live import ClusterWatch
+from clustering.settings import ClusteringSettings
+from clustering.store import load_snapshot
+from exporters.log_exporter import PatternCounter
+from security.detector import Detector
+from security.watch import CredentialWatch
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_clusters_are_written_and_counted_once(tmp_path) -> None:
+    registry, clock = CollectorRegistry(), Clock()
+    settings = ClusteringSettings(embed_backend="local", live_seconds=60)
+    watch = ClusterWatch(registry, settings, data_dir=tmp_path, clock=clock)
+    counter = PatternCounter(registry, service="rag-api", listeners=[watch.observe])
+    messages = ["connection pool exhausted", "FATAL: sorry, too many clients already",
+                "timeout acquiring connection from pool after 30000ms", "a one-off warning about nothing"]
+    for msg in messages:
+        counter.observe(json.dumps({"level": "error", "message": msg}))
+    assert load_snapshot(tmp_path) is None  # not yet: at most once a minute
+    clock.now = 61
+    counter.observe(json.dumps({"level": "error", "message": "QueuePool limit of size 5 overflow 10 reached"}))
+    snapshot = load_snapshot(tmp_path)
+    assert snapshot is not None and len(snapshot["incidents"]) == 1
+    assert snapshot["incidents"][0]["events"] == 4
+    assert registry.get_sample_value("llm_sre_log_clusters_total", {"severity": "warning"}) == 1
+    assert registry.get_sample_value("llm_sre_log_clustered_events_total", {"outcome": "clustered"}) == 4
+    assert registry.get_sample_value("llm_sre_log_clustered_events_total", {"outcome": "noise"}) == 1
+    clock.now = 200
+    counter.observe(json.dumps({"level": "error", "message": "connection pool exhausted"}))
+    # the same incident again is not a new cluster
+    assert registry.get_sample_value("llm_sre_log_clusters_total", {"severity": "warning"}) == 1
+
+
+def test_stuffing_in_the_stream_is_counted_without_ips_or_accounts_in_labels(tmp_path) -> None:
+    registry = CollectorRegistry()
+    watch = CredentialWatch(registry, Detector(), data_dir=tmp_path)
+    counter = PatternCounter(registry, service="auth-api", listeners=[watch.observe])
+    for i in range(12):
+        counter.observe(f"Dec  1 10:00:{i:02d} bastion sshd[99]: Failed password for invalid user "
+                        f"admin{i} from 203.0.113.77 port 4022 ssh2")
+    text = generate_latest(registry).decode()
+    assert registry.get_sample_value("llm_sre_credential_stuffing_detections_total",
+                                     {"service": "auth-api", "shape": "single_source"}) == 1
+    assert registry.get_sample_value("llm_sre_auth_failed_accounts") == 12
+    assert "203.0.113.77" not in text and "admin1" not in text
+    saved = json.loads((tmp_path / "security.json").read_text())
+    assert saved["detections"][0]["key"] == "203.0.113.77"  # the API and the log name the source
+    assert saved["topOffenders"][0] == {"source": "203.0.113.77", "failures": 10}  # as of the detection
