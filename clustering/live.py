@@ -2,7 +2,8 @@
 
 ``llm-sre logs export`` passes every line it counts to these listeners (``listener(line, service)``).
 Clustering keeps the last ``LLM_SRE_CLUSTER_LIVE_EVENTS`` error/warning events and re-clusters them
-at most every ``LLM_SRE_CLUSTER_LIVE_SECONDS``, writing the snapshot ``GET /api/v1/clusters`` serves.
+every ``LLM_SRE_CLUSTER_LIVE_SECONDS`` on a background thread, writing the snapshot
+``GET /api/v1/clusters`` serves.
 
     counter = PatternCounter(registry, listeners=live_listeners(registry, Path("data")))
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -35,51 +35,44 @@ Listener = Callable[[str, str | None], object]
 
 
 class ClusterWatch:
-    """Buffers wide events and re-clusters them on a timer; new incident ids are counted by severity."""
+    """Buffers wide events; :meth:`flush` re-clusters them and counts new incident ids by severity.
 
-    def __init__(
-        self,
-        registry: CollectorRegistry | None,
-        settings: ClusteringSettings,
-        *,
-        data_dir: Path | None = None,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    Clustering runs on a background thread (:meth:`start`), never in the line reader: an
+    embedding server that is slow delays the snapshot, not the log counters.
+    """
+
+    def __init__(self, registry: CollectorRegistry | None, settings: ClusteringSettings, *,
+                 data_dir: Path | None = None) -> None:
         m = metrics(registry)
         self._clusters = m["llm_sre_log_clusters_total"]
         self._events_counter = m["llm_sre_log_clustered_events_total"]
         fallbacks = m["llm_sre_embedding_fallbacks_total"]
-        self.pipeline = ClusterPipeline(
-            build_embedder(settings, lambda r: fallbacks.labels(reason=r).inc()),
-            algorithm=settings.algorithm,
-            eps=settings.eps,
-            min_samples=settings.min_samples,
-        )
+        self.pipeline = ClusterPipeline(build_embedder(settings, lambda r: fallbacks.labels(reason=r).inc()),
+                                        algorithm=settings.algorithm, eps=settings.eps,
+                                        min_samples=settings.min_samples)
         self.events: deque = deque(maxlen=settings.live_events)
-        self.every, self.data_dir, self._clock = settings.live_seconds, data_dir, clock
-        self._last, self._pending, self._line_no = clock(), 0, 0
+        self.every, self.data_dir = settings.live_seconds, data_dir
+        self._pending, self._line_no = 0, 0
         self._seen: set[str] = set()
         self._lock = threading.Lock()
+        self._stop = threading.Event()
 
-    def observe(self, line: str, service: str | None = None) -> ClusterRun | None:
+    def observe(self, line: str, service: str | None = None) -> None:
         parsed = parse_line(line)
-        if parsed.level not in LEVELS:
-            return None
-        with self._lock:
-            self._line_no += 1
-            self.events.append(wide_event(self._line_no, parsed, service or "app"))
-            self._pending += 1
-            if self._clock() - self._last < self.every:
-                return None
-            return self._run()
+        if parsed.level in LEVELS:
+            with self._lock:
+                self._line_no += 1
+                self.events.append(wide_event(self._line_no, parsed, service or "app"))
+                self._pending += 1
 
     def flush(self) -> ClusterRun | None:
+        """Re-cluster if events arrived since the last run; the snapshot is rewritten."""
         with self._lock:
-            return self._run() if self._pending else None
-
-    def _run(self) -> ClusterRun:
-        run = self.pipeline.run(list(self.events))
-        fresh = run.labels[-self._pending :] if self._pending else []
+            if not self._pending:
+                return None
+            events, pending, self._pending = list(self.events), self._pending, 0
+        run = self.pipeline.run(events)
+        fresh = run.labels[-pending:]
         self._events_counter.labels(outcome="noise").inc(fresh.count(-1))
         self._events_counter.labels(outcome="clustered").inc(len(fresh) - fresh.count(-1))
         for inc in run.incidents:
@@ -88,12 +81,26 @@ class ClusterWatch:
                 self._clusters.labels(severity=inc.severity).inc()
         if self.data_dir is not None:
             save_snapshot(self.data_dir, run.summary())
-        self._last, self._pending = self._clock(), 0
         return run
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.flush()
+            except Exception:  # a failed run must not stop the next one
+                log.exception("live clustering failed")
+
+    def start(self) -> ClusterWatch:
+        threading.Thread(target=self._loop, name="live-clustering", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
 
 
 def live_listeners(registry: CollectorRegistry | None, data_dir: Path) -> list[Listener]:
     """Clustering and credential-stuffing listeners configured from the environment."""
     sec = security_settings()
     watch = CredentialWatch(registry, Detector(thresholds(sec), sec.allowlist), data_dir=data_dir)
-    return [ClusterWatch(registry, clustering_settings(), data_dir=data_dir).observe, watch.observe]
+    clusters = ClusterWatch(registry, clustering_settings(), data_dir=data_dir).start()
+    return [clusters.observe, watch.observe]

@@ -36,11 +36,13 @@ def test_context_evidence_alone_is_used_and_the_gaps_are_named() -> None:
 
 
 def test_sre_advice_reads_a_latency_jump_and_a_forecast() -> None:
-    found = advise({
-        "p95_latency": Reading("p95_latency", "p95 LLM call latency", 4.2, 2.0, "", "s"),
-        "ttft_p95": Reading("ttft_p95", "p95 time to first token", 3.0, 1.0, "", "s"),
-        "memory_forecast": Reading("memory_forecast", "memory in 4 h", 1.3, 0.9, "name=api"),
-    })
+    found = advise(
+        {
+            "p95_latency": Reading("p95_latency", "p95 LLM call latency", 4.2, 2.0, "", "s"),
+            "ttft_p95": Reading("ttft_p95", "p95 time to first token", 3.0, 1.0, "", "s"),
+            "memory_forecast": Reading("memory_forecast", "memory in 4 h", 1.3, 0.9, "name=api"),
+        }
+    )
     assert "x2.1" in found[0].text and "model server" in found[0].text
     assert "reaches the limit within 4 hours" in found[1].text
 

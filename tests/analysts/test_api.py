@@ -15,8 +15,9 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def client(tmp_path, token: str | None = TOKEN) -> TestClient:
-    settings = Settings(data_dir=tmp_path, webhook_token=token, analyst_backend="none",
-                        ollama_host="http://127.0.0.1:9")
+    settings = Settings(
+        data_dir=tmp_path, webhook_token=token, analyst_backend="none", ollama_host="http://127.0.0.1:9"
+    )
     return TestClient(create_app(settings))
 
 
@@ -29,8 +30,10 @@ def api(tmp_path_factory):
         yield c
 
 
-@pytest.mark.parametrize(("method", "path"), [("post", "/api/v1/ask"), ("get", "/api/v1/clusters"),
-                                              ("get", "/api/v1/security/detections")])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("post", "/api/v1/ask"), ("get", "/api/v1/clusters"), ("get", "/api/v1/security/detections")],
+)
 def test_wrong_or_missing_token_is_401(api, method: str, path: str) -> None:
     assert getattr(api, method)(path).status_code == 401
     assert getattr(api, method)(path, headers={"Authorization": "Bearer nope"}).status_code == 401
@@ -52,8 +55,16 @@ def test_question_over_the_limit_is_413(api, monkeypatch) -> None:
     assert r.status_code == 413
 
 
-@pytest.mark.parametrize("body", ['{"question": ', '{"question": ""}', '{"labels": {}}', '[1, 2]',
-                                  '{"question": "x", "labels": {"a": 1}}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"question": ',
+        '{"question": ""}',
+        '{"labels": {}}',
+        "[1, 2]",
+        '{"question": "x", "labels": {"a": 1}}',
+    ],
+)
 def test_malformed_bodies_are_422(api, body: str) -> None:
     r = api.post("/api/v1/ask", content=body, headers={**AUTH, "Content-Type": "application/json"})
     assert r.status_code == 422
@@ -65,14 +76,24 @@ def test_ask_routes_and_answers_without_guessing(api) -> None:
     body = r.json()
     assert (body["analyst"], body["method"]) == ("sre", "rules")
     assert body["answer"].startswith("not enough evidence: missing PROMETHEUS_URL")
-    route = api.post("/api/v1/ask", json={"question": "brute force on login?", "route_only": True},
-                     headers=AUTH).json()
+    route = api.post(
+        "/api/v1/ask", json={"question": "brute force on login?", "route_only": True}, headers=AUTH
+    ).json()
     assert route["analyst"] == "security" and route["answer"] is None
 
 
 def test_clusters_serve_the_snapshot_filtered_by_service(api) -> None:
     assert api.get("/api/v1/clusters", headers=AUTH).json()["incidents"] == []
-    save_snapshot(api.data_dir, {"generatedAt": "2026-12-01T10:00:00+00:00", "embedder": "local", "incidents": [
-        {"incidentId": "cl-1", "services": ["rag-api", "ingest"]}, {"incidentId": "cl-2", "services": ["db"]}]})
+    save_snapshot(
+        api.data_dir,
+        {
+            "generatedAt": "2026-12-01T10:00:00+00:00",
+            "embedder": "local",
+            "incidents": [
+                {"incidentId": "cl-1", "services": ["rag-api", "ingest"]},
+                {"incidentId": "cl-2", "services": ["db"]},
+            ],
+        },
+    )
     got = api.get("/api/v1/clusters", params={"service": "ingest"}, headers=AUTH).json()
     assert [i["incidentId"] for i in got["incidents"]] == ["cl-1"]

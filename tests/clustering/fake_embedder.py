@@ -44,12 +44,30 @@ class FakeEmbedder(FakeService):
     def handle(self, method: str, path: str, headers: dict[str, str], body: Any) -> tuple[int, dict, Any]:
         texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         if path == "/api/embed":
-            return 200, {}, {"model": body["model"], "embeddings": self._vectors(texts),
-                             "total_duration": 14_000_000, "load_duration": 1_000_000,
-                             "prompt_eval_count": len(texts)}
+            return (
+                200,
+                {},
+                {
+                    "model": body["model"],
+                    "embeddings": self._vectors(texts),
+                    "total_duration": 14_000_000,
+                    "load_duration": 1_000_000,
+                    "prompt_eval_count": len(texts),
+                },
+            )
         if path == "/v1/embeddings":
-            data = [{"object": "embedding", "index": i, "embedding": v}
-                    for i, v in enumerate(self._vectors(texts))]
-            return 200, {}, {"object": "list", "data": list(reversed(data)), "model": body["model"],
-                             "usage": {"prompt_tokens": 3, "total_tokens": 3}}
+            data = [
+                {"object": "embedding", "index": i, "embedding": v}
+                for i, v in enumerate(self._vectors(texts))
+            ]
+            return (
+                200,
+                {},
+                {
+                    "object": "list",
+                    "data": list(reversed(data)),
+                    "model": body["model"],
+                    "usage": {"prompt_tokens": 3, "total_tokens": 3},
+                },
+            )
         return 404, {}, "404 page not found"

@@ -29,9 +29,15 @@ def test_ollama_vectors_are_used_and_cached(server, tmp_path) -> None:
     cache = EmbeddingCache(tmp_path / "embeddings.db")
     emb = FallbackEmbedder(OllamaEmbedder(server.url, "nomic-embed-text"), cache, on_fallback=reasons.append)
     first = emb.embed(TEXTS)
-    assert (first.embedder, first.fallback_reason, first.matrix.shape) == ("ollama:nomic-embed-text", None, (3, 16))
+    assert (first.embedder, first.fallback_reason, first.matrix.shape) == (
+        "ollama:nomic-embed-text",
+        None,
+        (3, 16),
+    )
     assert server.requests[0].body == {"model": "nomic-embed-text", "input": TEXTS}
-    again = FallbackEmbedder(OllamaEmbedder(server.url, "nomic-embed-text"), EmbeddingCache(tmp_path / "embeddings.db"))
+    again = FallbackEmbedder(
+        OllamaEmbedder(server.url, "nomic-embed-text"), EmbeddingCache(tmp_path / "embeddings.db")
+    )
     second = again.embed([*TEXTS, "a new line"])
     assert second.cached == 3
     assert server.requests[-1].body["input"] == ["a new line"]  # only the text not in the cache
@@ -48,8 +54,9 @@ def test_openai_rows_follow_index_order(server) -> None:
     assert np.allclose(result.matrix, want)
 
 
-@pytest.mark.parametrize(("mode", "reason"), [("wrong_size", "bad_response"), ("too_few", "bad_response"),
-                                              ("hang", "timeout")])
+@pytest.mark.parametrize(
+    ("mode", "reason"), [("wrong_size", "bad_response"), ("too_few", "bad_response"), ("hang", "timeout")]
+)
 def test_a_bad_or_slow_server_falls_back_without_losing_events(server, mode, reason) -> None:
     server.mode = mode
     reasons: list[str] = []
@@ -67,10 +74,14 @@ def test_a_server_that_is_down_falls_back() -> None:
 
 
 def test_the_local_vectoriser_puts_one_cause_in_different_words_close_together() -> None:
-    m = LocalVectoriser().embed([
-        "connection pool exhausted", "FATAL: too many clients already",
-        "QueuePool limit of size 5 overflow 10 reached", "no space left on device",
-    ])
+    m = LocalVectoriser().embed(
+        [
+            "connection pool exhausted",
+            "FATAL: too many clients already",
+            "QueuePool limit of size 5 overflow 10 reached",
+            "no space left on device",
+        ]
+    )
     sims = (m @ m.T).toarray()
     assert min(sims[0, 1], sims[0, 2], sims[1, 2]) > 0.5
     assert max(sims[3, :3]) < 0.2

@@ -10,40 +10,50 @@ from clustering.live import ClusterWatch
 from clustering.settings import ClusteringSettings
 from clustering.store import load_snapshot
 from exporters.log_exporter import PatternCounter
+from llm_sre.processes import wait_until
 from security.detector import Detector
 from security.watch import CredentialWatch
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_clusters_are_written_and_counted_once(tmp_path) -> None:
-    registry, clock = CollectorRegistry(), Clock()
-    settings = ClusteringSettings(embed_backend="local", live_seconds=60)
-    watch = ClusterWatch(registry, settings, data_dir=tmp_path, clock=clock)
+    registry = CollectorRegistry()
+    watch = ClusterWatch(registry, ClusteringSettings(embed_backend="local"), data_dir=tmp_path)
     counter = PatternCounter(registry, service="rag-api", listeners=[watch.observe])
-    messages = ["connection pool exhausted", "FATAL: sorry, too many clients already",
-                "timeout acquiring connection from pool after 30000ms", "a one-off warning about nothing"]
+    messages = [
+        "connection pool exhausted",
+        "FATAL: sorry, too many clients already",
+        "timeout acquiring connection from pool after 30000ms",
+        "a one-off warning about nothing",
+        "QueuePool limit of size 5 overflow 10 reached",
+    ]
     for msg in messages:
         counter.observe(json.dumps({"level": "error", "message": msg}))
-    assert load_snapshot(tmp_path) is None  # not yet: at most once a minute
-    clock.now = 61
-    counter.observe(json.dumps({"level": "error", "message": "QueuePool limit of size 5 overflow 10 reached"}))
+    counter.observe(json.dumps({"level": "info", "message": "request served"}))
+    assert load_snapshot(tmp_path) is None  # the line reader never clusters: the timer thread does
+    watch.flush()
     snapshot = load_snapshot(tmp_path)
     assert snapshot is not None and len(snapshot["incidents"]) == 1
     assert snapshot["incidents"][0]["events"] == 4
     assert registry.get_sample_value("llm_sre_log_clusters_total", {"severity": "warning"}) == 1
     assert registry.get_sample_value("llm_sre_log_clustered_events_total", {"outcome": "clustered"}) == 4
     assert registry.get_sample_value("llm_sre_log_clustered_events_total", {"outcome": "noise"}) == 1
-    clock.now = 200
+    assert watch.flush() is None  # nothing new: no run
     counter.observe(json.dumps({"level": "error", "message": "connection pool exhausted"}))
+    watch.flush()
     # the same incident again is not a new cluster
     assert registry.get_sample_value("llm_sre_log_clusters_total", {"severity": "warning"}) == 1
+
+
+def test_the_timer_thread_clusters_a_quiet_log(tmp_path) -> None:
+    watch = ClusterWatch(
+        CollectorRegistry(), ClusteringSettings(embed_backend="local", live_seconds=0.05), data_dir=tmp_path
+    ).start()
+    try:
+        for msg in ("connection pool exhausted", "FATAL: sorry, too many clients already"):
+            watch.observe(json.dumps({"level": "error", "message": msg}))
+        wait_until(lambda: (load_snapshot(tmp_path) or {}).get("incidents"), 10, what="snapshot")
+    finally:
+        watch.stop()
 
 
 def test_stuffing_in_the_stream_is_counted_without_ips_or_accounts_in_labels(tmp_path) -> None:
@@ -51,11 +61,17 @@ def test_stuffing_in_the_stream_is_counted_without_ips_or_accounts_in_labels(tmp
     watch = CredentialWatch(registry, Detector(), data_dir=tmp_path)
     counter = PatternCounter(registry, service="auth-api", listeners=[watch.observe])
     for i in range(12):
-        counter.observe(f"Dec  1 10:00:{i:02d} bastion sshd[99]: Failed password for invalid user "
-                        f"admin{i} from 203.0.113.77 port 4022 ssh2")
+        counter.observe(
+            f"Dec  1 10:00:{i:02d} bastion sshd[99]: Failed password for invalid user "
+            f"admin{i} from 203.0.113.77 port 4022 ssh2"
+        )
     text = generate_latest(registry).decode()
-    assert registry.get_sample_value("llm_sre_credential_stuffing_detections_total",
-                                     {"service": "auth-api", "shape": "single_source"}) == 1
+    assert (
+        registry.get_sample_value(
+            "llm_sre_credential_stuffing_detections_total", {"service": "auth-api", "shape": "single_source"}
+        )
+        == 1
+    )
     assert registry.get_sample_value("llm_sre_auth_failed_accounts") == 12
     assert "203.0.113.77" not in text and "admin1" not in text
     saved = json.loads((tmp_path / "security.json").read_text())

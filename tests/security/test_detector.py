@@ -26,12 +26,17 @@ def test_one_source_many_accounts() -> None:
 
 
 def test_access_log_attempts_without_accounts_count_per_attempt() -> None:
-    assert shapes([fail(i * 3, None, "203.0.113.51", "Go-http-client/1.1") for i in range(12)]) == ["single_source"]
+    assert shapes([fail(i * 3, None, "203.0.113.51", "Go-http-client/1.1") for i in range(12)]) == [
+        "single_source"
+    ]
 
 
 def test_many_sources_few_accounts_each_shared_agent() -> None:
-    events = [fail(i * 20 + j, f"acct{2 * i + j}", f"{10 + i * 7}.{i}.{j}.9", "Stuffer/3.2")
-              for i in range(10) for j in range(2)]
+    events = [
+        fail(i * 20 + j, f"acct{2 * i + j}", f"{10 + i * 7}.{i}.{j}.9", "Stuffer/3.2")
+        for i in range(10)
+        for j in range(2)
+    ]
     found = Detector().scan(events)
     assert [(d.shape, d.key_kind, d.key) for d in found] == [("distributed", "user_agent", "Stuffer/3.2")]
 

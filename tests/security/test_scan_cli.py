@@ -8,12 +8,34 @@ from llm_sre.cli import main
 
 
 def test_scan_reports_shapes_and_masks_accounts(tmp_path, capsys) -> None:
-    lines = [f"Dec  1 10:00:{i:02d} bastion sshd[9]: Failed password for invalid user u{i} from 203.0.113.9 "
-             f"port 22 ssh2" for i in range(11)]
-    lines += [json.dumps({"timestamp": f"2026-12-01T11:00:{i:02d}Z", "event": "login", "outcome": "failure",
-                          "user": "alice@corp.example", "ip": f"198.51.100.{i % 3}"}) for i in range(9)]
-    lines.append(json.dumps({"timestamp": "2026-12-01T11:01:00Z", "event": "login", "outcome": "success",
-                             "user": "alice@corp.example", "ip": "198.51.100.1"}))
+    lines = [
+        f"Dec  1 10:00:{i:02d} bastion sshd[9]: Failed password for invalid user u{i} from 203.0.113.9 "
+        f"port 22 ssh2"
+        for i in range(11)
+    ]
+    lines += [
+        json.dumps(
+            {
+                "timestamp": f"2026-12-01T11:00:{i:02d}Z",
+                "event": "login",
+                "outcome": "failure",
+                "user": "alice@corp.example",
+                "ip": f"198.51.100.{i % 3}",
+            }
+        )
+        for i in range(9)
+    ]
+    lines.append(
+        json.dumps(
+            {
+                "timestamp": "2026-12-01T11:01:00Z",
+                "event": "login",
+                "outcome": "success",
+                "user": "alice@corp.example",
+                "ip": "198.51.100.1",
+            }
+        )
+    )
     lines += ['{"event": "login", "broken', "plain text that is not an auth event"]
     log = tmp_path / "auth.log"
     log.write_text("\n".join(lines) + "\n")
@@ -21,14 +43,20 @@ def test_scan_reports_shapes_and_masks_accounts(tmp_path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert (out["lines"], out["unparseable"], out["authEvents"]) == (23, 1, 21)
     assert [(d["shape"], d["key"]) for d in out["detections"]] == [
-        ("single_source", "203.0.113.9"), ("compromise", "a***@corp.example")]
+        ("single_source", "203.0.113.9"),
+        ("compromise", "a***@corp.example"),
+    ]
     assert "alice" not in json.dumps(out)
 
 
 def test_allow_flag_silences_a_source(tmp_path, capsys) -> None:
     log = tmp_path / "auth.log"
-    log.write_text("".join(f"Dec  1 10:00:{i:02d} h sshd[9]: Failed password for u{i} from 10.0.0.5 port 22 ssh2\n"
-                           for i in range(20)))
+    log.write_text(
+        "".join(
+            f"Dec  1 10:00:{i:02d} h sshd[9]: Failed password for u{i} from 10.0.0.5 port 22 ssh2\n"
+            for i in range(20)
+        )
+    )
     assert main(["security", "scan", str(log), "--json", "--allow", "10.0.0.0/8"]) == 0
     assert json.loads(capsys.readouterr().out)["detections"] == []
 
