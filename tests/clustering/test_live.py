@@ -77,3 +77,25 @@ def test_stuffing_in_the_stream_is_counted_without_ips_or_accounts_in_labels(tmp
     saved = json.loads((tmp_path / "security.json").read_text())
     assert saved["detections"][0]["key"] == "203.0.113.77"  # the API and the log name the source
     assert saved["topOffenders"][0] == {"source": "203.0.113.77", "failures": 10}  # as of the detection
+
+
+def test_clusters_become_evidence_for_an_alert_on_one_of_their_services(tmp_path) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from alert_webhooks.analysis.case import AlertFacts, Case
+    from clustering.evidence import ClusterSource
+    from clustering.store import save_snapshot
+
+    save_snapshot(tmp_path, {"incidents": [
+        {"incidentId": "cl-1", "severity": "critical", "events": 4, "services": ["ingest", "rag-api"],
+         "templates": ["connection pool exhausted"]},
+        {"incidentId": "cl-2", "severity": "warning", "events": 2, "services": ["billing"],
+         "templates": ["no space left on device"]}]})
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    case = Case((AlertFacts("AppErrorBurst", "firing", {"service": "rag-api"}, {}, at),), at)
+    found = asyncio.run(ClusterSource(tmp_path).collect(case))
+    assert [f.text for f in found] == [
+        "log cluster cl-1 (critical): 4 events across ingest, rag-api; "
+        "most frequent: connection pool exhausted"
+    ]
