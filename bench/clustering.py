@@ -68,16 +68,25 @@ class MiniLM:
         return np.asarray(self.model.encode(list(texts), normalize_embeddings=True))
 
 
+_EMBEDDED: dict[tuple[int, int], object] = {}
+
+
+def embedded(embedder: object, lines: list[str]) -> object:
+    """The corpus through the same FallbackEmbedder path the CLI uses; once per embedder and split."""
+    key = (id(embedder), id(lines))
+    if key not in _EMBEDDED:
+        events, _ = read_events(lines)
+        assert len(events) == len(lines), "every corpus line is an error or warning event"
+        local = isinstance(embedder, LocalVectoriser)
+        emb = FallbackEmbedder(None if local else embedder, local=embedder if local else None)
+        result = emb.embed([e.text for e in events])
+        assert result.fallback_reason is None, result.fallback_reason
+        _EMBEDDED[key] = result.matrix
+    return _EMBEDDED[key]
+
+
 def score(embedder: object, lines: list[str], truth: list[str], eps: float) -> tuple[float, float, int]:
-    events, _ = read_events(lines)
-    assert len(events) == len(lines), "every corpus line is an error or warning event"
-    emb = FallbackEmbedder(
-        embedder if not isinstance(embedder, LocalVectoriser) else None,
-        local=embedder if isinstance(embedder, LocalVectoriser) else None,
-    )
-    result = emb.embed([e.text for e in events])
-    assert result.fallback_reason is None, result.fallback_reason
-    pred = singletons(cluster_labels(result.matrix, eps=eps, min_samples=2))
+    pred = singletons(cluster_labels(embedded(embedder, lines), eps=eps, min_samples=2))
     t = singletons(truth)
     return (
         adjusted_rand_score(t, pred),
