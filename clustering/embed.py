@@ -109,12 +109,16 @@ def _check(vectors: Any, count: int, dim: int | None) -> np.ndarray:
 
 
 class _HttpEmbedder:
+    """A model behind a URL; subclasses say the wire format (``_request``) and ``kind``."""
+
     batch = 64
+    kind = ""
 
     def __init__(
         self, url: str, model: str, timeout: float = 5.0, client: httpx.Client | None = None
     ) -> None:
         self.url, self.model = url.rstrip("/"), model
+        self.name = f"{self.kind}:{model}"
         self.client = client or httpx.Client(timeout=timeout)
         self.dim: int | None = None  # learnt from the first answer; later answers must match
 
@@ -134,11 +138,7 @@ class _HttpEmbedder:
 class OllamaEmbedder(_HttpEmbedder):
     """Ollama's batch endpoint ``/api/embed`` (the older ``/api/embeddings`` takes one prompt)."""
 
-    def __init__(
-        self, host: str, model: str, timeout: float = 5.0, client: httpx.Client | None = None
-    ) -> None:
-        super().__init__(host, model, timeout, client)
-        self.name = f"ollama:{model}"
+    kind = "ollama"
 
     def _request(self, texts: list[str]) -> Any:
         resp = self.client.post(f"{self.url}/api/embed", json={"model": self.model, "input": texts})
@@ -149,11 +149,7 @@ class OllamaEmbedder(_HttpEmbedder):
 class OpenAIEmbedder(_HttpEmbedder):
     """``/v1/embeddings``; ``url`` is the base ending in ``/v1``. Rows come back ordered by ``index``."""
 
-    def __init__(
-        self, url: str, model: str, timeout: float = 5.0, client: httpx.Client | None = None
-    ) -> None:
-        super().__init__(url, model, timeout, client)
-        self.name = f"openai:{model}"
+    kind = "openai"
 
     def _request(self, texts: list[str]) -> Any:
         resp = self.client.post(f"{self.url}/embeddings", json={"model": self.model, "input": texts})

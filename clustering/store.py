@@ -14,19 +14,29 @@ from typing import Any
 FILE = "clusters.json"
 
 
-def save_snapshot(data_dir: Path, snapshot: dict[str, Any]) -> Path:
+def save_json(data_dir: Path, name: str, data: dict[str, Any]) -> Path:
+    """Write ``data_dir/name`` atomically (temp file, then rename)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / FILE
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(snapshot, ensure_ascii=False))
+    path = data_dir / name
+    tmp = path.with_name(name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False))
     os.replace(tmp, path)
     return path
 
 
-def load_snapshot(data_dir: Path) -> dict[str, Any] | None:
-    """The snapshot, or ``None`` when clustering has not run (or the file is unreadable)."""
+def load_json(data_dir: Path, name: str) -> dict[str, Any] | None:
+    """The JSON object in ``data_dir/name``, or ``None`` when absent or unreadable."""
     try:
-        data = json.loads((data_dir / FILE).read_text())
+        data = json.loads((data_dir / name).read_text())
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def save_snapshot(data_dir: Path, snapshot: dict[str, Any]) -> Path:
+    return save_json(data_dir, FILE, snapshot)
+
+
+def load_snapshot(data_dir: Path) -> dict[str, Any] | None:
+    """The snapshot, or ``None`` when clustering has not run (or the file is unreadable)."""
+    return load_json(data_dir, FILE)

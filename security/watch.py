@@ -11,9 +11,7 @@ to the detections file the API serves and to the log — never to a metric.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
 import time
 from collections import Counter, deque
@@ -25,6 +23,7 @@ from typing import Any
 from datasketch import HyperLogLog
 from prometheus_client import CollectorRegistry
 
+from clustering.store import load_json, save_json
 from exporters.catalogue import metrics
 from security.detector import Detection, Detector, Thresholds
 from security.events import AuthEvent, parse_auth
@@ -125,20 +124,12 @@ class CredentialWatch:
         }
 
     def save(self) -> None:
-        if self.data_dir is None:
-            return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.data_dir / (FILE + ".tmp")
-        tmp.write_text(json.dumps(self.snapshot()))
-        os.replace(tmp, self.data_dir / FILE)
+        if self.data_dir is not None:
+            save_json(self.data_dir, FILE, self.snapshot())
 
 
 def load_detections(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((data_dir / FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return load_json(data_dir, FILE)
 
 
 def thresholds(settings: Any) -> Thresholds:
