@@ -45,7 +45,13 @@ def require_configured_token(request: Request, service: ServiceDep) -> None:
     require_token(request, service)
 
 
-router = APIRouter(prefix="/api/v1", tags=["analysts"], dependencies=[Depends(require_configured_token)])
+_ERROR = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing or wrong token, or no token configured (fails closed)", "content": _ERROR},
+}
+
+router = APIRouter(prefix="/api/v1", tags=["analysts"], dependencies=[Depends(require_configured_token)],
+                   responses=_AUTH_ERRORS)
 
 
 class AskBody(BaseModel):
@@ -70,7 +76,8 @@ class AskOut(BaseModel):
     missing: list[str] = []
 
 
-@router.post("/ask")
+@router.post("/ask", responses={413: {"description": "Question longer than LLM_SRE_ASK_MAX_CHARS",
+                                     "content": _ERROR}})
 async def ask_route(body: AskBody, settings: SettingsDep) -> AskOut:
     """Route a question (or an alert's labels) to an analyst and answer from evidence."""
     if len(body.question) > settings.ask_max_chars:
