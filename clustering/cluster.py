@@ -46,6 +46,7 @@ def cluster_labels(
             metric="cosine",
             cluster_selection_epsilon=eps / 2,
             allow_single_cluster=True,
+            copy=True,
         )
         return [int(x) for x in model.fit_predict(dense)]
     return [int(x) for x in DBSCAN(eps=eps, min_samples=min_samples, metric="cosine").fit_predict(matrix)]

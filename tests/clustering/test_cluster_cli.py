@@ -135,3 +135,11 @@ def test_an_invented_fact_keeps_the_deterministic_rca() -> None:
     ) as server:
         asyncio.run(explain([incident], OllamaLLM(server.url, "qwen2.5:7b"), deadline=5))
     assert (incident.rootCauseAnalysis, incident.analysisBackend) == (before, "deterministic")
+
+
+def test_hdbscan_groups_the_same_causes() -> None:
+    events, _ = read_events([json.dumps(r) for r in LINES])
+    run = ClusterPipeline(FallbackEmbedder(None), algorithm="hdbscan").run(events)
+    labels = dict(zip((e.line_no for e in events), run.labels, strict=True))
+    assert len({labels[n] for n in (1, 2, 3, 4)}) == 1 and labels[1] != -1
+    assert labels[5] == labels[6] != labels[1]
