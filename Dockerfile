@@ -8,6 +8,9 @@ COPY pyproject.toml README.md ./
 COPY exporters ./exporters
 COPY alert_webhooks ./alert_webhooks
 COPY llm_sre ./llm_sre
+COPY clustering ./clustering
+COPY analysts ./analysts
+COPY security ./security
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm

@@ -20,6 +20,7 @@ from alert_webhooks.schemas import Notification
 from alert_webhooks.service import Service, build_service
 from alert_webhooks.settings import Settings
 from briefing import schedule as briefing_schedule
+from analysts import routes as analysts_routes
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
@@ -48,6 +49,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (intake, incidents, health, analysis):
         app.include_router(module.router)
+    app.include_router(analysts_routes.router)  # /ask, /clusters, /security/detections (issue 16)
 
     def openapi() -> dict[str, Any]:
         # The intake route parses its body by hand (auth first); publish the payload model anyway.

@@ -333,6 +333,27 @@ _SPECS: tuple[MetricSpec, ...] = (
        group="briefing", values={"channel": ("reports", "alerts")}),
     _c("llm_sre_reports_dropped_total", "Reports dropped because Redis stayed unreachable and the backlog "
        "was full.", ("channel",), group="briefing", values={"channel": ("reports", "alerts")}),
+    # --- incident clustering, credential stuffing, specialist analysts (issue 16) -------------------
+    _c("llm_sre_log_clusters_total", "Incident clusters of error/warning events first seen live.",
+       ("severity",), group="logs", values={"severity": ("critical", "warning", "info")}),
+    _c("llm_sre_log_clustered_events_total", "Events live clustering placed in a cluster or left as noise.",
+       ("outcome",), group="logs", values={"outcome": ("clustered", "noise")}),
+    _c("llm_sre_embedding_fallbacks_total", "Embedding batches served by the local vectoriser instead of the "
+       "configured server.", ("reason",), group="logs",
+       values={"reason": ("timeout", "unavailable", "bad_response")}),
+    _c("llm_sre_auth_events_total", "Auth events read from logs (app JSON, access logs, sshd).",
+       ("service", "outcome", "kind"), group="logs",
+       values={"outcome": ("success", "failure"), "kind": ("login", "reset")}),
+    _c("llm_sre_credential_stuffing_detections_total", "Credential-stuffing detections by shape.",
+       ("service", "shape"),
+       group="logs", values={"shape": ("single_source", "distributed", "low_and_slow", "compromise")}),
+    _g("llm_sre_auth_failed_accounts", "Distinct accounts with failed logins in the last one to two "
+       "windows (HyperLogLog estimate).", group="logs", multiprocess_mode="max"),
+    _g("llm_sre_auth_failing_sources", "Distinct sources with failed logins in the last one to two windows "
+       "(HyperLogLog estimate).", group="logs", multiprocess_mode="max"),
+    _c("llm_sre_ask_total", "Questions and alerts routed to a specialist analyst, by how routing decided.",
+       ("analyst", "method"), group="analyst",
+       values={"analyst": ("sre", "security", "efficiency"), "method": ("rules", "embedding", "model")}),
 )
 
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

@@ -135,8 +135,10 @@ class PatternCounter:
         top_n: int = 30,
         max_values: int = 50,
         clock: Callable[[], float] = time.time,
+        listeners: Iterable[Callable[[str, str | None], object]] = (),
     ) -> None:
         m = metrics(registry)
+        self.listeners = list(listeners)  # live hooks (clustering, credential stuffing) see every line
         self._events = m["llm_sre_log_events_total"]
         self._new = m["llm_sre_log_new_patterns_total"]
         self._errors = m["llm_sre_app_errors_total"]
@@ -165,6 +167,8 @@ class PatternCounter:
             self._new.labels(svc, parsed.level).inc()
         if parsed.level in _ERROR_LEVELS:
             self._count_error(svc, parsed.fields)
+        for listener in self.listeners:
+            listener(line, svc)
         return match
 
     def _count_error(self, service: str, fields: dict[str, Any]) -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from exporters import loki_cli
+from clustering import cli as cluster_cli
+from clustering.live import live_listeners
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
 from exporters.logformat import LogFormat, detect
 from exporters.logline import parse_line
@@ -66,6 +68,7 @@ def register(subparsers: Any) -> None:
                         help="read existing file contents on first start (default: only new lines)")
     add_serve_arguments(export, DEFAULT_PORT)
     export.set_defaults(func=_export)
+    cluster_cli.register(sub)
 
 
 def _redact(args: argparse.Namespace) -> int:
@@ -109,7 +112,8 @@ def build(args: argparse.Namespace, settings: ExporterSettings) -> Sidecar:
     state_dir.mkdir(parents=True, exist_ok=True)
     registry = CollectorRegistry()
     counter = PatternCounter(registry, service=service, state_dir=state_dir, top_n=settings.log_top_patterns,
-                             max_values=settings.max_label_values)
+                             max_values=settings.max_label_values,
+                             listeners=live_listeners(registry, settings.data_dir))
     sources: list[Source] = []
     if args.file:
         files = dict(_parse_file(spec, service) for spec in args.file)

@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "exporters.logs_cli",
     "alert_webhooks.analysis.cli",
     "briefing.cli",
+    "security.cli",
+    "analysts.cli",
 )
 
 

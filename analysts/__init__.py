@@ -1,0 +1,1 @@
+"""Specialist analysts (SRE, security, efficiency) behind one orchestrator routing questions and alerts."""

@@ -1,0 +1,175 @@
+"""Clustering, credential stuffing and the analysts through real Prometheus and Alertmanager.
+
+Processes: ``llm-sre logs export`` following an auth/app log (with the live clustering and
+security hooks), Prometheus scraping it and evaluating ``rules/alerts/security.yml`` unchanged,
+Alertmanager delivering to ``llm-sre serve``. Then the alert's labels go to ``POST /api/v1/ask``,
+which routes to the security analyst and answers from Prometheus; ``GET /api/v1/clusters`` serves
+the live clusters the exporter wrote, and their counter is a Prometheus series.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from llm_sre.processes import ManagedProcess, alertmanager, free_port, prometheus, wait_until
+
+pytestmark = pytest.mark.e2e
+
+RULES = Path(__file__).resolve().parents[2] / "rules" / "alerts" / "security.yml"
+TOKEN = "e2e-webhook-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[dict]:
+    log, data, logs = tmp_path / "auth.log", tmp_path / "data", tmp_path / "logs"
+    log.touch()
+    ports = {k: free_port() for k in ("exporter", "webhook", "prom", "am")}
+    env = {
+        "LLM_SRE_DATA_DIR": str(data),
+        "OLLAMA_HOST": "http://127.0.0.1:9",
+        "LLM_SRE_EMBED_BACKEND": "local",
+        "LLM_SRE_LOG_POLL_SECONDS": "0.2",
+        "LLM_SRE_CLUSTER_LIVE_SECONDS": "0.5",
+        "PROMETHEUS_URL": f"http://127.0.0.1:{ports['prom']}",
+        "LLM_SRE_WEBHOOK_TOKEN": TOKEN,
+        "LLM_SRE_ANALYST_BACKEND": "none",
+    }
+    procs = [
+        ManagedProcess(
+            "log-exporter",
+            [
+                sys.executable,
+                "-m",
+                "llm_sre.cli",
+                "logs",
+                "export",
+                "--file",
+                f"auth-api={log}",
+                "--port",
+                str(ports["exporter"]),
+            ],
+            logs / "exporter.log",
+            env=env,
+            ready_url=f"http://127.0.0.1:{ports['exporter']}/metrics",
+        ).start()
+    ]
+    procs.append(
+        ManagedProcess(
+            "webhook",
+            [sys.executable, "-m", "llm_sre.cli", "serve", "--port", str(ports["webhook"])],
+            logs / "webhook.log",
+            env=env,
+            ready_url=f"http://127.0.0.1:{ports['webhook']}/healthz",
+        ).start()
+    )
+    am_config = tmp_path / "am.yml"
+    am_config.write_text(
+        "route: {receiver: llm-sre, group_by: [alertname, service], group_wait: 1s, group_interval: 5s}\n"
+        "receivers:\n- name: llm-sre\n  webhook_configs:\n"
+        f"  - url: http://127.0.0.1:{ports['webhook']}/alertmanager\n"
+        f"    http_config: {{authorization: {{type: Bearer, credentials: {TOKEN}}}}}\n"
+    )
+    procs.append(alertmanager(am_config, tmp_path / "am-data", ports["am"], logs).start())
+    prom_config = tmp_path / "prometheus.yml"
+    prom_config.write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: ['{RULES}']\n"
+        f"alerting: {{alertmanagers: [{{static_configs: [{{targets: ['127.0.0.1:{ports['am']}']}}]}}]}}\n"
+        "scrape_configs: [{job_name: logs, static_configs: "
+        f"[{{targets: ['127.0.0.1:{ports['exporter']}']}}]}}]\n"
+    )
+    procs.append(prometheus(prom_config, tmp_path / "prom-data", ports["prom"], logs).start())
+    try:
+        yield {
+            "log": log,
+            "prom": f"http://127.0.0.1:{ports['prom']}",
+            "webhook": f"http://127.0.0.1:{ports['webhook']}",
+        }
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
+
+
+def get(url: str, **params: str) -> dict:
+    return httpx.get(url, params=params, headers=AUTH, timeout=5).raise_for_status().json()
+
+
+def append(log: Path, lines: list[str]) -> None:
+    with log.open("a") as f:
+        f.writelines(line + "\n" for line in lines)
+
+
+def test_stuffing_alert_reaches_the_security_analyst_and_clusters_are_served(stack) -> None:
+    log, prom, hook = stack["log"], stack["prom"], stack["webhook"]
+    # The exporter reads a new file from its end: wait until it follows the file, then write.
+    wait_until(lambda: get(f"{prom}/api/v1/query", query="up")["data"]["result"], 30, what="first scrape")
+    append(
+        log,
+        [
+            json.dumps({"level": "error", "service": s, "message": m})
+            for s, m in (
+                ("rag-api", "connection pool exhausted (active=20, max=20)"),
+                ("ingest", "timeout acquiring connection from pool after 30000ms"),
+                ("postgres", "FATAL: sorry, too many clients already"),
+            )
+        ],
+    )
+    append(
+        log,
+        [
+            f"Dec  1 10:00:{i:02d} bastion sshd[7]: Failed password for invalid user u{i} from 203.0.113.9 "
+            "port 22 ssh2"
+            for i in range(12)
+        ],
+    )
+    append(
+        log,
+        [
+            json.dumps(
+                {
+                    "level": "error",
+                    "service": "worker",
+                    "message": "QueuePool limit of size 5 overflow 10 reached",
+                }
+            )
+        ],
+    )
+
+    def delivered() -> list:
+        page = get(f"{hook}/api/v1/incidents", alertname="CredentialStuffing")
+        return page["items"]
+
+    [incident] = wait_until(delivered, 45, interval=0.5, what="CredentialStuffing delivered to the webhook")
+    assert "203.0.113.9" not in json.dumps(incident)  # no source IP in labels or annotations
+
+    labels = {
+        "alertname": "CredentialStuffing",
+        "analyst": "security",
+        "service": "auth-api",
+        "shape": "single_source",
+    }
+    r = httpx.post(
+        f"{hook}/api/v1/ask",
+        json={"question": "explain this alert", "labels": labels},
+        headers=AUTH,
+        timeout=30,
+    )
+    assert r.status_code == 200, r.text
+    answer = r.json()
+    assert answer["analyst"] == "security"
+    texts = " ".join(e["text"] for e in answer["evidence"])
+    assert "credential-stuffing detections in the last hour for shape=single_source" in texts
+    assert "single source" in answer["answer"] or "single_source" in answer["answer"]
+    assert "203.0.113.9" not in json.dumps(answer)
+
+    clusters = wait_until(lambda: get(f"{hook}/api/v1/clusters")["incidents"], 20, what="clusters served")
+    assert set(clusters[0]["services"]) == {"rag-api", "ingest", "postgres", "worker"}
+    series = get(f"{prom}/api/v1/query", query="llm_sre_log_clusters_total")["data"]["result"]
+    assert series and float(series[0]["value"][1]) >= 1
