@@ -19,8 +19,8 @@ from alert_webhooks.routes import analysis, health, incidents, intake
 from alert_webhooks.schemas import Notification
 from alert_webhooks.service import Service, build_service
 from alert_webhooks.settings import Settings
-from briefing import schedule as briefing_schedule
 from analysts import routes as analysts_routes
+from briefing import schedule as briefing_schedule
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from alert_webhooks.routes.deps import ServiceDep, require_token
+from alert_webhooks.routes.deps import ServiceDep, request_settings, require_read_token
 from analysts.ask import ask
 from analysts.settings import AnalystsSettings, get_settings
 from clustering.store import load_snapshot
@@ -34,15 +34,18 @@ def analysts_settings(service: ServiceDep) -> AnalystsSettings:
 SettingsDep = Annotated[AnalystsSettings, Depends(analysts_settings)]
 
 
-def require_configured_token(request: Request, service: ServiceDep) -> None:
-    if service.settings.webhook_token is None and not get_settings().insecure:
+def require_configured_token(request: Request) -> None:
+    """Closed without a configured token, reads included: these answers carry log-derived
+    accounts and sources and spend model time. ``LLM_SRE_INSECURE=1`` opens them."""
+    settings = request_settings(request)
+    if settings.webhook_token is None and not settings.insecure:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "no LLM_SRE_WEBHOOK_TOKEN configured: this endpoint is closed "
             "(set the token, or LLM_SRE_INSECURE=1 on a trusted network)",
             headers={"WWW-Authenticate": 'Bearer realm="llm-sre"'},
         )
-    require_token(request, service)
+    require_read_token(request)
 
 
 _ERROR = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}

@@ -36,7 +36,6 @@ class AnalystsSettings(BaseSettings):
     # A question is a sentence or two; anything longer is refused (413), not truncated.
     ask_max_chars: int = _from(2000, "LLM_SRE_ASK_MAX_CHARS", gt=0)
     # The new /api/v1 routes refuse every request while no token is configured, unless this is set.
-    insecure: bool = _from(False, "LLM_SRE_INSECURE", "insecure")
 
     def llm(self) -> LLM | None:
         """The configured model server, or ``None`` (``none``, or ``openai`` without a URL)."""

@@ -12,9 +12,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from exporters import loki_cli
 from clustering import cli as cluster_cli
 from clustering.live import live_listeners
+from exporters import loki_cli
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
 from exporters.logformat import LogFormat, detect
 from exporters.logline import parse_line
