@@ -25,6 +25,7 @@ GROUPS = {
     "logs": "Logs",
     "webhook": "Webhook service",
     "analyst": "Incident analyst",
+    "operations": "Operations (checklists, commit rules)",
 }
 
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "exporters.cli",
     "exporters.logs_cli",
     "alert_webhooks.analysis.cli",
+    "operations.cli",
 )
 
 
