@@ -12,6 +12,7 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 from slack_sdk.webhook import WebhookClient
@@ -53,11 +54,45 @@ def flips(results: list[CheckResult], state_dir: Path) -> list[CheckResult]:
     return [r for r in results if r.status is Status.FAIL and before.get(r.check) != "FAIL"]
 
 
-def slack_message(checklist: str, flipped: list[CheckResult], results: list[CheckResult]) -> dict:
+def slack_message(checklist: str, flipped: list[CheckResult], results: list[CheckResult]) -> dict[str, Any]:
     counts = ", ".join(f"{sum(r.status is s for r in results)} {s.name}" for s in Status)
     text = f"llm-sre {checklist} checklist: {len(flipped)} check(s) now FAIL ({counts})"
     lines = [f"*{escape(r.check)}*: {escape(r.value)}" + (f" — {escape(r.note)}" if r.note else "")
              + f"\n  _do:_ {escape(r.remedy)}" for r in flipped]
+    return summary(text, lines)
+
+
+async def publish(
+    results: list[CheckResult], settings: OperationsSettings, registry: CollectorRegistry | None = None
+) -> list[CheckResult]:
+    """Record metrics, detect flips to FAIL and post them to SLACK_WEBHOOK_URL; returns the flips."""
+    record(results, registry)
+    flipped = flips(results, settings.state_dir)
+    if flipped:
+        await send_slack(settings, slack_message(results[0].checklist, flipped, results))
+    return flipped
+
+
+async def send_slack(settings: OperationsSettings, body: dict[str, Any]) -> bool:
+    """POST ``body`` to SLACK_WEBHOOK_URL if set; True when Slack took it.
+
+    A Slack failure is logged, not raised: the verdict of the run stands without it.
+    """
+    if settings.slack_webhook_url is None:
+        return False
+    client = WebhookClient(settings.slack_webhook_url.get_secret_value(), timeout=10)
+    try:
+        resp = await asyncio.to_thread(client.send, text=body["text"], blocks=body["blocks"])
+    except Exception as exc:  # network errors: the summary is lost, the run is not
+        log.warning("slack summary not sent: %s", type(exc).__name__)
+        return False
+    if resp.status_code != 200:
+        log.warning("slack refused the summary: HTTP %s %s", resp.status_code, resp.body)
+    return resp.status_code == 200
+
+
+def summary(text: str, lines: list[str]) -> dict[str, Any]:
+    """A header and one mrkdwn section of already-escaped ``lines``, clipped to Slack's limit."""
     body = "\n".join(lines)
     if len(body) > SECTION_MAX:
         body = body[: SECTION_MAX - 1] + "…"
@@ -65,24 +100,3 @@ def slack_message(checklist: str, flipped: list[CheckResult], results: list[Chec
         {"type": "header", "text": {"type": "plain_text", "text": text[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": body, "verbatim": True}},
     ]}
-
-
-async def publish(
-    results: list[CheckResult], settings: OperationsSettings, registry: CollectorRegistry | None = None
-) -> list[CheckResult]:
-    """Record metrics, detect flips to FAIL and post them to SLACK_WEBHOOK_URL; returns the flips.
-
-    A Slack failure is logged, not raised: the checklist's verdict stands without it.
-    """
-    record(results, registry)
-    flipped = flips(results, settings.state_dir)
-    if flipped and settings.slack_webhook_url is not None:
-        client = WebhookClient(settings.slack_webhook_url.get_secret_value(), timeout=10)
-        body = slack_message(results[0].checklist, flipped, results)
-        try:
-            resp = await asyncio.to_thread(client.send, text=body["text"], blocks=body["blocks"])
-            if resp.status_code != 200:
-                log.warning("slack refused the checklist summary: HTTP %s %s", resp.status_code, resp.body)
-        except Exception as exc:  # network errors: the summary is lost, the run is not
-            log.warning("slack summary not sent: %s", type(exc).__name__)
-    return flipped
