@@ -177,8 +177,8 @@ CHECKS: tuple[Check, ...] = (
           "known ones", alerts_firing),
     Check("traces_growing", "trace files growing", "check TRACE_DIR and TRACE_ENABLE in the app; is it "
           "receiving traffic?", traces_growing, ("trace_age_minutes",)),
-    Check("data_dir_free", "trace files growing", "free disk space or move LLM_SRE_DATA_DIR; archive old "
-          "traces", data_dir_free, ("data_dir_free_ratio",)),
+    Check("data_dir_free", "data dir has room for the traces", "free disk space or move "
+          "LLM_SRE_DATA_DIR; archive old traces", data_dir_free, ("data_dir_free_ratio",)),
     Check("model_loaded", "model server loaded / memory", "`ollama ps`; `ollama run <model>` to load it; "
           "lower OLLAMA_MAX_LOADED_MODELS if memory is high", model_loaded, ("model_memory_bytes",)),
     Check("error_ratio", "24 h error rate", "break errors down by error_type on the LLM dashboard; see "
