@@ -35,7 +35,7 @@ class FakeOpenAI(LocalServer):
 
             def do_GET(self) -> None:
                 if self.path != "/v1/models":
-                    return self._json(404, {"error": {"message": "Not found", "type": "invalid_request_error"}})
+                    return self._json(404, {"error": {"message": "Not found", "type": "not_found"}})
                 return self._json(200, {"object": "list", "data": [
                     {"id": m, "object": "model", "created": 1_767_225_600, "owned_by": "vllm"}
                     for m in outer.models]})

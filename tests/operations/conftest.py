@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import uvicorn
@@ -100,7 +99,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
 @pytest.fixture(scope="session")
 def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("am")
-    (tmp / "am.yml").write_text(yaml.safe_dump({"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}))
+    config = {"route": {"receiver": "null"}, "receivers": [{"name": "null"}]}
+    (tmp / "am.yml").write_text(yaml.safe_dump(config))
     port = free_port()
     proc = processes.alertmanager(tmp / "am.yml", tmp / "data", port, tmp).start()
     try:
