@@ -19,6 +19,7 @@ from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.delivery.slack import escape
 from exporters.catalogue import metrics
+from exporters.redact import redact
 from operations.checklist import CheckResult
 from operations.settings import OperationsSettings
 from operations.thresholds import Status
@@ -57,7 +58,10 @@ def flips(results: list[CheckResult], state_dir: Path) -> list[CheckResult]:
 def slack_message(checklist: str, flipped: list[CheckResult], results: list[CheckResult]) -> dict[str, Any]:
     counts = ", ".join(f"{sum(r.status is s for r in results)} {s.name}" for s in Status)
     text = f"llm-sre {checklist} checklist: {len(flipped)} check(s) now FAIL ({counts})"
-    lines = [f"*{escape(r.check)}*: {escape(r.value)}" + (f" — {escape(r.note)}" if r.note else "")
+    # Results from run_checklist are masked already; masking again costs nothing and guards callers
+    # that build results themselves.
+    lines = [f"*{escape(r.check)}*: {escape(redact(r.value))}"
+             + (f" — {escape(redact(r.note))}" if r.note else "")
              + f"\n  _do:_ {escape(r.remedy)}" for r in flipped]
     return summary(text, lines)
 
