@@ -3,6 +3,8 @@ check *flips* to FAIL (a check that stays failing is reported once, not on every
 
     results = await run_checklist("daily", settings)
     flipped = await publish(results, settings, registry)   # registry: the one /metrics serves
+
+or both at once, as a scheduler job: ``await scheduled_run("daily", settings, registry)``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from slack_sdk.webhook import WebhookClient
 from alert_webhooks.delivery.slack import escape
 from exporters.catalogue import metrics
 from exporters.redact import redact
-from operations.checklist import CheckResult
+from operations.checklist import CheckResult, run_checklist
 from operations.settings import OperationsSettings
 from operations.thresholds import Status
 
@@ -104,3 +106,15 @@ def summary(text: str, lines: list[str]) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": text[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": body, "verbatim": True}},
     ]}
+
+
+async def scheduled_run(
+    name: str, settings: OperationsSettings, registry: CollectorRegistry | None = None
+) -> int:
+    """One scheduled run of checklist ``name``: measure, export, notify; returns the FAIL count.
+
+    A malformed checklist file raises ConfigError: the scheduler should log it and keep running.
+    """
+    results = await run_checklist(name, settings)
+    await publish(results, settings, registry)
+    return sum(r.status is Status.FAIL for r in results)

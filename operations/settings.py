@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from croniter import croniter
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +46,18 @@ class OperationsSettings(BaseSettings):
     weekly_cron: str = _from("0 8 * * 1", "LLM_SRE_CHECKLIST_WEEKLY_CRON")
     slack_webhook_url: SecretStr | None = _from(None, "SLACK_WEBHOOK_URL")
     governance_rules: Path | None = _from(None, "LLM_SRE_GOVERNANCE_RULES")  # None: the shipped rules
+
+    @field_validator("daily_cron", "weekly_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if value and not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a 5-field cron expression")
+        return value
+
+    def schedules(self) -> dict[str, str]:
+        """Checklist → cron, for the scheduler of ``llm-sre serve`` (deploy runs from pipelines)."""
+        crons = {"daily": self.daily_cron, "weekly": self.weekly_cron}
+        return {name: cron for name, cron in crons.items() if cron}
 
     @property
     def traces(self) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from operations.checklist import CheckResult
-from operations.publish import publish
+from operations.publish import publish, scheduled_run
 from operations.settings import OperationsSettings
 from operations.thresholds import Status
 from tests.fakes import FakeSlackWebhook
@@ -57,3 +57,21 @@ def test_slack_down_loses_the_summary_not_the_run(tmp_path: Path) -> None:
     settings = OperationsSettings(data_dir=tmp_path, slack_webhook_url="http://127.0.0.1:9/services/x")
     flipped = asyncio.run(publish([_result("error_ratio", Status.FAIL)], settings, CollectorRegistry()))
     assert [r.check for r in flipped] == ["error_ratio"]
+
+
+def test_schedules_come_from_valid_cron_settings(tmp_path: Path) -> None:
+    settings = OperationsSettings(data_dir=tmp_path, weekly_cron="")
+    assert settings.schedules() == {"daily": "0 8 * * *"}
+    with pytest.raises(ValueError, match="'every day' is not a 5-field cron expression"):
+        OperationsSettings(daily_cron="every day")
+
+
+def test_a_scheduled_run_exports_its_results(tmp_path: Path) -> None:
+    settings = OperationsSettings(data_dir=tmp_path, prometheus_url="http://127.0.0.1:9",
+                                  alertmanager_url="http://127.0.0.1:9", webhook_url="http://127.0.0.1:9",
+                                  ollama_host="http://127.0.0.1:9", check_timeout_seconds=2)
+    registry = CollectorRegistry()
+    fails = asyncio.run(scheduled_run("daily", settings, registry))
+    assert fails >= 6  # every unreachable target
+    labels = {"checklist": "daily", "check": "prometheus_targets"}
+    assert registry.get_sample_value("llm_sre_check_status", labels) == 2
