@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from operations.yamlfile import load_model
+from operations.yamlfile import Regex, load_model
 
 SHIPPED = Path(__file__).with_name("governance.yaml")
 # git's own cleanup for an editor-written message: comment lines go, and everything below the
@@ -24,24 +24,13 @@ SHIPPED = Path(__file__).with_name("governance.yaml")
 SCISSORS = "# ------------------------ >8 ------------------------"
 
 
-def _regex(value: str | None) -> str | None:
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-    return value
-
-
 class Rule(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")  # also a metric label value: short, fixed
     target: Literal["subject", "body", "message", "branch"]
-    require: str | None = None
-    forbid: str | None = None
+    require: Regex | None = None
+    forbid: Regex | None = None
     message: str = Field(min_length=1)
-
-    _compiles = field_validator("require", "forbid")(lambda cls, v: _regex(v))
 
     @model_validator(mode="after")
     def _one_pattern(self) -> Rule:
@@ -64,10 +53,8 @@ class Violation:
 
 class Rules(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    skip: list[str] = Field(default_factory=list)
+    skip: list[Regex] = Field(default_factory=list)
     rules: list[Rule] = Field(min_length=1)
-
-    _compiles = field_validator("skip")(lambda cls, v: [_regex(p) for p in v])
 
     def check_message(self, raw: str) -> list[Violation]:
         text = clean(raw)
