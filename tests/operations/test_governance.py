@@ -12,6 +12,7 @@ import pytest
 
 from llm_sre.cli import main
 from operations.governance import load_rules
+from tests.fakes import FakeSlackWebhook
 
 ENV = {**os.environ, "GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@example.com",
        "GIT_COMMITTER_NAME": "a", "GIT_COMMITTER_EMAIL": "a@example.com"}
@@ -101,3 +102,14 @@ def test_the_shipped_rules_skip_messages_git_writes() -> None:
     assert rules.check_message("# Please enter the commit message\n\n")[0].rule == "empty-message"
     assert rules.check_message("feat: 로그인 API 추가\n# comment\n# ------------------------ >8 "
                                "------------------------\nCo-Authored-By: x") == []
+
+
+def test_violations_can_go_to_slack(repo: git.Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _commit(repo, "wip <!channel>", "--no-verify").returncode == 0
+    with FakeSlackWebhook() as slack:
+        monkeypatch.setenv("SLACK_WEBHOOK_URL", f"{slack.url}/services/T0/B0/x")
+        assert main(["governance", "check", "--repo", repo.working_dir, "--slack"]) == 1
+        (message,) = slack.messages
+    assert message["text"] == "llm-sre governance: 2 violation(s)"
+    section = message["blocks"][1]["text"]["text"]
+    assert "*type-prefix*" in section and "wip &lt;!channel&gt;" in section
