@@ -10,6 +10,7 @@ variable a settings class reads must appear in a table of README.md or docs/*.md
 from __future__ import annotations
 
 import argparse
+import asyncio
 import difflib
 import importlib
 import json
@@ -19,6 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic_settings import BaseSettings
+
+from alert_webhooks.app import create_app
+from alert_webhooks.settings import Settings
+from exporters import metrics_doc
+from operations import checks_doc
 from operations.yamlfile import ConfigError
 
 MAX_SHOWN = 40  # differences printed per section; the count says how many more
@@ -50,9 +57,6 @@ def load_object(spec: str) -> Any:
 
 def project_app() -> Any:
     """llm-sre's own webhook app, built as ``llm-sre serve`` builds it (no lifespan runs)."""
-    from alert_webhooks.app import create_app
-    from alert_webhooks.settings import Settings
-
     return create_app(Settings())
 
 
@@ -130,19 +134,16 @@ def _text_diff(path: Path, generated: str) -> list[str]:
 
 
 def check_metrics(root: Path, fix: bool) -> Section:
-    from exporters import metrics_doc
-
     path = root / "docs" / "metrics.md"
     if fix:
         metrics_doc.write(path)
-    lines = [line.replace("+ metrics.md:", "+ catalogue:", 1).replace("- metrics.md:", "- metrics.md:", 1)
-             for line in _text_diff(path, metrics_doc.render())]
+    # "+" lines are what the catalogue generates, so name them after it.
+    diff = _text_diff(path, metrics_doc.render())
+    lines = [line.replace("+ metrics.md:", "+ catalogue:", 1) for line in diff]
     return Section("metrics", f"metric catalogue (exporters/catalogue.py) vs {path}", lines, True)
 
 
 def check_operations_table(root: Path, fix: bool) -> Section:
-    from operations import checks_doc
-
     path = root / "docs" / "operations.md"
     title = f"checks table in {path}"
     text = path.read_text() if path.is_file() else ""
@@ -170,8 +171,6 @@ class EnvVar:
 
 def settings_classes(specs: list[str] | None) -> list[type]:
     """The given ``module:Class`` list, or every BaseSettings class in a ``settings.py`` of ours."""
-    from pydantic_settings import BaseSettings
-
     if specs:
         return [load_object(spec) for spec in specs]
     found: list[type] = []
@@ -241,8 +240,6 @@ def check_env(root: Path, specs: list[str] | None) -> Section:
 # --- the command ------------------------------------------------------------------------------------
 
 def run(args: argparse.Namespace) -> int:
-    import asyncio
-
     root: Path = args.root.resolve()
     app = load_app(args.app)
     sections = [check_openapi(app, args.openapi or root / "docs" / "api" / "openapi.json", args.fix)]
@@ -263,7 +260,7 @@ def run(args: argparse.Namespace) -> int:
         if len(s.lines) > MAX_SHOWN:
             print(f"       … and {len(s.lines) - MAX_SHOWN} more")
     if args.suggest_docstrings:
-        from operations.docstrings import suggest_docstrings
+        from operations.docstrings import suggest_docstrings  # the LLM adapters: only when asked
 
         count = asyncio.run(suggest_docstrings(app, args.suggest_docstrings))
         print(f"wrote {count} docstring suggestion(s) to {args.suggest_docstrings}", file=sys.stderr)

@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from fastapi.routing import APIRoute
+
 from alert_webhooks.analysis.factory import build_llm
 from alert_webhooks.settings import Settings
 from exporters.redact import redact
@@ -22,9 +24,7 @@ PROMPT = ("Write a one- to three-line Python docstring for this FastAPI route ha
           "and what the caller gets, not how it works. Answer as JSON: {\"docstring\": \"...\"}.\n\n")
 
 
-def undocumented_routes(app: Any) -> list[Any]:
-    from fastapi.routing import APIRoute
-
+def undocumented_routes(app: Any) -> list[APIRoute]:
     return [r for r in app.routes if isinstance(r, APIRoute) and not (r.endpoint.__doc__ or "").strip()]
 
 
