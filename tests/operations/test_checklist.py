@@ -178,8 +178,10 @@ def test_unreachable_targets_are_fail_lines_with_the_error(
     monkeypatch.setenv("LLM_SRE_DATA_DIR", str(tmp_path))
     for var in ("PROMETHEUS_URL", "LLM_SRE_ALERTMANAGER_URL", "LLM_SRE_WEBHOOK_URL", "OLLAMA_HOST"):
         monkeypatch.setenv(var, "http://127.0.0.1:9")
-    assert main(["checklist", "daily", "--json"]) == 1
+    textfile = tmp_path / "checklist.prom"
+    assert main(["checklist", "daily", "--json", "--textfile", str(textfile)]) == 1
     results = {r["check"]: r for r in json.loads(capsys.readouterr().out)}
+    assert 'llm_sre_check_status{check="alerts_firing",checklist="daily"} 2.0' in textfile.read_text()
     for check in ("webhook_ready", "prometheus_targets", "alerts_firing", "model_loaded", "error_ratio"):
         assert results[check]["status"] == "FAIL", check
         assert "127.0.0.1:9" in results[check]["note"] and "ConnectError" in results[check]["note"]
