@@ -8,6 +8,7 @@ COPY pyproject.toml README.md ./
 COPY exporters ./exporters
 COPY alert_webhooks ./alert_webhooks
 COPY llm_sre ./llm_sre
+COPY operations ./operations
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm
