@@ -11,6 +11,8 @@ COPY llm_sre ./llm_sre
 COPY clustering ./clustering
 COPY analysts ./analysts
 COPY security ./security
+COPY operations ./operations
+COPY briefing ./briefing
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm

@@ -354,6 +354,15 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_ask_total", "Questions and alerts routed to a specialist analyst, by how routing decided.",
        ("analyst", "method"), group="analyst",
        values={"analyst": ("sre", "security", "efficiency"), "method": ("rules", "embedding", "model")}),
+    # --- operations: checklists and commit rules (docs/operations.md) ------------------------------
+    _g("llm_sre_check_status", "Last result of a checklist check: 0 PASS, 1 WARN, 2 FAIL.",
+       ("checklist", "check"), group="operations", multiprocess_mode="max",
+       values={"checklist": ("daily", "weekly", "deploy")}),
+    _g("llm_sre_checklist_last_run_timestamp_seconds", "When the checklist last ran (Unix time).",
+       ("checklist",), unit="seconds", group="operations", multiprocess_mode="max",
+       values={"checklist": ("daily", "weekly", "deploy")}),
+    _c("llm_sre_governance_violations_total", "Commit messages or branch names that broke a rule of "
+       "the governance rules file.", ("rule",), group="operations"),
 )
 
 SPECS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

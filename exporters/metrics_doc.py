@@ -27,6 +27,7 @@ GROUPS = {
     "webhook": "Webhook service",
     "analyst": "Incident analyst",
     "briefing": "Briefings and early warnings",
+    "operations": "Operations (checklists, commit rules)",
 }
 
 

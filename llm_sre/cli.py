@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "briefing.cli",
     "security.cli",
     "analysts.cli",
+    "operations.cli",
 )
 
 

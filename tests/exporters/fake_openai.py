@@ -16,6 +16,7 @@ class FakeOpenAI(LocalServer):
     def __init__(self, token_gap: float = 0.0) -> None:
         self.token_gap = token_gap
         self.status = 200
+        self.models = ["qwen2.5-7b-instruct"]  # what GET /v1/models lists
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,6 +32,13 @@ class FakeOpenAI(LocalServer):
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                if self.path != "/v1/models":
+                    return self._json(404, {"error": {"message": "Not found", "type": "not_found"}})
+                return self._json(200, {"object": "list", "data": [
+                    {"id": m, "object": "model", "created": 1_767_225_600, "owned_by": "vllm"}
+                    for m in outer.models]})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))

@@ -1,0 +1,1 @@
+"""Operations on rails: the daily/weekly/deploy checklists, docs drift and commit-rule checks."""
