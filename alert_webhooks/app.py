@@ -21,6 +21,8 @@ from alert_webhooks.service import Service, build_service
 from alert_webhooks.settings import Settings
 from analysts import routes as analysts_routes
 from briefing import schedule as briefing_schedule
+from llm_sre.scheduler import Scheduler
+from operations import schedule as checklist_schedule
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
@@ -31,7 +33,10 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         app.state.analyst = svc.analyst
         svc.store.recover()
         task = asyncio.create_task(svc.worker.run())
-        app.state.scheduler = briefing_schedule.start(svc)  # daily digest, health reports, early warnings
+        scheduler = app.state.scheduler = Scheduler()
+        briefing_schedule.register(scheduler, svc)  # daily digest, health reports, early warnings
+        checklist_schedule.register(scheduler, svc)  # daily and weekly checklists
+        scheduler.start()
         try:
             yield
         finally:

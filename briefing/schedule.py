@@ -1,7 +1,7 @@
 """What ``llm-sre serve`` schedules for briefings, built from the service's settings.
 
-The app's lifespan calls :func:`start` and, on shutdown, ``await scheduler.stop()``; nothing else of
-the webhook service changes. Jobs run only when their inputs exist: the health report and the
+The app's lifespan calls :func:`register` on the service's one scheduler; nothing else of the
+webhook service changes. Jobs run only when their inputs exist: the health report and the
 watch need Prometheus, the health report also needs Redis (it has nowhere else to go).
 """
 
@@ -81,10 +81,9 @@ def channels(bs: BriefingSettings, m: MetricSet) -> RedisChannels | None:
                          names={"reports": bs.reports_channel, "alerts": bs.alerts_channel})  # fmt: skip
 
 
-def start(service: Service, bs: BriefingSettings | None = None) -> Scheduler:
-    """The scheduler with the briefing jobs, started (call from the running event loop)."""
+def register(scheduler: Scheduler, service: Service, bs: BriefingSettings | None = None) -> None:
+    """Add the briefing jobs (digest, watch, container health) to the service's scheduler."""
     bs = bs or BriefingSettings()
-    scheduler = Scheduler()
     if bs.enabled:
         settings, m = service.settings, metrics(service.metrics.registry)
         chans = channels(bs, m)
@@ -102,5 +101,3 @@ def start(service: Service, bs: BriefingSettings | None = None) -> Scheduler:
                     await chans.publish("reports", await container_health(prom, time.time()))
 
                 scheduler.add_job("container-health", bs.health_cron, health)
-    scheduler.start()
-    return scheduler

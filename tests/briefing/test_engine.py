@@ -181,13 +181,14 @@ def test_serve_schedules_the_briefing_jobs_in_its_lifespan(tmp_path, monkeypatch
     app = create_app(settings, build_service(settings))
     with TestClient(app):
         scheduler = app.state.scheduler
-        assert set(scheduler.jobs) == {"briefing-digest", "briefing-watch", "container-health"}
+        briefing = {"briefing-digest", "briefing-watch", "container-health"}
+        assert briefing <= set(scheduler.jobs)
         digest = scheduler.next_run("briefing-digest")
         assert (digest.hour, digest.minute) == (7, 45) and digest.weekday() < 5
     monkeypatch.setenv("LLM_SRE_BRIEFINGS", "false")
     app = create_app(settings, build_service(settings))
     with TestClient(app):
-        assert app.state.scheduler.jobs == []
+        assert not briefing & set(app.state.scheduler.jobs)
 
 
 def test_brief_commands_reject_bad_input_with_a_clear_message(capsys, tmp_path, monkeypatch) -> None:

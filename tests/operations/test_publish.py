@@ -75,3 +75,21 @@ def test_a_scheduled_run_exports_its_results(tmp_path: Path) -> None:
     assert fails >= 6  # every unreachable target
     labels = {"checklist": "daily", "check": "prometheus_targets"}
     assert registry.get_sample_value("llm_sre_check_status", labels) == 2
+
+
+def test_serve_schedules_the_daily_and_weekly_checklists(tmp_path: Path, monkeypatch) -> None:
+    from fastapi.testclient import TestClient
+
+    from alert_webhooks.app import create_app
+    from alert_webhooks.service import build_service
+    from alert_webhooks.settings import Settings
+
+    monkeypatch.setenv("LLM_SRE_CHECKLIST_DAILY_CRON", "30 6 * * *")
+    monkeypatch.setenv("LLM_SRE_CHECKLIST_WEEKLY_CRON", "")  # empty: not scheduled
+    settings = Settings(data_dir=tmp_path, analyst_backend="none")
+    app = create_app(settings, build_service(settings))
+    with TestClient(app):
+        scheduler = app.state.scheduler
+        assert "checklist-daily" in scheduler.jobs and "checklist-weekly" not in scheduler.jobs
+        daily = scheduler.next_run("checklist-daily")
+        assert (daily.hour, daily.minute) == (6, 30)
