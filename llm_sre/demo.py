@@ -42,8 +42,9 @@ class Timeline:
     incident: dict[str, Any] = field(default_factory=dict)
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=5) as resp:
+def _get_json(url: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=5) as resp:
         return json.load(resp)
 
 
@@ -57,7 +58,7 @@ def _alert_state(stack: Stack) -> str | None:
 def _incident(stack: Stack, status: str) -> dict[str, Any] | None:
     """The webhook service's incident for the demo alert once it has reached ``status``."""
     query = urllib.parse.urlencode({"alertname": ALERT})
-    page = _get_json(f"{stack.url('webhook')}/api/v1/incidents?{query}")
+    page = _get_json(f"{stack.url('webhook')}/api/v1/incidents?{query}", stack.token)  # reads need it
     for item in page["items"]:
         if item["status"] == status and item.get("delivered"):
             return item
