@@ -9,8 +9,8 @@ download it. The data is for research use: read it from outside the repository, 
 
     git clone --depth 1 https://github.com/logpai/loghub /tmp/loghub
 
-Every miner gets each system's header format from the benchmark's table (the user's
-``--format``): drain3 the extracted content, llm-sre the raw line and the format. Miners:
+Every miner gets the raw lines and each system's header format from the benchmark's table (the
+user's ``--format``), cut by the same :class:`exporters.logformat.LogFormat`. Miners:
 
 * ``llm-sre``        - :class:`exporters.patterns.PatternMiner`, one configuration for all systems.
 * ``llm-sre detected`` - the same without the table's format, as ``llm-sre logs mine`` runs
@@ -23,7 +23,7 @@ Every miner gets each system's header format from the benchmark's table (the use
 Printed per system: GA (loghub's grouping accuracy: a line is right when the lines sharing its
 predicted template are exactly the lines sharing its true one), PA (the template, with every
 ``<...>`` mask read as ``<*>``, equals the true one), lines/s (median of ``--runs`` fresh runs,
-the header cut included for llm-sre and excluded for drain3), templates found against the truth,
+CPU time, header cut included for every miner), templates found against the truth,
 and false new-pattern events: after the first 20% of a file, a "new pattern" for a line whose
 true template was already seen (share of the lines after that point).
 """
@@ -87,20 +87,17 @@ Miner = Callable[[list[str]], list[Mined]]
 class Dataset:
     system: str
     lines: list[str]
-    contents: list[str]  # the content the benchmark's format cuts out (drain3's input)
     truth: list[str]  # true template per line
     templates: dict[str, str]  # true template text by event id
 
 
 def load(data: Path, system: str) -> Dataset:
-    fmt = LogFormat(SETTINGS[system]["log_format"])
     lines = (data / system / f"{system}_2k.log").read_text(encoding="utf-8", errors="replace").splitlines()
     with (data / system / f"{system}_2k.log_structured.csv").open(newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     if len(rows) != len(lines):
         raise SystemExit(f"{system}: {len(lines)} log lines but {len(rows)} labelled rows")
-    contents = [c if (c := fmt.content(line)) is not None else line for line in lines]
-    return Dataset(system, lines, contents, [r["EventId"] for r in rows],
+    return Dataset(system, lines, [r["EventId"] for r in rows],
                    {r["EventId"]: r["EventTemplate"] for r in rows})
 
 
@@ -150,11 +147,13 @@ def drain3(system: str, tuned: bool) -> Miner:
         config.drain_sim_th, config.drain_depth = setting["st"], setting["depth"]
         config.masking_instructions = [MaskingInstruction(rx, "*") for rx in setting["regex"]]
 
-    def run(contents: list[str]) -> list[Mined]:
+    fmt = LogFormat(SETTINGS[system]["log_format"])
+
+    def run(lines: list[str]) -> list[Mined]:
         miner = TemplateMiner(config=config)
         out = []
-        for content in contents:
-            r = miner.add_log_message(content)
+        for line in lines:
+            r = miner.add_log_message(fmt.message(line))
             out.append((str(r["cluster_id"]), r["change_type"] == "cluster_created"))
         templates = {str(c.cluster_id): c.get_template() for c in miner.drain.clusters}
         return [(cid, templates[cid], new) for cid, new in out]
@@ -197,8 +196,8 @@ def main() -> None:
         rows = {
             "llm-sre": measure(llm_sre(system), data, data.lines, args.runs),
             "llm-sre detected": measure(llm_sre(system, detected=True), data, data.lines, args.runs),
-            "drain3 default": measure(drain3(system, tuned=False), data, data.contents, args.runs),
-            "drain3 tuned": measure(drain3(system, tuned=True), data, data.contents, args.runs),
+            "drain3 default": measure(drain3(system, tuned=False), data, data.lines, args.runs),
+            "drain3 tuned": measure(drain3(system, tuned=True), data, data.lines, args.runs),
         }
         base = rows["drain3 default"].rate
         for name, row in rows.items():
