@@ -16,7 +16,7 @@ from alert_webhooks.incidents import Incident
 from alert_webhooks.refinement import PENDING, Refinement
 from alert_webhooks.schemas import Notification
 from alert_webhooks.settings import Settings
-from alert_webhooks.store import SqliteStore
+from alert_webhooks.sqlite_store import SqliteStore
 from tests.webhooks.conftest import notification
 
 

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.schemas import Notification
-from alert_webhooks.store import SqliteStore
+from alert_webhooks.sqlite_store import SqliteStore
 from briefing.backfill import backfilled_prometheus
 from briefing.briefer import Briefer
 from briefing.digest import Digest
