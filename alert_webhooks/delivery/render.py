@@ -126,7 +126,8 @@ def dashboard_uid(incident: Incident) -> str | None:
 
 def panel_id(incident: Incident) -> int | None:
     value = _lookup(incident, PANEL_ID_KEY)
-    return int(value) if value and value.isdigit() else None
+    # isascii: "²".isdigit() is True but int("²") raises, which once made a poison job.
+    return int(value) if value and value.isascii() and value.isdigit() else None
 
 
 def tags(incident: Incident) -> list[str]:

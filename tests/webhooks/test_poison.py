@@ -53,9 +53,11 @@ def test_a_job_that_raises_anything_is_dead_lettered_as_a_local_bug_and_replayab
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # A superscript two passes str.isdigit() but not int(): the annotation code raised ValueError,
-    # which was retried with every lease, forever (issue 11).
-    body = notification(grafana_panel_id="²", grafana_dashboard_uid="llm-app")
+    # Grafana answers a create without the annotation id: the notifier raises KeyError, not a
+    # DeliveryError. Such exceptions used to be retried with every lease, forever (issue 11).
+    created_without_id = Failure(200, {"Content-Type": "application/json"}, '{"message": "Annotation added"}')
+    grafana.failures.extend([created_without_id] * 40)
+    body = notification(grafana_dashboard_uid="llm-app")
     incident_id = strict.post("/alertmanager", json=body).json()["incident_id"]
     wait_until(
         lambda: metric(strict, 'llm_sre_webhook_dead_lettered_total{cause="local_bug"}') == 1,
@@ -69,7 +71,7 @@ def test_a_job_that_raises_anything_is_dead_lettered_as_a_local_bug_and_replayab
     monkeypatch.setenv("LLM_SRE_DATA_DIR", str(tmp_path))
     assert main(["replay"]) == 0
     listing = capsys.readouterr().out
-    assert f"{incident_id}\tlocal_bug\tattempts=2\tgrafana: ValueError" in listing
+    assert f"{incident_id}\tlocal_bug\tattempts=2\tgrafana: KeyError" in listing
     assert "1 dead letter(s) (local_bug=1)" in listing
     assert main(["replay", "--dead-letters"]) == 0
     assert "re-queued 1" in capsys.readouterr().out
@@ -113,3 +115,13 @@ def test_cause_of_classifies_every_failure() -> None:
     assert cause_of(DeliveryError("grafana: GrafanaTimeoutError None")) == "network"
     assert cause_of(PermanentDeliveryError("grafana: HTTP 401")) == "rejected"
     assert cause_of(OverflowError("date value out of range")) == "local_bug"
+
+
+def test_a_panel_id_that_only_looks_like_digits_is_ignored(
+    strict: TestClient, grafana: FakeGrafana
+) -> None:
+    # "²".isdigit() is True but int("²") raises: the annotation goes to the dashboard, no panel.
+    strict.post("/alertmanager", json=notification(grafana_panel_id="²", grafana_dashboard_uid="llm-app"))
+    wait_until(lambda: len(grafana.annotations) == 1, 15, what="the annotation")
+    (annotation,) = grafana.annotations.values()
+    assert annotation["dashboardUID"] == "llm-app" and annotation.get("panelId") is None
