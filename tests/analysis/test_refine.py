@@ -116,7 +116,7 @@ def test_grounded_ollama_answer_is_delivered(kb, tmp_path, server) -> None:
     prompt = sent["messages"][1]["content"]
     assert "used memory > 'maxmemory'" in prompt  # the log line as logged
     assert "Sup3rS3cretPw" not in json.dumps(sent)  # evidence is masked before the prompt
-    assert "maxItems" not in json.dumps(sent["messages"])  # an example, not the raw schema
+    assert "maxItems" not in json.dumps(sent["messages"])  # fields described, not the raw schema
 
     assert run.metric("llm_sre_analyst_results_total", backend="ollama") == 1
     assert run.metric("llm_sre_analyst_llm_duration_seconds_count", backend="ollama") == 1
@@ -166,10 +166,8 @@ def _claims(first: AnalysisResult, *sentences: tuple[str, str]) -> str:
         (lambda f: '{"summary": [{"evidence": "E1", "sentence": "cut off', "malformed"),  # truncated
         (lambda f: '{"root_cause_analysis": "no summary"}', "malformed"),  # JSON, wrong schema
         (lambda f: json.dumps({**good_answer(f), "items": {"maxItems": 3}}), "echo"),  # the schema back
-        (  # the prompt's worked example back
-            lambda f: _claims(
-                f, ("alert", "Writes to /var/lib/pg fail with Errno 28 No space left on device.")
-            ),
+        (  # the prompt's field description back
+            lambda f: _claims(f, ("alert", "what that evidence shows")),
             "echo",
         ),
         (lambda f: _claims(f, ("alert", "Redis is out of memory on redis-7 at 10.0.0.9.")), "ungrounded"),
