@@ -46,7 +46,6 @@ async def grounded(
     *,
     deadline: float = 5.0,
     threshold: float = 0.6,
-    num_ctx: int = 4096,
 ) -> str | None:
     """The model's grounded answer, or ``None`` (no model, error, timeout, malformed, ungrounded)."""
     if llm is None or not evidence:
@@ -61,7 +60,7 @@ async def grounded(
         },
     ]
     try:
-        done = await asyncio.wait_for(llm.complete(messages, SCHEMA, num_ctx), deadline)
+        done = await asyncio.wait_for(llm.complete(messages, SCHEMA), deadline)
         answer = json.loads(_FENCE.sub("", done.content))["answer"]
     except TimeoutError:
         return None

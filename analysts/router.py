@@ -125,7 +125,7 @@ class Router:
             {"role": "user", "content": f"Analysts:\n{options}\n\nRequest: {text[:1000]}"},
         ]
         try:
-            done = await asyncio.wait_for(self.llm.complete(messages, schema, 2048), self.deadline)
+            done = await asyncio.wait_for(self.llm.complete(messages, schema), self.deadline)
             picked = json.loads(done.content).get("analyst")
         except Exception:  # no model, a slow one or a malformed answer: the closest analyst stands
             return None

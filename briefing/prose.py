@@ -34,7 +34,6 @@ SCHEMA = {
 # The adapters return text, not token counts, so tokens are estimated from characters; 4 per token
 # is the usual figure for English on BPE tokenizers. Reported as an estimate in docs/briefings.md.
 CHARS_PER_TOKEN = 4
-NUM_CTX = 8192
 
 
 def evidence(b: Briefing) -> dict[str, str]:
@@ -65,7 +64,7 @@ async def write_summary(
     model = getattr(llm, "model", None)
     started = time.perf_counter()
     try:
-        done = await asyncio.wait_for(llm.complete(msgs, SCHEMA, NUM_CTX), deadline)
+        done = await asyncio.wait_for(llm.complete(msgs, SCHEMA), deadline)
     except TimeoutError:
         return None, LLMReport(model, False, f"timeout after {deadline:g} s", tokens_in, 0, deadline)
     except Exception as exc:  # the model server failing costs the prose, never the briefing

@@ -45,7 +45,7 @@ async def suggest_docstrings(app: Any, out: Path) -> int:
             if llm is None:
                 raise RuntimeError("LLM_SRE_ANALYST_BACKEND=none")
             done = await asyncio.wait_for(llm.complete(
-                [{"role": "user", "content": PROMPT + source}], DOCSTRING_SCHEMA, num_ctx=4096), 60)
+                [{"role": "user", "content": PROMPT + source}], DOCSTRING_SCHEMA), 60)
             try:
                 draft = str(json.loads(done.content)["docstring"])
             except (ValueError, KeyError, TypeError):

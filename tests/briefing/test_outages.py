@@ -13,6 +13,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alert_webhooks.analysis.llm import OllamaLLM
+from alert_webhooks.sqlite_store import SqliteStore
 from briefing.briefer import Briefer
 from briefing.engine import brief
 from briefing.gather import gather
@@ -79,9 +80,10 @@ def test_a_rejected_query_is_reported_with_prometheus_own_error(week: Week) -> N
         raise AssertionError("a malformed query must raise")
 
 
-def test_a_quiet_period_says_so_in_one_line(week: Week) -> None:
-    # A day before the recorded week: Prometheus answers, with nothing in it.
-    briefer = Briefer(Prometheus(week.url), _EmptyStore(), None, metrics(CollectorRegistry()), step=STEP)
+def test_a_quiet_period_says_so_in_one_line(week: Week, tmp_path) -> None:
+    # A day before the recorded week: Prometheus answers, with nothing in it; the store is empty.
+    store = SqliteStore(tmp_path / "webhook.db")
+    briefer = Briefer(Prometheus(week.url), store, None, metrics(CollectorRegistry()), step=STEP)
     b = asyncio.run(briefer.brief(week.scenario.start - DAY, DAY))
     assert b.missing == () and b.quiet
     body = b.text.split("\n\n")
@@ -92,13 +94,6 @@ def test_a_quiet_period_says_so_in_one_line(week: Week) -> None:
     assert "##" not in b.text  # no empty sections padding it out
 
 
-class _EmptyStore:
-    """A store with no incidents (the protocol's read method only; the briefing reads nothing else)."""
-
-    inline = True
-
-    def incidents(self, where: object, limit: int, offset: int) -> tuple[list, int]:
-        return [], 0
 
 
 def _grounded_answer(body: dict) -> str:
