@@ -9,7 +9,7 @@ import yaml
 from alert_webhooks.schemas import Notification
 from llm_sre.evals.cases import STARTS_AT, payload
 
-__all__ = ["STARTS_AT", "payload", "load_case", "case_names"]
+__all__ = ["STARTS_AT", "case_names", "load_case", "payload"]
 CASES = Path(__file__).parent / "cases"
 
 
