@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-import redis
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
@@ -22,14 +20,13 @@ from alert_webhooks.analysis.prompt import messages
 from alert_webhooks.app import create_app
 from alert_webhooks.delivery.grafana import GrafanaNotifier
 from alert_webhooks.delivery.slack import message
-from alert_webhooks.redis_store import RedisStore
 from alert_webhooks.service import build_notifiers
 from alert_webhooks.settings import Settings
-from alert_webhooks.sqlite_store import SqliteStore
 from alert_webhooks.store import Store
 from llm_sre.processes import wait_until
 from tests.fakes import FakeGrafana
 from tests.webhooks.conftest import AUTH, GRAFANA_TOKEN, assemble, notification
+from tests.webhooks.test_store import store  # noqa: F401  (the same SQLite/Redis fixture)
 
 # Slack's documented example ("Verifying requests from Slack", step-by-step walk-through).
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -80,23 +77,13 @@ def signed(body: str, timestamp: float | None = None, secret: str = DOC_SECRET) 
     }
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redis", marks=pytest.mark.e2e)])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "sqlite":
-        made: Store = SqliteStore(tmp_path / "webhook.db")
-    else:
-        url = request.getfixturevalue("redis_url")
-        made = RedisStore(redis.Redis.from_url(url), prefix=f"t-{uuid.uuid4().hex[:8]}")
-    yield made
-
-
 @pytest.fixture
-def running(tmp_path: Path, backend: Store) -> Iterator[tuple[TestClient, Any, FakeGrafana]]:
-    """The app on ``backend`` with Grafana as its sink and the documented signing secret."""
+def running(tmp_path: Path, store: Store) -> Iterator[tuple[TestClient, Any, FakeGrafana]]:  # noqa: F811
+    """The app on ``store`` (SQLite, Redis) with Grafana as its sink and the documented signing secret."""
     with FakeGrafana(GRAFANA_TOKEN) as grafana:
         sinks = Settings(data_dir=tmp_path, grafana_url=grafana.url, grafana_token=GRAFANA_TOKEN)
         (notifier,) = [n for n in build_notifiers(sinks) if isinstance(n, GrafanaNotifier)]
-        settings, service = assemble(tmp_path, [notifier], store=backend)
+        settings, service = assemble(tmp_path, [notifier], store=store)
         service.settings = settings.model_copy(update={"slack_signing_secret": SecretStr(DOC_SECRET)})
         with TestClient(create_app(service.settings, service)) as client:
             yield client, service, grafana
