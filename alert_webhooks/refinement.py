@@ -51,6 +51,7 @@ from exporters.catalogue import metrics
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
+NEVER_CALLED = frozenset({"disabled", "budget"})  # the analyst's reasons for not calling the model
 _URGENCY = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -183,6 +184,8 @@ class Refinement:
             used = final.grounding
             if used.tokens_in is not None and used.tokens_out is not None:
                 spent = Cost(used.tokens_in + used.tokens_out, self._clock() - started)
+            elif used.fallback_reason in NEVER_CALLED:
+                spent = Cost(0, 0.0)
             self.budget.settle(reserved, spent)
             reserved = Cost(0, 0.0)
             final = masked_analysis(final)
