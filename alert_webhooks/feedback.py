@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
@@ -103,11 +104,27 @@ def preferences(incidents: Sequence[Incident]) -> Preferences:
     return Preferences(runbooks, cases, frozenset(wrong))
 
 
-def loader(store: Store) -> Callable[[str], Awaitable[Preferences]]:
-    """What :class:`~alert_webhooks.analysis.analyst.IncidentAnalyst` calls for an alert's feedback."""
+class Loader:
+    """What :class:`~alert_webhooks.analysis.analyst.IncidentAnalyst` calls for an alert's feedback.
 
-    async def load(alertname: str) -> Preferences:
-        incidents, _ = await call(store, store.incidents, IncidentFilter(alertname=alertname), RECENT, 0)
-        return preferences(incidents)
+    Reading an alert's last incidents for every analysis would cost a storm dearly (all of them
+    share one alert name), so each alert's preferences are kept ``ttl`` seconds; a click forgets
+    them at once in this process (other processes sharing a Redis store see it within ``ttl``).
+    """
 
-    return load
+    def __init__(self, store: Store, ttl: float = 30.0) -> None:
+        self._store, self._ttl = store, ttl
+        self._cache: dict[str, tuple[float, Preferences]] = {}
+
+    async def __call__(self, alertname: str) -> Preferences:
+        hit = self._cache.get(alertname)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        where = IncidentFilter(alertname=alertname)
+        incidents, _ = await call(self._store, self._store.incidents, where, RECENT, 0)
+        prefs = preferences(incidents)
+        self._cache[alertname] = (time.monotonic() + self._ttl, prefs)
+        return prefs
+
+    def forget(self, alertname: str) -> None:
+        self._cache.pop(alertname, None)

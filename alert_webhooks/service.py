@@ -39,7 +39,7 @@ class Service:
 
     def __post_init__(self) -> None:
         if isinstance(self.analyst, IncidentAnalyst):  # later analyses read on-call's feedback
-            self.analyst.preferences = feedback.loader(self.store)
+            self.analyst.preferences = feedback.Loader(self.store)
 
 
 def build_store(settings: Settings) -> Store:

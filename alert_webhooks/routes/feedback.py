@@ -14,7 +14,7 @@ import time
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from alert_webhooks.feedback import FeedbackError, parse_interaction
+from alert_webhooks.feedback import FeedbackError, Loader, parse_interaction
 from alert_webhooks.routes.deps import ServiceDep, request_settings
 from alert_webhooks.store import call
 from exporters.catalogue import metrics
@@ -62,6 +62,8 @@ async def interactions(request: Request, service: ServiceDep) -> Response:
         metrics(service.metrics.registry)["llm_sre_analyst_feedback_total"].labels(
             analyst=analysis.grounding.backend, category=analysis.category, choice=vote.choice
         ).inc()
+    if isinstance(loader := getattr(service.analyst, "preferences", None), Loader):
+        loader.forget(incident.alertname)  # the next analysis of this alert reads the new vote
     # A new revision: the worker brings Grafana's annotation tags (and the Slack message) up to date.
     await call(store, store.enqueue, incident.id, time.time())
     service.worker.wake()
