@@ -61,6 +61,8 @@ class Incident:
     muted: tuple[str, ...] = ()
     #: alerts beyond ``MAX_ALERTS`` at the last fold (counted, not kept)
     alerts_dropped: int = 0
+    #: on-call feedback on the summary: voter hash → choice (alert_webhooks/feedback.py)
+    feedback: dict[str, str] = field(default_factory=dict)
 
     @property
     def priority(self) -> int:
@@ -222,6 +224,12 @@ def _derive(incident: Incident, alerts: list[Alert]) -> Incident:
     )
 
 
+def with_vote(incident: Incident, voter: str, choice: str, now: float) -> Incident:
+    """``incident`` with a voter's feedback (replacing theirs) as a new revision, so sinks update."""
+    votes = {**incident.feedback, voter: choice}
+    return replace(incident, feedback=votes, revision=incident.revision + 1, updated_at=now)
+
+
 def dump_incident(incident: Incident) -> str:
     """JSON for stores that keep an incident as one value (Redis); deliveries are stored apart."""
     return json.dumps(
@@ -241,6 +249,7 @@ def dump_incident(incident: Incident) -> str:
             "updated_at": incident.updated_at,
             "muted": list(incident.muted),
             "alerts_dropped": incident.alerts_dropped,
+            "feedback": incident.feedback,
         }
     )
 

@@ -43,6 +43,7 @@ from alert_webhooks.incidents import (
     load_incident,
     open_incident,
     update_incident,
+    with_vote,
 )
 from alert_webhooks.schemas import Notification
 from alert_webhooks.store import DeadLetter, IncidentFilter, QueueStats
@@ -259,6 +260,17 @@ class RedisStore:
             self._save(
                 replace(current, analysis=analysis, revision=current.revision + int(bump), updated_at=now)
             )
+
+    def save_feedback(self, incident_id: str, voter: str, choice: str, now: float) -> Incident | None:
+        """Record a vote (a new revision, so Grafana's tags follow); ``None``: no such incident."""
+        incident = self._load(incident_id)
+        if incident is None:
+            return None
+        with self._r.lock(self._k(f"lock:{incident.group_key}"), timeout=30, blocking_timeout=30):
+            current = self._load(incident_id) or incident
+            voted = with_vote(current, voter, choice, now)
+            self._save(voted)
+            return voted
 
     def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
         self._r.hset(

@@ -7,18 +7,24 @@ severity — at most ``concurrency`` run at once, and at most ``backlog`` wait. 
 full queue takes the place of the least urgent waiting one, or is itself skipped when nothing
 waiting is less urgent: in a storm of 600 warnings the 60 criticals are the ones refined.
 
+An hourly :class:`~alert_webhooks.budget.Budget` (tokens and model-seconds) gates each start:
+a refinement reserves the most it can cost before it runs. An incident that arrives while the
+budget is spent is recorded at once as ``budget`` (its deterministic summary stands) and still
+waits in the queue, so when the budget returns the criticals are refined first.
+
 Every incident's analysis says what became of its refinement: ``grounding.fallback_reason`` is
 ``pending`` while it waits or runs, the analyst's reason when the model's answer was refused
-(with ``rejected_ratio``, the share of its sentences that were grounded), ``backlog`` or
-``shutdown`` when it never ran, ``disabled`` when refinement is off, and ``None`` only for an
-accepted LLM answer. Skips are counted in ``llm_sre_analyst_refinements_skipped_total{reason}``.
+(with ``rejected_ratio``, the share of its sentences that were grounded), ``budget`` while the
+budget is spent, ``backlog`` or ``shutdown`` when it never ran, ``disabled`` when refinement is
+off, and ``None`` only for an accepted LLM answer. Skips are counted (once per incident) in
+``llm_sre_analyst_refinements_skipped_total{reason}``.
 
     refinement = Refinement(store, analyst, registry, concurrency=1, wake=worker.wake)
     first = refinement.pending(first)           # before the first result is saved
     await refinement.submit(incident)           # after: queue it, or record why not
     await refinement.close()                    # shutdown: cancel, record the unfinished
 
-Future gates (an hourly token budget, shadow runs of a second model) belong in :meth:`_start`.
+Future gates (shadow runs of a second model) belong in :meth:`_start`.
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry
 
 from alert_webhooks.analysis.analyst import Analyst
+from alert_webhooks.analysis.prompt import messages, prompt_tokens
 from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.budget import Budget, Cost
 from alert_webhooks.incidents import Incident
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.store import Store, call
@@ -43,6 +51,7 @@ from exporters.catalogue import metrics
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
+NEVER_CALLED = frozenset({"disabled", "budget"})  # the analyst's reasons for not calling the model
 _URGENCY = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -72,8 +81,14 @@ class Refinement:
         backlog: int | None = None,
         wake: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,
+        deadline: float = 60.0,
     ) -> None:
         self._store, self._analyst, self._wake, self._clock = store, analyst, wake, clock
+        self.budget = budget or Budget(registry=registry, clock=clock)
+        self._deadline = deadline
+        self._deferred: set[str] = set()  # ids recorded (and counted) as skipped for the budget
+        self._timer: asyncio.TimerHandle | None = None
         self.concurrency = max(concurrency, 0)
         self.backlog = self.concurrency if backlog is None else backlog
         self._waiting: list[_Waiting] = []
@@ -89,41 +104,91 @@ class Refinement:
     def enabled(self) -> bool:
         return self.concurrency > 0
 
+    @property
+    def running(self) -> int:
+        """Refinements holding a model slot; 0 with some waiting means the budget holds them."""
+        return len(self._running)
+
     def pending(self, first: AnalysisResult) -> AnalysisResult:
         """``first`` as it is saved before refinement: waiting for the model, or never refined."""
         return with_reason(first, PENDING if self.enabled else "disabled")
+
+    def cost(self, analysis: AnalysisResult) -> Cost:
+        """The most a refinement can cost: its prompt and the answer cap, the analyst's deadline."""
+        return Cost(prompt_tokens(messages(analysis)), self._deadline)
 
     async def submit(self, incident: Incident) -> None:
         """Queue ``incident`` for refinement; when the queue is full the least urgent is skipped."""
         if not self.enabled:
             self._skipped.labels(reason="disabled").inc()
             return
+        assert incident.analysis is not None
+        cost = self.cost(incident.analysis)
+        if not self.budget.ever_fits(cost):
+            await self._skip(incident, "budget")
+            return
+        if not self.budget.fits(cost):  # spent: say so at once, and wait (by urgency) for it to return
+            self._deferred.add(incident.id)
+            await self._skip(incident, "budget")
         urgency = _URGENCY.get(incident.severity, len(_URGENCY))
         heapq.heappush(self._waiting, _Waiting(urgency, next(self._seq), incident))
         if len(self._waiting) + len(self._running) > self.concurrency + self.backlog:
             least = max(self._waiting)  # least urgent, and the newest among equals
             self._waiting.remove(least)
             heapq.heapify(self._waiting)
-            await self._skip(least.incident, "backlog")
+            if least.incident.id not in self._deferred:  # already recorded and counted as budget
+                await self._skip(least.incident, "backlog")
+            self._deferred.discard(least.incident.id)
+        self._start()
+
+    def resume(self) -> None:
+        """Start what the budget now allows (called when spend leaves the window)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         self._start()
 
     def _start(self) -> None:
         while self._waiting and len(self._running) < self.concurrency:
-            incident = heapq.heappop(self._waiting).incident
-            task = asyncio.create_task(self._refine(incident))
+            incident = self._waiting[0].incident
+            assert incident.analysis is not None
+            cost = self.cost(incident.analysis)
+            if not self.budget.reserve(cost):
+                self._wait_for_budget(cost)
+                break
+            heapq.heappop(self._waiting)
+            self._deferred.discard(incident.id)
+            task = asyncio.create_task(self._refine(incident, cost))
             self._running[task] = incident
             task.add_done_callback(self._finished)
         self._depth.set(len(self._waiting))
+
+    def _wait_for_budget(self, cost: Cost) -> None:
+        """Wake when settled spend leaves the window; if only running refinements hold the budget,
+        their ends call :meth:`_start` anyway."""
+        delay = self.budget.returns_in(cost)
+        if delay is not None and self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(delay + 0.001, self.resume)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._running.pop(task, None)
         self._start()
 
-    async def _refine(self, incident: Incident) -> None:
+    async def _refine(self, incident: Incident, reserved: Cost) -> None:
         assert incident.analysis is not None
+        spent, started = reserved, self._clock()
         try:
             first = with_reason(incident.analysis, None)  # the analyst decides the reason now
-            final = masked_analysis(await self._analyst.refine(incident.id, incident.notification, first))
+            final = await self._analyst.refine(incident.id, incident.notification, first)
+            # The answer's size when the analyst knows it, else (timeout, error) all that was reserved.
+            used = final.grounding
+            if used.tokens_in is not None and used.tokens_out is not None:
+                spent = Cost(used.tokens_in + used.tokens_out, self._clock() - started)
+            elif used.fallback_reason in NEVER_CALLED:
+                spent = Cost(0, 0.0)
+            self.budget.settle(reserved, spent)
+            reserved = Cost(0, 0.0)
+            final = masked_analysis(final)
             accepted = final.grounding.fallback_reason is None
             # Accepted: a new revision, so every sink is brought up to date. Refused: the reason
             # is recorded on the incident, and what was delivered stays as it is.
@@ -133,6 +198,9 @@ class Refinement:
                 self._wake()
         except Exception:
             log.exception("refining incident %s failed; the deterministic summary stands", incident.id)
+        finally:
+            if reserved.tokens or reserved.seconds:  # not settled above: failed or cancelled
+                self.budget.settle(reserved, reserved)
 
     async def _skip(self, incident: Incident, reason: str) -> None:
         self._skipped.labels(reason=reason).inc()
@@ -146,8 +214,11 @@ class Refinement:
     async def close(self) -> None:
         """Cancel running refinements and record every unfinished one as skipped (``shutdown``):
         they are best effort and the deterministic summary is already out."""
-        unfinished = [w.incident for w in self._waiting] + list(self._running.values())
+        unfinished = [w.incident for w in self._waiting if w.incident.id not in self._deferred]
+        unfinished += list(self._running.values())
         self._waiting.clear()
+        if self._timer is not None:
+            self._timer.cancel()
         for task in list(self._running):
             task.cancel()
         if self._running:

@@ -12,7 +12,8 @@ from prometheus_client import CollectorRegistry
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
-from alert_webhooks.analysis.analyst import Analyst
+from alert_webhooks import feedback
+from alert_webhooks.analysis.analyst import Analyst, IncidentAnalyst
 from alert_webhooks.analysis.factory import build_analyst
 from alert_webhooks.delivery import Notifier
 from alert_webhooks.delivery.grafana import GrafanaNotifier
@@ -35,6 +36,10 @@ class Service:
     metrics: ServiceMetrics
     worker: Worker
     analyst: Analyst  # the worker's; the analysis API shares it (and its metrics) via app.state
+
+    def __post_init__(self) -> None:
+        if isinstance(self.analyst, IncidentAnalyst):  # later analyses read on-call's feedback
+            self.analyst.preferences = feedback.Loader(self.store)
 
 
 def build_store(settings: Settings) -> Store:
@@ -81,6 +86,9 @@ def worker_config(settings: Settings) -> WorkerConfig:
     return WorkerConfig(
         concurrency=settings.worker_concurrency,
         llm_concurrency=settings.llm_concurrency,
+        llm_deadline=settings.analyst_deadline_seconds,
+        llm_budget_tokens=settings.llm_budget_tokens,
+        llm_budget_seconds=settings.llm_budget_seconds,
         max_attempts=settings.delivery_max_attempts,
         retry_base=settings.retry_base_seconds,
         retry_max=settings.retry_max_seconds,

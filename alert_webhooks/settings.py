@@ -74,6 +74,19 @@ class Settings(BaseSettings):
     llm_concurrency: int = Field(
         1, ge=0, validation_alias=AliasChoices("LLM_SRE_LLM_CONCURRENCY", "llm_concurrency")
     )
+    # Slack app signing secret: POST /api/v1/slack/interactions (feedback buttons) verifies each
+    # request with it; unset, the endpoint refuses everything.
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "slack_signing_secret")
+    )
+    # Hourly (sliding) LLM budget for refinements; unset: unlimited. When spent, incidents keep
+    # the deterministic summary and wait, critical first, for the budget to return.
+    llm_budget_tokens: int | None = Field(
+        None, gt=0, validation_alias=AliasChoices("LLM_SRE_LLM_BUDGET_TOKENS", "llm_budget_tokens")
+    )
+    llm_budget_seconds: float | None = Field(
+        None, gt=0, validation_alias=AliasChoices("LLM_SRE_LLM_BUDGET_SECONDS", "llm_budget_seconds")
+    )
     delivery_max_attempts: int = Field(
         8, gt=0, validation_alias=AliasChoices("LLM_SRE_DELIVERY_MAX_ATTEMPTS", "delivery_max_attempts")
     )

@@ -37,6 +37,7 @@ from alert_webhooks.incidents import (
     open_incident,
     priority_of,
     update_incident,
+    with_vote,
 )
 from alert_webhooks.schemas import Notification
 from alert_webhooks.store import READS, DeadLetter, IncidentFilter, QueueStats
@@ -262,6 +263,16 @@ class SqliteStore:
             if row:
                 i = load_incident(row[0])
                 self._save(db, replace(i, analysis=analysis, revision=i.revision + int(bump), updated_at=now))
+
+    def save_feedback(self, incident_id: str, voter: str, choice: str, now: float) -> Incident | None:
+        """Record a vote (a new revision, so Grafana's tags follow); ``None``: no such incident."""
+        with self._tx() as db:
+            row = db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
+            if not row:
+                return None
+            voted = with_vote(load_incident(row[0]), voter, choice, now)
+            self._save(db, voted)
+            return voted
 
     def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
         with self._tx() as db:

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from alert_webhooks.analysis.analyst import Analyst
+from alert_webhooks.budget import Budget
 from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError, cause_of, worst
 from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.masking import masked_analysis
@@ -41,6 +42,9 @@ log = logging.getLogger(__name__)
 class WorkerConfig:
     concurrency: int = 4
     llm_concurrency: int = 1
+    llm_deadline: float = 60.0  # the analyst's: the most model-seconds a refinement can cost
+    llm_budget_tokens: int | None = None  # per sliding hour; None: unlimited
+    llm_budget_seconds: float | None = None
     max_attempts: int = 8
     retry_base: float = 1.0
     retry_max: float = 300.0
@@ -87,8 +91,18 @@ class Worker:
         self._last_intake = float("-inf")
         self._stopping = False
         self._active: set[asyncio.Task[None]] = set()
+        budget = Budget(
+            config.llm_budget_tokens, config.llm_budget_seconds, registry=metrics.registry, clock=clock
+        )
         self._refinement = Refinement(
-            store, analyst, metrics.registry, concurrency=config.llm_concurrency, wake=self.wake, clock=clock
+            store,
+            analyst,
+            metrics.registry,
+            concurrency=config.llm_concurrency,
+            wake=self.wake,
+            clock=clock,
+            budget=budget,
+            deadline=config.llm_deadline,
         )
         self.running = False
 

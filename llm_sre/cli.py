@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "security.cli",
     "analysts.cli",
     "operations.cli",
+    "llm_sre.evals.cli",
 )
 
 

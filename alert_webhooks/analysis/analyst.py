@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -30,6 +30,8 @@ from alert_webhooks.analysis.grounding import ground_answer, sentences, uncited
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.analysis.llm import LLM
 from alert_webhooks.analysis.prompt import (
+    ANSWER_TOKENS,
+    CHARS_PER_TOKEN,
     AnswerError,
     LLMAnswer,
     action_ids,
@@ -40,6 +42,7 @@ from alert_webhooks.analysis.prompt import (
 )
 from alert_webhooks.analysis.result import AnalysisResult, Grounding
 from alert_webhooks.analysis.sources import EvidenceSource, Finding
+from alert_webhooks.feedback import Preferences
 from alert_webhooks.schemas import Notification
 from exporters.catalogue import metrics
 
@@ -93,6 +96,8 @@ class IncidentAnalyst:
             config,
         )
         self._metrics = metrics(registry)
+        # On-call feedback for an alert name; the service sets it (it reads the incident store).
+        self.preferences: Callable[[str], Awaitable[Preferences]] | None = None
 
     # --- phase one -----------------------------------------------------------------------------
     async def first(
@@ -112,9 +117,11 @@ class IncidentAnalyst:
         findings = alert_findings(case) + log_findings(case.logs) + metric_findings(case.metrics)
         for found in await asyncio.gather(*(self._collect(s, case) for s in self.sources)):
             findings += found
-        result = deterministic.analyse(incident_id, case, findings, self.knowledge)
+        prefs = await self.preferences(case.lead.name) if self.preferences else None
+        result = deterministic.analyse(incident_id, case, findings, self.knowledge, prefs)
         if self.archive is not None and result.references:
             past = self.archive.related(result.references[0], exclude=incident_id)
+            past = prefs.rank(past, lambda p: p.incident_id) if prefs else past
             result.related_cases[:0] = [past_case(p) for p in past]
         self._save(result)
         return result
@@ -145,6 +152,8 @@ class IncidentAnalyst:
                         update={
                             "fallback_reason": reason,
                             "rejected_ratio": judged.grounded_ratio if judged else None,
+                            "tokens_in": judged.tokens_in if judged else None,
+                            "tokens_out": judged.tokens_out if judged else None,
                         }
                     )
                 }
@@ -178,17 +187,37 @@ class IncidentAnalyst:
             self._metrics["llm_sre_analyst_llm_duration_seconds"].labels(backend=self.llm.backend).observe(
                 elapsed
             )
+        usage = {
+            "tokens_in": prompt_tokens(msgs) - ANSWER_TOKENS,
+            "tokens_out": len(completion.content) // CHARS_PER_TOKEN,
+        }
+        tokens = self._metrics["llm_sre_analyst_llm_tokens_total"]
+        tokens.labels(gen_ai_token_type="input").inc(usage["tokens_in"])
+        tokens.labels(gen_ai_token_type="output").inc(usage["tokens_out"])
         try:
             answer = parse_answer(completion.content)
         except AnswerError as exc:
+            self._judged(elapsed, usage, accepted=False)
             return None, exc.reason, None
-        return self._grounded(first, answer, self.llm.backend)
+        attempt = self._grounded(first, answer, self.llm.backend, usage)
+        self._judged(elapsed, usage, accepted=attempt[0] is not None)
+        return attempt
 
-    def _grounded(self, first: AnalysisResult, answer: LLMAnswer, backend: str) -> Attempt:
+    def _judged(self, elapsed: float, usage: Mapping[str, int], *, accepted: bool) -> None:
+        """Trust metrics of an answer that came back: latency and size against acceptance."""
+        outcome = "accepted" if accepted else "rejected"
+        self._metrics["llm_sre_analyst_answer_duration_seconds"].labels(outcome=outcome).observe(elapsed)
+        self._metrics["llm_sre_analyst_summary_tokens"].labels(outcome=outcome).observe(sum(usage.values()))
+
+    def _grounded(
+        self, first: AnalysisResult, answer: LLMAnswer, backend: str, usage: Mapping[str, int]
+    ) -> Attempt:
         """Ground the model's sentences; its actions are runbook steps picked by id (grounded as
         phase one's are), so they take no part in the ratio."""
         # Masked *before* grounding: the check then sees exactly what will be sent.
         evidence = {e.id: e.grounding_text() for e in first.evidence}
+        fabricated = sum(c.evidence not in evidence for c in [*answer.summary, answer.root_cause])
+        self._metrics["llm_sre_analyst_fabricated_citations_total"].inc(fabricated)
         text = {
             "summary": clean(" ".join(c.cited(evidence) for c in answer.summary), 1500),
             "root_cause_analysis": clean(answer.root_cause.cited(evidence), 1500),
@@ -197,7 +226,10 @@ class IncidentAnalyst:
         self._metrics["llm_sre_analyst_grounded_ratio"].observe(verdict.ratio)
         self._metrics["llm_sre_analyst_dropped_sentences_total"].inc(verdict.dropped)
         grounding = Grounding(
-            grounded_ratio=round(verdict.ratio, 3), dropped_sentences=verdict.dropped, backend=backend
+            grounded_ratio=round(verdict.ratio, 3),
+            dropped_sentences=verdict.dropped,
+            backend=backend,
+            **usage,
         )
         if verdict.refused:
             return None, "refused", grounding

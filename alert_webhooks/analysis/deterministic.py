@@ -11,12 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from alert_webhooks.analysis.case import MANUAL, TARGET_LABELS, Case
 from alert_webhooks.analysis.evidence import EvidenceBook, Item, clean, withhold
 from alert_webhooks.analysis.knowledge import Hit, KnowledgeBase, KnowledgeDocument, terms
 from alert_webhooks.analysis.result import AnalysisResult, Category, Grounding
 from alert_webhooks.analysis.sources import Finding
+
+if TYPE_CHECKING:
+    from alert_webhooks.feedback import Preferences
 
 CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
 # Labels whose values describe the problem (not where it happened) and so help retrieval.
@@ -59,7 +63,9 @@ def _normalised(hits: Sequence[Hit]) -> dict[str, tuple[float, KnowledgeDocument
     return {h.document.id: (h.score / top, h.document) for h in hits}
 
 
-def classify(case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> Decision:
+def classify(
+    case: Case, findings: Sequence[Finding], kb: KnowledgeBase, prefs: Preferences | None = None
+) -> Decision:
     """Pick the runbook that best explains the alert *and* the evidence, and its category.
 
     Two BM25 searches — the alert's own words, and the most telling evidence lines — are blended
@@ -83,6 +89,12 @@ def classify(case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> Deci
         share = part / sum(shares) if by_alert and by_evidence else 1.0
         for doc_id, (score, doc) in ranked.items():
             blend[doc_id] = (blend.get(doc_id, (0.0, doc))[0] + share * score, doc)
+    if prefs is not None:  # on-call feedback on earlier incidents of this alert (alert_webhooks/feedback.py)
+        blend = {
+            i: (score * factor, doc)
+            for i, (score, doc) in blend.items()
+            if (factor := prefs.runbook_factor(i)) is not None
+        }
     ordered = sorted(blend.values(), key=lambda sd: -sd[0])
     if not ordered:
         return Decision(scope or "performance", None, (), 0.2)
@@ -235,9 +247,15 @@ def _lower_first(text: str) -> str:
     )
 
 
-def analyse(incident_id: str, case: Case, findings: Sequence[Finding], kb: KnowledgeBase) -> AnalysisResult:
+def analyse(
+    incident_id: str,
+    case: Case,
+    findings: Sequence[Finding],
+    kb: KnowledgeBase,
+    prefs: Preferences | None = None,
+) -> AnalysisResult:
     """The complete deterministic result; every sentence cites evidence in ``result.evidence``."""
-    decision = classify(case, findings, kb)
+    decision = classify(case, findings, kb, prefs)
     book = EvidenceBook()
     lead_id, rb_id = fill_book(book, findings, decision)
     lead, rb = case.lead, decision.runbook

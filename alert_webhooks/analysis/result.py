@@ -51,6 +51,10 @@ class Grounding(BaseModel):
     backend: str
     fallback_reason: str | None = None
     rejected_ratio: float | None = Field(None, ge=0, le=1)  # the grounded share of a refused answer
+    # The model's answer's size (estimated from characters), when one came back: the budget and
+    # the trust metrics charge it.
+    tokens_in: int | None = Field(None, ge=0)
+    tokens_out: int | None = Field(None, ge=0)
 
 
 class AnalysisResult(BaseModel):

@@ -134,6 +134,8 @@ def tags(incident: Incident) -> list[str]:
     """Grafana tags: alert name, severity, service, ``llm-sre`` and the incident id (the crash-safe
     lookup key that keeps one annotation per incident)."""
     values = [incident.alertname, incident.severity, incident.service, "llm-sre", incident_tag(incident.id)]
+    # On-call's feedback (Slack buttons): every choice made, sorted so a PATCH always sends them all.
+    values += [f"feedback:{choice}" for choice in sorted(set(incident.feedback.values()))]
     # Grafana stores a tag in a VARCHAR(100); a longer label value would fail the whole annotation.
     return list(dict.fromkeys(redact(v)[:TAG_MAX] for v in values if v))
 

@@ -22,6 +22,7 @@ from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
 from alert_webhooks.delivery.render import View, alert_count_text, clip, quote_line, view
+from alert_webhooks.feedback import ACTION_PREFIX, CHOICES
 from alert_webhooks.incidents import DeliveryState, Incident
 from exporters.loki import retry_after
 
@@ -98,7 +99,25 @@ def message(incident: Incident, grafana_url: str | None = None) -> dict[str, Any
                 ],
             }
         )
+    blocks.append(feedback_buttons(incident.id))
     return {"text": fallback_text(v), "blocks": blocks}
+
+
+def feedback_buttons(incident_id: str) -> dict[str, Any]:
+    """👍 / 👎 / "wrong cause": Slack posts the click to ``/api/v1/slack/interactions``."""
+    return {
+        "type": "actions",
+        "block_id": "llm_sre_feedback",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": f"{ACTION_PREFIX}{choice}",
+                "text": {"type": "plain_text", "text": label, "emoji": True},
+                "value": incident_id,
+            }
+            for choice, label in CHOICES.items()
+        ],
+    }
 
 
 def resolved_text(incident: Incident) -> str:

@@ -76,6 +76,106 @@ def _pipeline() -> Row:
     )
 
 
+ANSWERS = "llm_sre_analyst_answer_duration_seconds"
+FEEDBACK = "llm_sre_analyst_feedback_total"
+BY_ANALYST = ("analyst", "category")
+
+
+def _trust() -> Row:
+    """Can on-call trust the model's summaries, and what do they cost? (docs/analyst.md)"""
+    return Row(
+        "Analyst trust and budget",
+        [
+            p.Tile(
+                p.timeseries_panel(
+                    "LLM answers accepted",
+                    [
+                        p.Query(
+                            p.ratio(
+                                p.rate(ANSWERS + "_count", '{outcome="accepted"}'), p.rate(ANSWERS + "_count")
+                            ),
+                            "accepted",
+                        )
+                    ],
+                    unit="percentunit",
+                    min_value=0,
+                    max_value=1,
+                    description="Share of the model's answers that passed the grounding check.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "LLM latency p95 by acceptance",
+                    [p.Query(p.quantile(0.95, ANSWERS, by=("outcome",)), "{{outcome}}")],
+                    unit="s",
+                    description="Slow answers that are also rejected cost the most for nothing.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Fabricated citations caught",
+                    [p.Query(p.increase("llm_sre_analyst_fabricated_citations_total"), "citations")],
+                    unit="short",
+                    description="Claims that cited evidence which does not exist; never delivered.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Tokens per summary (median)",
+                    [
+                        p.Query(
+                            p.quantile(0.5, "llm_sre_analyst_summary_tokens", by=("outcome",)), "{{outcome}}"
+                        )
+                    ],
+                    unit="short",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Summaries found helpful (on-call feedback)",
+                    [
+                        p.Query(
+                            p.ratio(
+                                p.increase(FEEDBACK, '{choice="helpful"}', by=BY_ANALYST, window="1d"),
+                                p.increase(FEEDBACK, by=BY_ANALYST, window="1d"),
+                            ),
+                            "{{analyst}} {{category}}",
+                        )
+                    ],
+                    unit="percentunit",
+                    min_value=0,
+                    max_value=1,
+                    description="👍 / all Slack feedback clicks over a day, by who wrote the summary.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "LLM budget left",
+                    [p.Query("min by (resource) (llm_sre_analyst_budget_remaining)", "{{resource}}")],
+                    unit="short",
+                    min_value=0,
+                    description="Tokens and model-seconds left in the sliding hour "
+                    "(LLM_SRE_LLM_BUDGET_*); empty when no budget is set.",
+                ),
+                key=True,
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Refinements skipped",
+                    [
+                        p.Query(
+                            p.rate("llm_sre_analyst_refinements_skipped_total", by=("reason",)), "{{reason}}"
+                        )
+                    ],
+                    unit="ops",
+                    stack=True,
+                    description="budget: the hourly budget was spent; the summary stayed deterministic.",
+                )
+            ),
+        ],
+    )
+
+
 def board() -> Board:
     failed = '{outcome="dead_letter"}'
     webhook = Row(
@@ -292,5 +392,5 @@ def board() -> Board:
             p.datasource_variable("loki", "loki", p.LOKI_UID, "Loki"),
             p.label_variable("service", "llm_sre_log_events_total", "exported_service", "Service"),
         ),
-        rows=(webhook, analyst, logs, _pipeline()),
+        rows=(webhook, analyst, logs, _pipeline(), _trust()),
     )

@@ -45,6 +45,17 @@ class FakeModelServer(LocalServer):
             def log_message(self, *args: object) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                # The health probes clients send before a run (llm-sre eval): Ollama's version, the
+                # OpenAI-compatible model list.
+                found = {"/api/version": {"version": "0.5.7"}, "/v1/models": {"object": "list", "data": []}}
+                data = json.dumps(found.get(self.path, {"error": "not found"})).encode()
+                self.send_response(200 if self.path in found else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 outer.requests.append(Recorded("POST", self.path, dict(self.headers), body))

@@ -66,6 +66,8 @@ def test_analyze_incident_input_and_read_it_back(client: TestClient) -> None:
         "backend": "deterministic",
         "fallback_reason": "disabled",
         "rejected_ratio": None,
+        "tokens_in": None,
+        "tokens_out": None,
     }
     assert client.get(f"/api/v1/analyze/{result['incident_id']}").json() == result
     assert client.get("/api/v1/analyze/nope").status_code == 404

@@ -23,6 +23,7 @@ from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.service import Service
 from alert_webhooks.settings import Settings
 from alert_webhooks.sqlite_store import SqliteStore
+from alert_webhooks.store import Store
 from alert_webhooks.worker import Worker, WorkerConfig
 from llm_sre.processes import ManagedProcess, free_port, redis_server, wait_until
 from tests.fakes import FakeGrafana, FakeSlackWebhook
@@ -192,13 +193,17 @@ def delivered_count(port: int) -> int:
 
 
 def assemble(
-    tmp_path: Path, notifiers: list[Notifier], analyst: Analyst | None = None, **config: Any
+    tmp_path: Path,
+    notifiers: list[Notifier],
+    analyst: Analyst | None = None,
+    store: Store | None = None,
+    **config: Any,
 ) -> tuple[Settings, Service]:
-    """A service from hand-picked parts (sinks, analyst, worker config) for ``create_app``."""
+    """A service from hand-picked parts (sinks, analyst, store, worker config) for ``create_app``."""
     settings = Settings(data_dir=tmp_path, webhook_token=TOKEN)
     metrics = ServiceMetrics.create(CollectorRegistry())
     analyst = analyst or build_analyst(settings, registry=metrics.registry, use_llm=False)
-    store = SqliteStore(tmp_path / "webhook.db")
+    store = store or SqliteStore(tmp_path / "webhook.db")
     worker_config = WorkerConfig(**{"llm_concurrency": 0, "retry_base": 0.05, "retry_max": 0.2, **config})
     worker = Worker(store, notifiers, analyst, metrics, worker_config)
     return settings, Service(settings, store, metrics, worker, analyst)

@@ -52,8 +52,10 @@ def test_blocks_stay_within_block_kit_limits(tmp_path: Path) -> None:
             assert len(block["text"]["text"]) <= SECTION_MAX
         assert len(block.get("fields", [])) <= 10
     assert body["blocks"][0]["type"] == "header" and len(body["blocks"][0]["text"]["text"]) <= 150
-    buttons = [e["url"] for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    elements = [e for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    buttons = [e["url"] for e in elements if "url" in e]  # link buttons; the rest are feedback clicks
     assert buttons and all(u.startswith("http") for u in buttons)
+    assert all(len(e["value"]) <= 2000 and len(e["action_id"]) <= 255 for e in elements if "url" not in e)
 
 
 def bot(api: FakeSlackApi) -> SlackBotNotifier:

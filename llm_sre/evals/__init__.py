@@ -1,0 +1,1 @@
+"""``llm-sre eval``: replay labelled incident cases against an analyst configuration, deliver nothing."""
