@@ -144,16 +144,22 @@ def test_buffer_past_high_water_spills_and_drains_in_order(tmp_path):
 
 KILL_CHILD = textwrap.dedent("""
     import logging, pathlib, sys, time
+    from prometheus_client import CollectorRegistry
     from exporters.loki import LokiHandler, LokiOptions
     options = LokiOptions(memory_bytes=int(sys.argv[3]), batch_wait=0.05, backoff=0.05, sampling=None,
                           spill_dir=pathlib.Path(sys.argv[2]), fsync="never")
-    handler = LokiHandler(sys.argv[1], {"service": "killed", "env": "test"}, options)
+    registry = CollectorRegistry()
+    handler = LokiHandler(sys.argv[1], {"service": "killed", "env": "test"}, options, registry=registry)
     log = logging.getLogger("app")
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     for i in range(5000):
         log.info("record %06d", i)
-    print("emitted", flush=True)
+    # On a loaded machine the spill thread can fall behind the emitter: those records are dropped
+    # (counted, reason memory_full) rather than block the app; the parent subtracts them.
+    dropped = registry.get_sample_value("llm_sre_loki_records_dropped_total",
+                                        {"reason": "memory_full", "level": "INFO"}) or 0
+    print("emitted", int(dropped), flush=True)
     time.sleep(60)
 """)
 
@@ -164,7 +170,9 @@ def test_kill_9_loses_at_most_the_memory_buffer(tmp_path):
     argv = [sys.executable, "-c", KILL_CHILD, url, str(tmp_path / "spill"), str(memory_bytes)]
     child = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     try:
-        assert child.stdout is not None and child.stdout.readline().strip() == "emitted"
+        assert child.stdout is not None
+        word, dropped = child.stdout.readline().split()
+        assert word == "emitted"
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(10)
@@ -172,9 +180,13 @@ def test_kill_9_loses_at_most_the_memory_buffer(tmp_path):
     for writer in writer_dirs(next((tmp_path / "spill").iterdir())):
         batch, _ = Segments(writer).read(10**6, 1 << 40)
         on_disk += [json.loads(e.line)["message"] for e in batch]
-    assert on_disk == [f"record {i:06d}" for i in range(len(on_disk))]  # a prefix, in order, no holes
+    numbers = [int(m.split()[1]) for m in on_disk]
+    assert numbers == sorted(set(numbers))  # in order, no repeats
+    if dropped == "0":  # nothing dropped: a prefix, no holes
+        assert numbers == list(range(len(numbers)))
     line = len(json.dumps({"message": "record 000000"})) + 150  # the JSON fields around the message
-    assert 5000 - len(on_disk) <= memory_bytes // (line + 64) + 1  # what the memory buffer can hold
+    # Every record is on disk, counted as dropped, or was in the memory buffer when the kill came.
+    assert 5000 - len(on_disk) - int(dropped) <= memory_bytes // (line + 64) + 1
 
 
 def test_line_too_long_is_truncated_to_lokis_limit_and_sent_again(tmp_path):
