@@ -156,9 +156,9 @@ KILL_CHILD = textwrap.dedent("""
     for i in range(5000):
         log.info("record %06d", i)
     # On a loaded machine the spill thread can fall behind the emitter: those records are dropped
-    # (counted, reason memory_full) rather than block the app; the parent subtracts them.
-    dropped = registry.get_sample_value("llm_sre_loki_records_dropped_total",
-                                        {"reason": "memory_full", "level": "INFO"}) or 0
+    # (counted by reason) rather than block the app; the parent subtracts them.
+    dropped = sum(s.value for m in registry.collect() if m.name == "llm_sre_loki_records_dropped"
+                  for s in m.samples if s.name.endswith("_total"))
     print("emitted", int(dropped), flush=True)
     time.sleep(60)
 """)
