@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from alert_webhooks.limits import BodyLimit
-from alert_webhooks.routes import analysis, feedback, health, incidents, intake
+from alert_webhooks.routes import analysis, errors, feedback, health, incidents, intake
 from alert_webhooks.schemas import Notification
 from alert_webhooks.service import Service, build_service
 from alert_webhooks.settings import Settings
@@ -52,6 +52,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    errors.install(app)  # 405 answers list every method of the path
     for module in (intake, incidents, health, analysis, feedback):
         app.include_router(module.router)
     app.include_router(analysts_routes.router)  # /ask, /clusters, /security/detections (issue 16)

@@ -10,16 +10,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from alert_webhooks.analysis.result import AnalysisResult
+from alert_webhooks.wire import AwareTimestamp
 
 Status = Literal["firing", "resolved"]
 
 
 class _Edge(BaseModel):
-    # Unknown keys are tolerated (newer Alertmanagers add fields) but every documented key is typed.
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    # Unknown keys are tolerated (newer Alertmanagers add fields) but every documented key is typed,
+    # strictly: the published schema is what is accepted (see alert_webhooks.wire).
+    model_config = ConfigDict(extra="ignore", frozen=True, strict=True)
 
 
 def _in_utc_range(value: datetime) -> datetime:
@@ -44,9 +46,9 @@ class Alert(_Edge):
     annotations: dict[str, str] = Field(default_factory=dict)
     # Aware only: Alertmanager always sends RFC 3339 with an offset, and a naive time could not be
     # ordered against the others.
-    startsAt: Annotated[AwareDatetime, AfterValidator(_plausible_start)]
+    startsAt: Annotated[AwareTimestamp, AfterValidator(_plausible_start)]
     # Firing alerts may carry Go's zero time (0001-01-01T00:00:00Z): allowed, but only in range.
-    endsAt: Annotated[AwareDatetime, AfterValidator(_in_utc_range)] | None = None
+    endsAt: Annotated[AwareTimestamp, AfterValidator(_in_utc_range)] | None = None
     generatorURL: str = ""
     fingerprint: str = Field(min_length=1)
 
@@ -60,7 +62,7 @@ class Notification(_Edge):
 
     version: Literal["4"]
     groupKey: str = Field(min_length=1)
-    truncatedAlerts: int = 0
+    truncatedAlerts: int = Field(0, ge=0, le=1_000_000_000)
     status: Status
     receiver: str
     groupLabels: dict[str, str] = Field(default_factory=dict)

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from alert_webhooks.routes.deps import ServiceDep, request_settings, require_read_token
+from alert_webhooks.routes.errors import errors
+from alert_webhooks.wire import STRICT
 from analysts.ask import ask
 from analysts.settings import AnalystsSettings, get_settings
 from clustering.store import load_snapshot
@@ -48,16 +50,17 @@ def require_configured_token(request: Request) -> None:
     require_read_token(request)
 
 
-_ERROR = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
-_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing or wrong token, or no token configured (fails closed)", "content": _ERROR},
-}
-
-router = APIRouter(prefix="/api/v1", tags=["analysts"], dependencies=[Depends(require_configured_token)],
-                   responses=_AUTH_ERRORS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["analysts"],
+    dependencies=[Depends(require_configured_token)],
+    responses=errors(notes={401: "Missing or wrong token, or no token configured (fails closed)"}),
+)
 
 
 class AskBody(BaseModel):
+    model_config = STRICT
+
     question: str = Field(min_length=1, description="a question, or an alert summary")
     labels: dict[str, str] | None = Field(None, max_length=64, description="route an alert by its labels")
     route_only: bool = False
@@ -79,8 +82,7 @@ class AskOut(BaseModel):
     missing: list[str] = []
 
 
-@router.post("/ask", responses={413: {"description": "Question longer than LLM_SRE_ASK_MAX_CHARS",
-                                     "content": _ERROR}})
+@router.post("/ask", responses=errors(notes={413: "Body or question over the limit (LLM_SRE_ASK_MAX_CHARS)"}))
 async def ask_route(body: AskBody, settings: SettingsDep) -> AskOut:
     """Route a question (or an alert's labels) to an analyst and answer from evidence."""
     if len(body.question) > settings.ask_max_chars:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from alert_webhooks.analysis.facts import redis_fields
 from alert_webhooks.schemas import Notification
+from alert_webhooks.wire import STRICT, Timestamp
 
 Scalar = str | int | float | bool
 
@@ -108,7 +109,9 @@ def parse_redis_info(text: str) -> dict[str, str]:
 class IncidentInput(BaseModel):
     """The body of ``POST /api/v1/analyze``: an incident described by hand or by another tool."""
 
-    timestamp: datetime | None = None
+    model_config = STRICT
+
+    timestamp: Timestamp | None = None
     error_logs: list[str] = Field(default_factory=list, max_length=5000)
     metrics: dict[str, Scalar] = Field(default_factory=dict)
     redis_info: dict[str, Scalar] | str | None = None

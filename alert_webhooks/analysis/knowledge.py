@@ -21,15 +21,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from alert_webhooks.analysis.result import Category, Severity
+from alert_webhooks.wire import STRICT
 
 DOC_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$"  # safe in URLs, logs and Slack text
 
 
 class KnowledgeInput(BaseModel):
     """What a client sends to create or replace a document (``id`` is generated when absent)."""
+
+    model_config = STRICT
 
     id: str | None = Field(None, pattern=DOC_ID)
     category: Category
@@ -45,6 +48,8 @@ class KnowledgeInput(BaseModel):
 
 
 class KnowledgeDocument(KnowledgeInput):
+    model_config = ConfigDict(strict=False)  # what the service answers, not what it accepts
+
     id: str
     created_at: datetime
     updated_at: datetime

@@ -19,9 +19,11 @@ from alert_webhooks.analysis.knowledge import DOC_ID, KnowledgeBase, KnowledgeDo
 from alert_webhooks.analysis.result import AnalysisResult, Category
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.routes.deps import Authorized, ReadOnly, request_settings
+from alert_webhooks.routes.errors import errors
+from alert_webhooks.wire import STRICT
 from exporters.redact import redact_mapping
 
-router = APIRouter(prefix="/api/v1", tags=["analysis"])
+router = APIRouter(prefix="/api/v1", tags=["analysis"], responses=errors(401))
 
 
 def get_knowledge(request: Request) -> KnowledgeBase:
@@ -41,6 +43,8 @@ AnalystDep = Annotated[IncidentAnalyst, Depends(get_analyst)]
 
 
 class SearchQuery(BaseModel):
+    model_config = STRICT
+
     query: str = Field(min_length=1, max_length=4000)
     category: Category | None = None
     limit: int = Field(5, ge=1, le=50)
@@ -57,7 +61,7 @@ def _found(doc: KnowledgeDocument | None, doc_id: str) -> KnowledgeDocument:
     return doc
 
 
-@router.post("/analyze", dependencies=Authorized)
+@router.post("/analyze", dependencies=Authorized, responses=errors(403, 413))
 async def analyze(incident: IncidentInput, analyst: AnalystDep) -> AnalysisResult:
     """Analyse an incident now: deterministic, then the LLM within its deadline if it grounds."""
     # Masked before the analyst (and its prompt, archive and answer) sees it, as at the webhook intake.
@@ -65,7 +69,7 @@ async def analyze(incident: IncidentInput, analyst: AnalystDep) -> AnalysisResul
     return masked_analysis(await analyst.analyse(f"api-{uuid.uuid4().hex[:16]}", clean.to_case()))
 
 
-@router.get("/analyze/{incident_id}", dependencies=Authorized)
+@router.get("/analyze/{incident_id}", dependencies=Authorized, responses=errors(404))
 def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
     """The latest analysis of an incident (from the API or from an Alertmanager notification)."""
     found = analyst.archive.get(incident_id) if analyst.archive else None
@@ -74,7 +78,12 @@ def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
     return found
 
 
-@router.post("/knowledge", status_code=status.HTTP_201_CREATED, dependencies=Authorized)
+@router.post(
+    "/knowledge",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=Authorized,
+    responses=errors(403, 409, 413),
+)
 def create_document(data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Add a document; 409 if the given id exists (use PUT to replace)."""
     if data.id and kb.get(data.id) is not None:
@@ -93,7 +102,12 @@ def list_documents(
     return kb.documents(category, limit, offset)
 
 
-@router.post("/knowledge/bulk-import", status_code=status.HTTP_201_CREATED, dependencies=Authorized)
+@router.post(
+    "/knowledge/bulk-import",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=Authorized,
+    responses=errors(403, 413),
+)
 def bulk_import(
     docs: Annotated[list[KnowledgeInput], Field(max_length=1000)], kb: KnowledgeDep
 ) -> dict[str, int]:
@@ -101,26 +115,31 @@ def bulk_import(
     return {"imported": len(kb.bulk_import(docs))}
 
 
-@router.get("/knowledge/{doc_id}", dependencies=Authorized)
+@router.get("/knowledge/{doc_id}", dependencies=Authorized, responses=errors(404))
 def get_document(doc_id: DocId, kb: KnowledgeDep) -> KnowledgeDocument:
     """One document."""
     return _found(kb.get(doc_id), doc_id)
 
 
-@router.put("/knowledge/{doc_id}", dependencies=Authorized)
+@router.put("/knowledge/{doc_id}", dependencies=Authorized, responses=errors(403, 413))
 def replace_document(doc_id: DocId, data: KnowledgeInput, kb: KnowledgeDep) -> KnowledgeDocument:
     """Create or replace the document at this id (the path id wins over a body id)."""
     return kb.put(data, doc_id=doc_id)
 
 
-@router.delete("/knowledge/{doc_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=Authorized)
+@router.delete(
+    "/knowledge/{doc_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=Authorized,
+    responses=errors(403, 404),
+)
 def delete_document(doc_id: DocId, kb: KnowledgeDep) -> None:
     """Remove a document."""
     if not kb.delete(doc_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no knowledge document {doc_id!r}")
 
 
-@router.post("/search", dependencies=ReadOnly)
+@router.post("/search", dependencies=ReadOnly, responses=errors(413))
 def search(body: SearchQuery, kb: KnowledgeDep) -> list[SearchHit]:
     """BM25 search over the knowledge base."""
     return [

@@ -10,10 +10,11 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from alert_webhooks.delivery.render import view
 from alert_webhooks.incidents import DeliveryState, Incident
 from alert_webhooks.routes.deps import Authorized, ServiceDep
+from alert_webhooks.routes.errors import errors
 from alert_webhooks.schemas import DeliveryOut, IncidentOut, IncidentPage, Status
 from alert_webhooks.store import IncidentFilter, call, read
 
-router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=Authorized)
+router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=Authorized, responses=errors(401))
 
 Text = Annotated[str | None, Query(max_length=200)]
 
@@ -72,7 +73,7 @@ async def list_incidents(
     return Response(await read(service.store, page), media_type="application/json")
 
 
-@router.get("/incidents/{incident_id}", responses={404: {"description": "No such incident"}})
+@router.get("/incidents/{incident_id}", responses=errors(notes={404: "No such incident"}))
 async def get_incident(incident_id: Annotated[str, Path(max_length=64)], service: ServiceDep) -> IncidentOut:
     """One incident with its analysis and per-sink delivery state."""
     incident = await call(service.store, service.store.incident, incident_id)

@@ -3,36 +3,26 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import ValidationError
 
 from alert_webhooks.masking import masked
 from alert_webhooks.routes.deps import ServiceDep, require_token
+from alert_webhooks.routes.errors import errors
 from alert_webhooks.schemas import IntakeResponse, Notification
 from alert_webhooks.store import call
 
 router = APIRouter(tags=["intake"])
 
-_ERROR_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {"detail": {}},
-}
-_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {
-        "description": "Missing or wrong webhook token",
-        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+_RESPONSES = errors(
+    403,
+    413,
+    notes={
+        401: "Missing or wrong webhook token",
+        422: "Malformed JSON or a payload that is not Alertmanager v4 (the field is named)",
     },
-    413: {
-        "description": "Body larger than the configured limit",
-        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
-    },
-    422: {
-        "description": "Malformed JSON or a payload that is not Alertmanager v4 (the field is named)",
-        "content": {"application/json": {"schema": _ERROR_SCHEMA}},
-    },
-}
+)
 
 
 @router.post(
