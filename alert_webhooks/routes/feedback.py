@@ -16,6 +16,7 @@ from slack_sdk.signature import Clock, SignatureVerifier
 
 from alert_webhooks.feedback import FeedbackError, Loader, parse_interaction
 from alert_webhooks.routes.deps import ServiceDep, request_settings
+from alert_webhooks.routes.errors import errors
 from alert_webhooks.store import call
 from exporters.catalogue import metrics
 
@@ -34,7 +35,13 @@ def _verifier(request: Request, secret: str) -> SignatureVerifier:
 @router.post(
     "/interactions",
     status_code=status.HTTP_200_OK,
-    responses={400: {}, 401: {}, 403: {}, 404: {}, 413: {}},
+    responses=errors(
+        400, 404, 413,
+        notes={
+            401: "Unsigned, forged or stale Slack request (older than 5 minutes)",
+            403: "SLACK_SIGNING_SECRET is not configured",
+        },
+    ),
 )
 async def interactions(request: Request, service: ServiceDep) -> Response:
     """Store a feedback click with its incident; Slack only needs the 200 (within 3 s)."""
