@@ -30,6 +30,15 @@ class PastCase:
     summary: str
 
 
+def stored_form(result: AnalysisResult) -> tuple[AnalysisResult, str]:
+    """The result as archived, and its first reference (runbook) that related cases are found by.
+
+    Stored masked: ``POST /api/v1/analyze`` bodies are not masked at an intake, and what is
+    archived is served by ``GET /api/v1/analyze/{id}`` and quoted in other incidents."""
+    result = masked_analysis(result)
+    return result, result.references[0] if result.references else ""
+
+
 class Archive:
     def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,10 +53,7 @@ class Archive:
         self._db.execute("CREATE INDEX IF NOT EXISTS analyses_reference ON analyses (reference, saved_at)")
 
     def save(self, result: AnalysisResult) -> None:
-        """Stored masked: ``POST /api/v1/analyze`` bodies are not masked at an intake, and what is
-        stored here is served by ``GET /api/v1/analyze/{id}`` and quoted in other incidents."""
-        result = masked_analysis(result)
-        reference = result.references[0] if result.references else ""
+        result, reference = stored_form(result)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",

@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,10 +79,11 @@ def terms(text: str) -> list[str]:
 
 # Column order matters: bm25() weights below follow it.
 _COLUMNS = ("title", "tags", "symptoms", "root_causes", "body")
-_WEIGHTS = "4.0, 4.0, 2.0, 1.0, 0.5"
+COLUMN_WEIGHTS = (4.0, 4.0, 2.0, 1.0, 0.5)
+_WEIGHTS = ", ".join(map(str, COLUMN_WEIGHTS))
 
 
-def _index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
+def index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
     body = [*doc.diagnosis_steps, *doc.solutions, *doc.prevention, *doc.related_metrics, doc.category]
     fields = (
         doc.title,
@@ -94,10 +95,55 @@ def _index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
     return tuple(" ".join(terms(f)) for f in fields)
 
 
-class KnowledgeBase:
+class Documents:
+    """Create, replace and seed, shared by the SQLite base here and the Redis one
+    (:mod:`alert_webhooks.analysis.redis_knowledge`); a backend supplies ``_get`` and ``_write``
+    and guards them with ``_lock``."""
+
+    _lock: threading.Lock
+    _clock: Callable[[], datetime]
+
+    def _get(self, doc_id: str) -> KnowledgeDocument | None:
+        raise NotImplementedError
+
+    def _write(self, doc: KnowledgeDocument) -> None:
+        raise NotImplementedError
+
+    def get(self, doc_id: str) -> KnowledgeDocument | None:
+        with self._lock:
+            return self._get(doc_id)
+
+    def put(self, data: KnowledgeInput, doc_id: str | None = None) -> KnowledgeDocument:
+        """Create or replace; ``created_at`` survives a replace."""
+        doc_id = doc_id or data.id or uuid.uuid4().hex[:12]
+        now = self._clock()
+        with self._lock:
+            old = self._get(doc_id)
+            doc = KnowledgeDocument(
+                **{**data.model_dump(), "id": doc_id},
+                created_at=old.created_at if old else now,
+                updated_at=now,
+            )
+            self._write(doc)
+        return doc
+
+    def bulk_import(self, docs: Iterable[KnowledgeInput]) -> list[KnowledgeDocument]:
+        return [self.put(d) for d in docs]
+
+    def seed(self, docs: Iterable[KnowledgeInput]) -> int:
+        """Add shipped runbooks that are not there yet; never overwrite an operator's edit."""
+        added = 0
+        for d in docs:
+            if d.id and self.get(d.id) is None:
+                self.put(d)
+                added += 1
+        return added
+
+
+class KnowledgeBase(Documents):
     """Documents as JSON rows plus an FTS5 index kept in the same transaction."""
 
-    def __init__(self, path: Path, clock=lambda: datetime.now(UTC)) -> None:
+    def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
@@ -115,48 +161,18 @@ class KnowledgeBase:
         self._db.close()
 
     def _write(self, doc: KnowledgeDocument) -> None:
+        self._db.execute("BEGIN")
         self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc.id, doc.model_dump_json()))
         self._db.execute("DELETE FROM documents_fts WHERE id = ?", (doc.id,))
         self._db.execute(
             f"INSERT INTO documents_fts (id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-            (doc.id, *_index_row(doc)),
+            (doc.id, *index_row(doc)),
         )
-
-    def put(self, data: KnowledgeInput, doc_id: str | None = None) -> KnowledgeDocument:
-        """Create or replace; ``created_at`` survives a replace."""
-        doc_id = doc_id or data.id or uuid.uuid4().hex[:12]
-        now = self._clock()
-        with self._lock:
-            old = self._get(doc_id)
-            doc = KnowledgeDocument(
-                **{**data.model_dump(), "id": doc_id},
-                created_at=old.created_at if old else now,
-                updated_at=now,
-            )
-            self._db.execute("BEGIN")
-            self._write(doc)
-            self._db.execute("COMMIT")
-        return doc
-
-    def bulk_import(self, docs: Iterable[KnowledgeInput]) -> list[KnowledgeDocument]:
-        return [self.put(d) for d in docs]
-
-    def seed(self, docs: Iterable[KnowledgeInput]) -> int:
-        """Add shipped runbooks that are not there yet; never overwrite an operator's edit."""
-        added = 0
-        for d in docs:
-            if d.id and self.get(d.id) is None:
-                self.put(d)
-                added += 1
-        return added
+        self._db.execute("COMMIT")
 
     def _get(self, doc_id: str) -> KnowledgeDocument | None:
         row = self._db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return KnowledgeDocument.model_validate_json(row[0]) if row else None
-
-    def get(self, doc_id: str) -> KnowledgeDocument | None:
-        with self._lock:
-            return self._get(doc_id)
 
     def delete(self, doc_id: str) -> bool:
         with self._lock:
