@@ -11,13 +11,13 @@ Past incidents that matched the same runbook are what on-call wants as "related 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alert_webhooks.analysis.knowledge import connect
 from alert_webhooks.analysis.result import AnalysisResult
 from alert_webhooks.masking import masked_analysis
 from exporters.redact import redact
@@ -41,11 +41,9 @@ def stored_form(result: AnalysisResult) -> tuple[AnalysisResult, str]:
 
 class Archive:
     def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS analyses (incident_id TEXT PRIMARY KEY, body TEXT NOT NULL,"
             " reference TEXT NOT NULL, saved_at TEXT NOT NULL)"

@@ -95,6 +95,15 @@ def index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
     return tuple(" ".join(terms(f)) for f in fields)
 
 
+def connect(path: Path) -> sqlite3.Connection:
+    """The analyst's SQLite file (knowledge base and archive): one connection, WAL, shared across
+    threads behind the caller's lock — calls are millisecond-sized."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
+
+
 class Documents:
     """Create, replace and seed, shared by the SQLite base here and the Redis one
     (:mod:`alert_webhooks.analysis.redis_knowledge`); a backend supplies ``_get`` and ``_write``
@@ -144,13 +153,9 @@ class KnowledgeBase(Documents):
     """Documents as JSON rows plus an FTS5 index kept in the same transaction."""
 
     def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
-        self._lock = threading.Lock()
-        # One connection guarded by a lock: calls are millisecond-sized and come from the event
-        # loop thread and the worker alike.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._lock = threading.Lock()  # calls come from the event loop thread and the worker alike
+        self._db = connect(path)
         self._db.execute("CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
         self._db.execute(
             "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("

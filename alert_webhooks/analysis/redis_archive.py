@@ -12,34 +12,18 @@ a sorted set of incidents by save time, so "the latest cases of this runbook" is
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
-import redis
 from redis.client import Pipeline
 
 from alert_webhooks.analysis.archive import PastCase, stored_form
+from alert_webhooks.analysis.redis_records import RedisRecords
 from alert_webhooks.analysis.result import AnalysisResult
 from exporters.redact import redact
 
 
-class RedisArchive:
-    def __init__(
-        self,
-        client: redis.Redis,
-        prefix: str = "llm-sre:archive",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._r = client
-        self._p = prefix
-        self._clock = clock
-
-    @classmethod
-    def from_url(cls, url: str) -> RedisArchive:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30))
-
-    def _k(self, name: str) -> str:
-        return f"{self._p}:{name}"
+class RedisArchive(RedisRecords):
+    PREFIX = "llm-sre:archive"
 
     def save(self, result: AnalysisResult) -> None:
         result, reference = stored_form(result)
@@ -73,6 +57,3 @@ class RedisArchive:
                 summary = AnalysisResult.model_validate_json(body).summary
                 cases.append(PastCase(incident_id, datetime.fromtimestamp(at, UTC), redact(summary)))
         return cases
-
-    def close(self) -> None:
-        self._r.close()

@@ -27,8 +27,6 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 import redis
 import snowballstemmer
@@ -42,6 +40,7 @@ from alert_webhooks.analysis.knowledge import (
     index_row,
     terms,
 )
+from alert_webhooks.analysis.redis_records import RedisRecords
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 POSTINGS = 1000  # documents read per query term
@@ -74,27 +73,12 @@ def _weights(doc: KnowledgeDocument) -> tuple[Counter[str], int]:
     return counts, length
 
 
-class RedisKnowledgeBase(Documents):
-    def __init__(
-        self,
-        client: redis.Redis,
-        prefix: str = "llm-sre:kb",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._r = client
-        self._p = prefix
-        self._clock = clock
+class RedisKnowledgeBase(RedisRecords, Documents):
+    PREFIX = "llm-sre:kb"
+
+    def __init__(self, client: redis.Redis, prefix: str | None = None) -> None:
+        super().__init__(client, prefix)
         self._lock = threading.Lock()  # this process's writers; other replicas are fenced by WATCH
-
-    @classmethod
-    def from_url(cls, url: str) -> RedisKnowledgeBase:
-        return cls(redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30))
-
-    def _k(self, name: str) -> str:
-        return f"{self._p}:{name}"
-
-    def close(self) -> None:
-        self._r.close()
 
     def _get(self, doc_id: str) -> KnowledgeDocument | None:
         raw = self._r.get(self._k(f"doc:{doc_id}"))
