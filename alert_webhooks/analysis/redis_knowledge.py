@@ -13,7 +13,9 @@ the same at 10,000 documents as at 100 (bench/knowledge_search.py measures it):
   letters and digits, lower-cased, Porter-stemmed by ``snowballstemmer``), so both backends match
   the same words;
 * ``kb:post:<term>`` is a sorted set of the documents holding the term, scored by its frequency
-  weighted per field with the SQLite base's FTS5 column weights (title and tags count most);
+  weighted per field with the SQLite base's FTS5 column weights (title and tags count most), then
+  by shortness: the score packs both (:func:`_posting`), so a query needs no other read per
+  document than the ones it returns;
 * a query reads at most :data:`POSTINGS` documents per term (those where the term weighs most) for
   at most 64 terms, and ranks the candidates with FTS5's BM25 (same constants, same idf, same
   unweighted document length). A term found in more documents than that ranks only its best ones,
@@ -43,7 +45,8 @@ from alert_webhooks.analysis.knowledge import (
 from alert_webhooks.analysis.redis_records import RedisRecords
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
-POSTINGS = 1000  # documents read per query term
+POSTINGS = 300  # documents read per query term
+_LENGTH_SPAN = 1_000_000  # document lengths (tokens) packed below the frequency in a posting's score
 MAX_TERMS = 64  # as the SQLite base
 PAGE = 50  # documents fetched at a time when a category filter skips some
 _PORTER = snowballstemmer.stemmer("porter")  # the algorithm of FTS5's porter tokenizer
@@ -58,6 +61,17 @@ def _stem(word: str) -> str:
 
 def tokens(text: str) -> list[str]:
     return [_stem(t) for t in _SEPARATORS.split(text.lower()) if t]
+
+
+def _posting(weight: float, length: int) -> float:
+    """Frequency (a multiple of 0.5: the column weights) first, shorter documents first among
+    equals — the order BM25 prefers; exact in a double for any real document."""
+    return round(weight * 2) * _LENGTH_SPAN + (_LENGTH_SPAN - 1 - min(length, _LENGTH_SPAN - 1))
+
+
+def _unpack(score: float) -> tuple[float, int]:
+    doubled, rest = divmod(int(score), _LENGTH_SPAN)
+    return doubled / 2, _LENGTH_SPAN - 1 - rest
 
 
 def _weights(doc: KnowledgeDocument) -> tuple[Counter[str], int]:
@@ -88,7 +102,6 @@ class RedisKnowledgeBase(RedisRecords, Documents):
         weights, length = _weights(old)
         for term in weights:
             pipe.zrem(self._k(f"post:{term}"), old.id)
-        pipe.hdel(self._k("lengths"), old.id)
         pipe.incrby(self._k("total_length"), -length)
         pipe.zrem(self._k("ids"), old.id)
         pipe.zrem(self._k(f"category:{old.category}"), old.id)
@@ -108,8 +121,7 @@ class RedisKnowledgeBase(RedisRecords, Documents):
             if doc is not None:
                 weights, length = _weights(doc)
                 for term, weight in weights.items():
-                    pipe.zadd(self._k(f"post:{term}"), {doc.id: weight})
-                pipe.hset(self._k("lengths"), doc.id, length)
+                    pipe.zadd(self._k(f"post:{term}"), {doc.id: _posting(weight, length)})
                 pipe.incrby(self._k("total_length"), length)
                 pipe.zadd(self._k("ids"), {doc.id: 0})  # equal scores: ZRANGE orders by id
                 pipe.zadd(self._k(f"category:{doc.category}"), {doc.id: 0})
@@ -150,17 +162,13 @@ class RedisKnowledgeBase(RedisRecords, Documents):
         if not count:
             return []
         average = max(float(total or 0) / count, 1e-9)
-        frequencies: dict[str, list[tuple[float, float]]] = {}
+        scores: dict[str, float] = {}
         for postings, holders in zip(found[::2], found[1::2], strict=True):
             idf = max(math.log((count - holders + 0.5) / (holders + 0.5)), 1e-6)  # as FTS5 clamps it
-            for member, weight in postings:
-                frequencies.setdefault(member.decode(), []).append((weight, idf))
-        ids = list(frequencies)
-        lengths = dict(zip(ids, self._r.hmget(self._k("lengths"), ids), strict=True))
-        scores = {}
-        for doc_id, pairs in frequencies.items():
-            norm = K1 * (1 - B + B * float(lengths[doc_id] or 0) / average)
-            scores[doc_id] = sum(idf * tf * (K1 + 1) / (tf + norm) for tf, idf in pairs)
+            for member, packed in postings:
+                tf, length = _unpack(packed)
+                gain = idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * length / average))
+                scores[member.decode()] = scores.get(member.decode(), 0.0) + gain
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
         hits: list[Hit] = []
         for start in range(0, len(ranked), PAGE):
