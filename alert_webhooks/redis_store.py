@@ -12,7 +12,13 @@ while worked on runs again). The pieces:
 * retries wait in a sorted set per priority and are moved back into the stream when due;
 * enqueue/complete/promote are Lua scripts, because "is this incident already queued or being
   worked on" must be decided atomically against a concurrent ack;
-* read-modify-write of one group's incident runs under a redis-py ``Lock`` on the group.
+* read-modify-write of one group's incident runs under a redis-py ``Lock`` on the group, whose
+  timeout is a third of the lease: a lock left by a killed replica must free before the lease of
+  the job waiting on it runs out (with a 30 s lock and a 10 s lease, two workers ended up holding
+  one job and both posted to Slack);
+* every claim takes a fencing token (``fence:<incident>``, incremented per claim, carried in
+  ``Job.token``); writes made for a job (delivery state, analysis, ack, retry, dead letter) are
+  checked against it atomically, so a holder whose lease lapsed cannot mark or make a post.
 
 Listing filters by ``status``, ``severity``, ``alertname`` and ``service`` read one sorted set per
 value (``idx:<field>:<value>``, by creation time), intersected when several filters are given, so
@@ -22,13 +28,17 @@ a page costs its own size, not a scan (measured before: a filtered list scanned 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
 
 import redis
+from redis.client import Pipeline
 from redis.exceptions import ResponseError
+from redis.lock import Lock
 
 from alert_webhooks.analysis.result import AnalysisResult
 from alert_webhooks.incidents import (
@@ -46,7 +56,7 @@ from alert_webhooks.incidents import (
     with_vote,
 )
 from alert_webhooks.schemas import Notification
-from alert_webhooks.store import DeadLetter, IncidentFilter, QueueStats
+from alert_webhooks.store import DeadLetter, IncidentFilter, QueueStats, StaleClaim
 
 GROUP = "workers"
 INDEXED = ("status", "severity", "alertname", "service")
@@ -64,8 +74,11 @@ else
 end
 return 1
 """
-# KEYS: queued, dirty, enqueued, stream, attempts, dead   ARGV: incident, entry, now
+# KEYS: queued, dirty, enqueued, stream, attempts, dead, fence   ARGV: incident, entry, now, fence
 _COMPLETE = """
+if redis.call('GET', KEYS[7]) ~= ARGV[4] then
+  return 0
+end
 redis.call('XACK', KEYS[4], 'workers', ARGV[2])
 redis.call('XDEL', KEYS[4], ARGV[2])
 redis.call('HDEL', KEYS[5], ARGV[1])
@@ -90,8 +103,11 @@ return #due
 
 
 class RedisStore:
-    def __init__(self, client: redis.Redis, prefix: str = "llm-sre", retention: float = 30 * 86400) -> None:
+    def __init__(
+        self, client: redis.Redis, prefix: str = "llm-sre", retention: float = 30 * 86400, lease: float = 60.0
+    ) -> None:
         self._r = client
+        self._lock_seconds = lease / 3
         self._retention = int(retention)
         self._p = prefix
         self._enqueue_script = client.register_script(_ENQUEUE)
@@ -127,19 +143,44 @@ class RedisStore:
         self._r.set(self._k("idx:version"), INDEX_VERSION)
 
     @classmethod
-    def from_url(cls, url: str, retention: float = 30 * 86400) -> RedisStore:
+    def from_url(cls, url: str, retention: float = 30 * 86400, lease: float = 60.0) -> RedisStore:
         return cls(
-            redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30), retention=retention
+            redis.Redis.from_url(url, socket_timeout=10, health_check_interval=30),
+            retention=retention,
+            lease=lease,
         )
 
     def _k(self, name: str) -> str:
         return f"{self._p}:{name}"
 
+    def _group_lock(self, group_key: str) -> Lock:
+        """Waiting gives up as soon as a dead holder's lock would have expired: the job fails and
+        is retried instead of outliving its lease."""
+        seconds = self._lock_seconds
+        return self._r.lock(self._k(f"lock:{group_key}"), timeout=seconds, blocking_timeout=seconds)
+
+    def _fenced(self, job: Job | None, write: Callable[[Pipeline], object]) -> None:
+        """Run ``write`` in a MULTI that commits only if ``job`` still holds the incident's fence."""
+        if job is None:
+            pipe = self._r.pipeline()
+            write(pipe)
+            pipe.execute()
+            return
+        key, fence = self._k(f"fence:{job.incident_id}"), job.token.rsplit(":", 1)[1]
+
+        def checked(pipe: Pipeline) -> None:
+            if pipe.get(key) != fence.encode():
+                raise StaleClaim(f"the claim on incident {job.incident_id} passed to another worker")
+            pipe.multi()
+            write(pipe)
+
+        self._r.transaction(checked, key)
+
     # --- intake -------------------------------------------------------------------------------
 
     def ingest(self, notification: Notification, now: float) -> IngestResult:
         key = self._k(f"seen:{dedup_key(notification)}")
-        with self._r.lock(self._k(f"lock:{notification.groupKey}"), timeout=30, blocking_timeout=30):
+        with self._group_lock(notification.groupKey):
             # Checked under the group lock: two copies of one notification racing in both see it.
             known = self._r.get(key)
             if known is not None:
@@ -164,7 +205,7 @@ class RedisStore:
         if body is None:
             raise KeyError(f"no archived notification {notification_id}")
         notification = Notification.model_validate_json(body)
-        with self._r.lock(self._k(f"lock:{notification.groupKey}"), timeout=30, blocking_timeout=30):
+        with self._group_lock(notification.groupKey):
             incident, _ = self._fold(notification, now)
             self._save(replace(incident, revision=incident.revision + 1, updated_at=now))
             self.enqueue(incident.id, now)
@@ -251,31 +292,33 @@ class RedisStore:
         raws = self._r.mget([self._k(f"incident:{i.decode()}") for i in ids]) if ids else []
         return self._with_deliveries([load_incident(r) for r in raws if r]), int(total)
 
-    def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None:
+    def save_analysis(
+        self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool, job: Job | None = None
+    ) -> None:
         incident = self._load(incident_id)
         if incident is None:
             return
-        with self._r.lock(self._k(f"lock:{incident.group_key}"), timeout=30, blocking_timeout=30):
+        with self._group_lock(incident.group_key):
             current = self._load(incident_id) or incident
-            self._save(
-                replace(current, analysis=analysis, revision=current.revision + int(bump), updated_at=now)
-            )
+            saved = replace(current, analysis=analysis, revision=current.revision + int(bump), updated_at=now)
+            self._fenced(job, lambda pipe: pipe.set(self._k(f"incident:{incident_id}"), dump_incident(saved)))
 
     def save_feedback(self, incident_id: str, voter: str, choice: str, now: float) -> Incident | None:
         """Record a vote (a new revision, so Grafana's tags follow); ``None``: no such incident."""
         incident = self._load(incident_id)
         if incident is None:
             return None
-        with self._r.lock(self._k(f"lock:{incident.group_key}"), timeout=30, blocking_timeout=30):
+        with self._group_lock(incident.group_key):
             current = self._load(incident_id) or incident
             voted = with_vote(current, voter, choice, now)
             self._save(voted)
             return voted
 
-    def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
-        self._r.hset(
-            self._k(f"deliveries:{incident_id}"), sink, json.dumps([state.ref, state.revision, state.status])
-        )
+    def save_delivery(
+        self, incident_id: str, sink: str, state: DeliveryState, job: Job | None = None
+    ) -> None:
+        value = json.dumps([state.ref, state.revision, state.status])
+        self._fenced(job, lambda pipe: pipe.hset(self._k(f"deliveries:{incident_id}"), sink, value))
 
     # --- queue --------------------------------------------------------------------------------
 
@@ -301,13 +344,18 @@ class RedisStore:
             if not fields:  # deleted while pending
                 continue
             incident_id = fields[b"incident"].decode()
-            self._r.hdel(self._k("dirty"), incident_id)  # we are about to read the newest state
-            attempts = int(self._r.hget(self._k("attempts"), incident_id) or 0)
-            jobs.append(Job(incident_id, attempts, f"{priority}:{entry_id.decode()}"))
+            pipe = self._r.pipeline()
+            pipe.hdel(self._k("dirty"), incident_id)  # we are about to read the newest state
+            pipe.hget(self._k("attempts"), incident_id)
+            # The new fence invalidates whoever held this entry before (its lease lapsed).
+            pipe.incr(self._k(f"fence:{incident_id}"))
+            pipe.expire(self._k(f"fence:{incident_id}"), self._retention)
+            _, attempts, fence, _ = pipe.execute()
+            jobs.append(Job(incident_id, int(attempts or 0), f"{priority}:{entry_id.decode()}:{fence}"))
         return jobs
 
     def _entry(self, job: Job) -> tuple[str, str]:
-        priority, entry = job.token.split(":", 1)
+        priority, entry, _ = job.token.split(":")
         return self._k(f"queue:{priority}"), entry
 
     def complete(self, job: Job, now: float) -> None:
@@ -320,31 +368,40 @@ class RedisStore:
                 stream,
                 self._k("attempts"),
                 self._k("dead"),
+                self._k(f"fence:{job.incident_id}"),
             ],
-            args=[job.incident_id, entry, now],
+            args=[job.incident_id, entry, now, job.token.rsplit(":", 1)[1]],
         )
 
     def retry(self, job: Job, due_at: float, error: str) -> None:
         stream, entry = self._entry(job)
         priority = job.token.split(":", 1)[0]
-        pipe = self._r.pipeline()  # MULTI: the entry leaves the stream and enters the delay set together
-        pipe.zadd(self._k(f"delayed:{priority}"), {job.incident_id: due_at})
-        pipe.hincrby(self._k("attempts"), job.incident_id, 1)
-        pipe.xack(stream, GROUP, entry)
-        pipe.xdel(stream, entry)
-        pipe.execute()
+
+        # MULTI: the entry leaves the stream and enters the delay set together
+        def write(pipe: Pipeline) -> None:
+            pipe.zadd(self._k(f"delayed:{priority}"), {job.incident_id: due_at})
+            pipe.hincrby(self._k("attempts"), job.incident_id, 1)
+            pipe.xack(stream, GROUP, entry)
+            pipe.xdel(stream, entry)
+
+        # Like an ack by a stale holder: the current holder settles the job, this one does nothing.
+        with contextlib.suppress(StaleClaim):
+            self._fenced(job, write)
 
     def dead_letter(self, job: Job, error: str, now: float, cause: str) -> None:
         stream, entry = self._entry(job)
         letter = json.dumps([job.incident_id, job.attempts + 1, error, now, cause])
-        pipe = self._r.pipeline()
-        pipe.hset(self._k("dead"), job.incident_id, letter)
-        for name in ("dirty", "enqueued", "attempts"):
-            pipe.hdel(self._k(name), job.incident_id)
-        pipe.srem(self._k("queued"), job.incident_id)
-        pipe.xack(stream, GROUP, entry)
-        pipe.xdel(stream, entry)
-        pipe.execute()
+
+        def write(pipe: Pipeline) -> None:
+            pipe.hset(self._k("dead"), job.incident_id, letter)
+            for name in ("dirty", "enqueued", "attempts"):
+                pipe.hdel(self._k(name), job.incident_id)
+            pipe.srem(self._k("queued"), job.incident_id)
+            pipe.xack(stream, GROUP, entry)
+            pipe.xdel(stream, entry)
+
+        with contextlib.suppress(StaleClaim):
+            self._fenced(job, write)
 
     def recover(self) -> None:
         """Nothing to do: pending entries of a crashed consumer are reclaimed by ``claim``."""

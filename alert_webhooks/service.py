@@ -46,7 +46,9 @@ def build_store(settings: Settings) -> Store:
     if settings.store_backend == "redis":
         from alert_webhooks.redis_store import RedisStore  # only Redis deployments need the client
 
-        return RedisStore.from_url(settings.redis_url, retention=settings.retention_days * 86400)
+        return RedisStore.from_url(
+            settings.redis_url, retention=settings.retention_days * 86400, lease=settings.lease_seconds
+        )
     return SqliteStore(settings.data_dir / STORE_FILE, settings.sqlite_synchronous)
 
 

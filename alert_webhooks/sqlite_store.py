@@ -40,7 +40,7 @@ from alert_webhooks.incidents import (
     with_vote,
 )
 from alert_webhooks.schemas import Notification
-from alert_webhooks.store import READS, DeadLetter, IncidentFilter, QueueStats
+from alert_webhooks.store import READS, DeadLetter, IncidentFilter, QueueStats, StaleClaim
 
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 PRUNE_BATCH = 500
@@ -257,8 +257,11 @@ class SqliteStore:
             ).fetchall()
             return self._with_deliveries(db, [load_incident(r[0]) for r in rows]), int(total)
 
-    def save_analysis(self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool) -> None:
+    def save_analysis(
+        self, incident_id: str, analysis: AnalysisResult, now: float, bump: bool, job: Job | None = None
+    ) -> None:
         with self._tx() as db:
+            self._check_fence(db, job)
             row = db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
             if row:
                 i = load_incident(row[0])
@@ -274,12 +277,26 @@ class SqliteStore:
             self._save(db, voted)
             return voted
 
-    def save_delivery(self, incident_id: str, sink: str, state: DeliveryState) -> None:
+    def save_delivery(
+        self, incident_id: str, sink: str, state: DeliveryState, job: Job | None = None
+    ) -> None:
         with self._tx() as db:
+            self._check_fence(db, job)
             db.execute(
                 "INSERT OR REPLACE INTO deliveries VALUES(?,?,?,?,?)",
                 (incident_id, sink, state.ref, state.revision, state.status),
             )
+
+    @staticmethod
+    def _check_fence(db: sqlite3.Connection, job: Job | None) -> None:
+        """The lease token is the fence: a lapsed lease re-claimed by another worker replaced it."""
+        if job is None:
+            return
+        held = db.execute(
+            "SELECT 1 FROM jobs WHERE incident_id=? AND lease_token=?", (job.incident_id, job.token)
+        ).fetchone()
+        if held is None:
+            raise StaleClaim(f"the claim on incident {job.incident_id} passed to another worker")
 
     # --- queue --------------------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.refinement import Refinement
-from alert_webhooks.store import Store, call
+from alert_webhooks.store import StaleClaim, Store, call
 from exporters.redact import redact
 
 log = logging.getLogger(__name__)
@@ -176,6 +176,10 @@ class Worker:
         started = time.monotonic()
         try:
             await self.process(job)
+        except StaleClaim:
+            # Our lease lapsed (a stall longer than the lease) and another worker holds the job:
+            # it delivers; we must not post, ack or retry on its behalf.
+            log.warning("incident %s: the claim passed to another worker; dropped", job.incident_id)
         except Exception as exc:
             # A bug (a payload the analysis did not expect) is an attempt like any other: it ends in
             # the dead-letter queue with its reason instead of coming back with every lease. If the
@@ -195,7 +199,7 @@ class Worker:
             await call(self._store, self._store.complete, job, self._clock())
             return
         if incident.analysis is None:
-            incident = await self._analyse(incident)
+            incident = await self._analyse(incident, job)
         failures: list[tuple[Notifier | None, Exception]] = []
         for notifier in self._notifiers:
             state = incident.deliveries.get(notifier.sink, DeliveryState())
@@ -203,19 +207,23 @@ class Worker:
                 continue
             try:
                 async for new_state in notifier.deliver(incident, state):
-                    await call(self._store, self._store.save_delivery, incident.id, notifier.sink, new_state)
+                    await call(
+                        self._store, self._store.save_delivery, incident.id, notifier.sink, new_state, job
+                    )
                 self._metrics.deliveries.labels(sink=notifier.metric_sink, outcome="success").inc()
+            except StaleClaim:
+                raise
             except Exception as exc:  # whatever a sink raises is an attempt (classified by cause_of)
                 if not isinstance(exc, DeliveryError | PermanentDeliveryError):
                     log.exception("%s delivery of %s failed unexpectedly", notifier.sink, incident.id)
                 failures.append((notifier, exc))
         await self._settle(job, incident, failures)
 
-    async def _analyse(self, incident: Incident) -> Incident:
+    async def _analyse(self, incident: Incident, job: Job) -> Incident:
         analysis = self._refinement.pending(
             masked_analysis(await self._analyst.first(incident.id, incident.notification))
         )
-        await call(self._store, self._store.save_analysis, incident.id, analysis, self._clock(), False)
+        await call(self._store, self._store.save_analysis, incident.id, analysis, self._clock(), False, job)
         incident = replace(incident, analysis=analysis)
         await self._refinement.submit(incident)
         return incident

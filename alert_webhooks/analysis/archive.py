@@ -11,13 +11,13 @@ Past incidents that matched the same runbook are what on-call wants as "related 
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from alert_webhooks.analysis.knowledge import connect
 from alert_webhooks.analysis.result import AnalysisResult
 from alert_webhooks.masking import masked_analysis
 from exporters.redact import redact
@@ -30,13 +30,20 @@ class PastCase:
     summary: str
 
 
+def stored_form(result: AnalysisResult) -> tuple[AnalysisResult, str]:
+    """The result as archived, and its first reference (runbook) that related cases are found by.
+
+    Stored masked: ``POST /api/v1/analyze`` bodies are not masked at an intake, and what is
+    archived is served by ``GET /api/v1/analyze/{id}`` and quoted in other incidents."""
+    result = masked_analysis(result)
+    return result, result.references[0] if result.references else ""
+
+
 class Archive:
     def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = connect(path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS analyses (incident_id TEXT PRIMARY KEY, body TEXT NOT NULL,"
             " reference TEXT NOT NULL, saved_at TEXT NOT NULL)"
@@ -44,10 +51,7 @@ class Archive:
         self._db.execute("CREATE INDEX IF NOT EXISTS analyses_reference ON analyses (reference, saved_at)")
 
     def save(self, result: AnalysisResult) -> None:
-        """Stored masked: ``POST /api/v1/analyze`` bodies are not masked at an intake, and what is
-        stored here is served by ``GET /api/v1/analyze/{id}`` and quoted in other incidents."""
-        result = masked_analysis(result)
-        reference = result.references[0] if result.references else ""
+        result, reference = stored_form(result)
         with self._lock:
             self._db.execute(
                 "INSERT OR REPLACE INTO analyses VALUES (?, ?, ?, ?)",

@@ -11,22 +11,30 @@ from alert_webhooks.analysis.analyst import AnalystConfig, IncidentAnalyst
 from alert_webhooks.analysis.archive import Archive
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.analysis.llm import LLM, OllamaLLM, OpenAICompatLLM
+from alert_webhooks.analysis.redis_archive import RedisArchive
+from alert_webhooks.analysis.redis_knowledge import RedisKnowledgeBase
 from alert_webhooks.analysis.runbooks import load_runbooks
 from alert_webhooks.analysis.sources import EvidenceSource, LokiSource, PrometheusSource
 from alert_webhooks.settings import Settings
 
 
+def shared_redis(settings: Settings) -> str | None:
+    """Where replicas keep the knowledge base and archive: the store's Redis when the store is
+    Redis (one store of record), else None (SQLite files under the data directory)."""
+    return settings.redis_url if settings.store_backend == "redis" else None
+
+
 @lru_cache
-def open_knowledge(data_dir: Path) -> KnowledgeBase:
-    """One knowledge base per data directory, seeded with the shipped runbooks on first open."""
-    kb = KnowledgeBase(data_dir / "knowledge.db")
+def open_knowledge(data_dir: Path, redis_url: str | None = None) -> KnowledgeBase | RedisKnowledgeBase:
+    """One knowledge base per data directory (or Redis), seeded with the shipped runbooks on first open."""
+    kb = RedisKnowledgeBase.from_url(redis_url) if redis_url else KnowledgeBase(data_dir / "knowledge.db")
     kb.seed(load_runbooks())
     return kb
 
 
 @lru_cache
-def open_archive(data_dir: Path) -> Archive:
-    return Archive(data_dir / "knowledge.db")
+def open_archive(data_dir: Path, redis_url: str | None = None) -> Archive | RedisArchive:
+    return RedisArchive.from_url(redis_url) if redis_url else Archive(data_dir / "knowledge.db")
 
 
 def build_llm(settings: Settings) -> LLM | None:
@@ -64,10 +72,10 @@ def build_analyst(
 ) -> IncidentAnalyst:
     """``registry``: where the ``llm_sre_analyst_*`` metrics go (default: the global registry)."""
     return IncidentAnalyst(
-        open_knowledge(settings.data_dir),
+        open_knowledge(settings.data_dir, shared_redis(settings)),
         sources=build_sources(settings),
         llm=build_llm(settings) if use_llm else None,
-        archive=open_archive(settings.data_dir),
+        archive=open_archive(settings.data_dir, shared_redis(settings)),
         config=AnalystConfig(
             deadline=settings.analyst_deadline_seconds,
             evidence_deadline=settings.analyst_evidence_seconds,

@@ -16,7 +16,7 @@ import re
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,10 +84,11 @@ def terms(text: str) -> list[str]:
 
 # Column order matters: bm25() weights below follow it.
 _COLUMNS = ("title", "tags", "symptoms", "root_causes", "body")
-_WEIGHTS = "4.0, 4.0, 2.0, 1.0, 0.5"
+COLUMN_WEIGHTS = (4.0, 4.0, 2.0, 1.0, 0.5)
+_WEIGHTS = ", ".join(map(str, COLUMN_WEIGHTS))
 
 
-def _index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
+def index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
     body = [*doc.diagnosis_steps, *doc.solutions, *doc.prevention, *doc.related_metrics, doc.category]
     fields = (
         doc.title,
@@ -99,33 +100,32 @@ def _index_row(doc: KnowledgeDocument) -> tuple[str, ...]:
     return tuple(" ".join(terms(f)) for f in fields)
 
 
-class KnowledgeBase:
-    """Documents as JSON rows plus an FTS5 index kept in the same transaction."""
+def connect(path: Path) -> sqlite3.Connection:
+    """The analyst's SQLite file (knowledge base and archive): one connection, WAL, shared across
+    threads behind the caller's lock — calls are millisecond-sized."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    return db
 
-    def __init__(self, path: Path, clock=lambda: datetime.now(UTC)) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._clock = clock
-        self._lock = threading.Lock()
-        # One connection guarded by a lock: calls are millisecond-sized and come from the event
-        # loop thread and the worker alike.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
-        self._db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
-            f"id UNINDEXED, {', '.join(_COLUMNS)}, tokenize='porter unicode61')"
-        )
 
-    def close(self) -> None:
-        self._db.close()
+class Documents:
+    """Create, replace and seed, shared by the SQLite base here and the Redis one
+    (:mod:`alert_webhooks.analysis.redis_knowledge`); a backend supplies ``_get`` and ``_write``
+    and guards them with ``_lock``."""
+
+    _lock: threading.Lock
+    _clock: Callable[[], datetime]
+
+    def _get(self, doc_id: str) -> KnowledgeDocument | None:
+        raise NotImplementedError
 
     def _write(self, doc: KnowledgeDocument) -> None:
-        self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc.id, doc.model_dump_json()))
-        self._db.execute("DELETE FROM documents_fts WHERE id = ?", (doc.id,))
-        self._db.execute(
-            f"INSERT INTO documents_fts (id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
-            (doc.id, *_index_row(doc)),
-        )
+        raise NotImplementedError
+
+    def get(self, doc_id: str) -> KnowledgeDocument | None:
+        with self._lock:
+            return self._get(doc_id)
 
     def put(self, data: KnowledgeInput, doc_id: str | None = None) -> KnowledgeDocument:
         """Create or replace; ``created_at`` survives a replace."""
@@ -138,9 +138,7 @@ class KnowledgeBase:
                 created_at=old.created_at if old else now,
                 updated_at=now,
             )
-            self._db.execute("BEGIN")
             self._write(doc)
-            self._db.execute("COMMIT")
         return doc
 
     def bulk_import(self, docs: Iterable[KnowledgeInput]) -> list[KnowledgeDocument]:
@@ -155,13 +153,36 @@ class KnowledgeBase:
                 added += 1
         return added
 
+
+class KnowledgeBase(Documents):
+    """Documents as JSON rows plus an FTS5 index kept in the same transaction."""
+
+    def __init__(self, path: Path, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()  # calls come from the event loop thread and the worker alike
+        self._db = connect(path)
+        self._db.execute("CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, body TEXT NOT NULL)")
+        self._db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5("
+            f"id UNINDEXED, {', '.join(_COLUMNS)}, tokenize='porter unicode61')"
+        )
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _write(self, doc: KnowledgeDocument) -> None:
+        self._db.execute("BEGIN")
+        self._db.execute("INSERT OR REPLACE INTO documents VALUES (?, ?)", (doc.id, doc.model_dump_json()))
+        self._db.execute("DELETE FROM documents_fts WHERE id = ?", (doc.id,))
+        self._db.execute(
+            f"INSERT INTO documents_fts (id, {', '.join(_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?)",
+            (doc.id, *index_row(doc)),
+        )
+        self._db.execute("COMMIT")
+
     def _get(self, doc_id: str) -> KnowledgeDocument | None:
         row = self._db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return KnowledgeDocument.model_validate_json(row[0]) if row else None
-
-    def get(self, doc_id: str) -> KnowledgeDocument | None:
-        with self._lock:
-            return self._get(doc_id)
 
     def delete(self, doc_id: str) -> bool:
         with self._lock:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from alert_webhooks.analysis.analyst import IncidentAnalyst
 from alert_webhooks.analysis.case import IncidentInput
-from alert_webhooks.analysis.factory import build_analyst, open_knowledge
+from alert_webhooks.analysis.factory import build_analyst, open_knowledge, shared_redis
 from alert_webhooks.analysis.knowledge import DOC_ID, KnowledgeBase, KnowledgeDocument, KnowledgeInput
 from alert_webhooks.analysis.result import AnalysisResult, Category
 from alert_webhooks.masking import masked_analysis
@@ -27,7 +27,8 @@ router = APIRouter(prefix="/api/v1", tags=["analysis"], responses=errors(401))
 
 
 def get_knowledge(request: Request) -> KnowledgeBase:
-    return open_knowledge(request_settings(request).data_dir)
+    settings = request_settings(request)
+    return open_knowledge(settings.data_dir, shared_redis(settings))
 
 
 def get_analyst(request: Request) -> IncidentAnalyst:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 from fastapi.testclient import TestClient
 
 from alert_webhooks.settings import Settings
+from tests.analysis.conftest import BACKENDS
+
+pytestmark = pytest.mark.parametrize("kb", BACKENDS, indirect=True)
 
 DOC = {
     "id": "pgbouncer-pool-full",

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from alert_webhooks.analysis.analyst import IncidentAnalyst
 from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.schemas import Notification
+from tests.analysis.conftest import BACKENDS
 from tests.analysis.payloads import payload
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -53,6 +54,7 @@ def test_the_rules_still_define_most_of_these_alerts() -> None:
 
 
 @pytest.mark.parametrize("rule", rule_alerts(), ids=lambda r: r["alert"])
+@pytest.mark.parametrize("kb", BACKENDS, indirect=True)
 def test_rule_alert_category(kb: KnowledgeBase, rule: dict) -> None:
     labels = {
         "service": "rag-api",

@@ -20,6 +20,7 @@ from alert_webhooks.analysis.knowledge import KnowledgeBase
 from alert_webhooks.analysis.prompt import messages
 from alert_webhooks.analysis.result import AnalysisResult
 from exporters.redact import redact
+from tests.analysis.conftest import BACKENDS
 from tests.analysis.payloads import case_names, load_case
 
 MENTIONS = re.compile(r"<!(?:channel|here|everyone)|<@U|<!subteam")
@@ -48,6 +49,7 @@ def test_every_category_has_two_scenarios() -> None:
     assert min(per_category.values()) >= 2
 
 
+@pytest.mark.parametrize("kb", BACKENDS, indirect=True)
 @pytest.mark.parametrize("name", case_names())
 def test_scenario(kb: KnowledgeBase, name: str) -> None:
     result, data = analyse(kb, name)

@@ -14,7 +14,7 @@ from alert_webhooks.incidents import DeliveryState
 from alert_webhooks.redis_store import RedisStore
 from alert_webhooks.schemas import Notification
 from alert_webhooks.sqlite_store import SqliteStore
-from alert_webhooks.store import IncidentFilter, Store
+from alert_webhooks.store import IncidentFilter, StaleClaim, Store
 from llm_sre.processes import wait_until
 from tests.webhooks.conftest import notification
 
@@ -175,3 +175,21 @@ def test_filters_page_through_the_index_and_follow_status_changes(store: Store) 
     assert total == 2 and {i.service for i in firing} == {"svc-f2", "svc-f4"}
     resolved, total = store.incidents(IncidentFilter(status="resolved"), 10, 0)
     assert total == 1 and resolved[0].service == "svc-f0"
+
+
+def test_a_holder_whose_lease_lapsed_can_neither_save_nor_ack(store: Store) -> None:
+    incident_id = store.ingest(n(), NOW).incident_id
+    [stale] = store.claim("stalled", 1, NOW, 0.05)
+    if isinstance(store, SqliteStore):  # the lease ran out on the clock the store is given
+        [current] = store.claim("b", 1, NOW + 1, 60)
+    else:  # another worker reclaims the pending entry once it has idled past the lease
+        current = wait_until(lambda: store.claim("b", 1, NOW, 0.05), 5)[0]
+    pending = DeliveryState("webhook:pending", 0, None)
+    with pytest.raises(StaleClaim):
+        store.save_delivery(incident_id, "slack", pending, stale)
+    assert store.incident(incident_id).deliveries == {}  # type: ignore[union-attr]
+    store.complete(stale, NOW)  # ignored: the job is not the stale holder's to ack
+    assert store.stats(NOW).depth == 1
+    store.save_delivery(incident_id, "slack", pending, current)
+    store.complete(current, NOW)
+    assert store.stats(NOW).depth == 0
