@@ -52,32 +52,49 @@ def build_store(settings: Settings) -> Store:
     return SqliteStore(settings.data_dir / STORE_FILE, settings.sqlite_synchronous)
 
 
+def slack_bot(settings: Settings) -> WebClient | None:
+    """The Slack Web API client when a bot token and channel are set (preferred over a webhook)."""
+    if not (settings.slack_bot_token and settings.slack_channel):
+        return None
+    return WebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=int(settings.sink_timeout_seconds),
+        retry_handlers=[],  # our worker retries, with Retry-After; the SDK's would double them
+    )
+
+
+def slack_webhook(settings: Settings) -> WebhookClient | None:
+    if not settings.slack_webhook_url:
+        return None
+    return WebhookClient(
+        settings.slack_webhook_url.get_secret_value(),
+        timeout=int(settings.sink_timeout_seconds),
+        retry_handlers=[],
+    )
+
+
+def grafana_api(settings: Settings) -> GrafanaApi | None:
+    if not (settings.grafana_url and settings.grafana_token):
+        return None
+    return GrafanaApi.from_url(
+        settings.grafana_url,
+        credential=TokenAuth(settings.grafana_token.get_secret_value()),
+        timeout=settings.sink_timeout_seconds,
+    )
+
+
 def build_notifiers(settings: Settings) -> list[Notifier]:
     """Slack (bot token over webhook) and Grafana when configured; the outbox stands in otherwise."""
-    timeout = int(settings.sink_timeout_seconds)
     outbox = settings.data_dir / OUTBOX_FILE
     notifiers: list[Notifier] = []
-    if settings.slack_bot_token and settings.slack_channel:
-        client = WebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            timeout=timeout,
-            retry_handlers=[],
-        )
+    if (client := slack_bot(settings)) and settings.slack_channel:
         notifiers.append(SlackBotNotifier(client, settings.slack_channel, settings.grafana_url))
-    elif settings.slack_webhook_url:
-        hook = WebhookClient(
-            settings.slack_webhook_url.get_secret_value(), timeout=timeout, retry_handlers=[]
-        )
+    elif hook := slack_webhook(settings):
         notifiers.append(SlackWebhookNotifier(hook, settings.grafana_url, settings.slack_webhook_uncertain))
     else:
         notifiers.append(OutboxNotifier(outbox, "slack", settings.grafana_url))
-    if settings.grafana_url and settings.grafana_token:
-        api = GrafanaApi.from_url(
-            settings.grafana_url,
-            credential=TokenAuth(settings.grafana_token.get_secret_value()),
-            timeout=settings.sink_timeout_seconds,
-        )
+    if api := grafana_api(settings):
         notifiers.append(GrafanaNotifier(api))
     else:
         notifiers.append(OutboxNotifier(outbox, "grafana", settings.grafana_url))

@@ -12,12 +12,9 @@ import time
 from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
-from grafana_client import GrafanaApi
-from grafana_client.client import TokenAuth
-from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from alert_webhooks.analysis.factory import build_llm
+from alert_webhooks.service import grafana_api, slack_bot, slack_webhook
 from alert_webhooks.settings import Settings
 from alert_webhooks.store import Store
 from briefing.briefer import Briefer
@@ -39,25 +36,17 @@ REPORTS_DIR = "context_reports"
 
 
 def slack_poster(settings: Settings) -> SlackPoster | None:
-    timeout = int(settings.sink_timeout_seconds)
-    if settings.slack_bot_token and settings.slack_channel:
-        client = WebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-                           timeout=timeout, retry_handlers=[])  # fmt: skip
+    """The digest goes where incidents go: the same Slack clients the service builds."""
+    if (client := slack_bot(settings)) and settings.slack_channel:
         return SlackPoster(client, settings.slack_channel)
-    if settings.slack_webhook_url:
-        hook = WebhookClient(
-            settings.slack_webhook_url.get_secret_value(), timeout=timeout, retry_handlers=[]
-        )
+    if hook := slack_webhook(settings):
         return SlackPoster(webhook=hook)
     return None
 
 
 def grafana_annotator(settings: Settings) -> GrafanaAnnotator | None:
-    if not (settings.grafana_url and settings.grafana_token):
-        return None
-    token = TokenAuth(settings.grafana_token.get_secret_value())
-    api = GrafanaApi.from_url(settings.grafana_url, credential=token, timeout=settings.sink_timeout_seconds)
-    return GrafanaAnnotator(api)
+    api = grafana_api(settings)
+    return GrafanaAnnotator(api) if api else None
 
 
 def briefer(
