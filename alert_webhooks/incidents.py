@@ -7,6 +7,12 @@ Alertmanager re-sends a notification after a timeout and re-notifies an unchange
 ``repeat_interval``; both carry the same ``(groupKey, fingerprint, startsAt, status)`` set
 (REFERENCE §1), so that set is the dedup key. A group's *new* alerts change the set and update the
 open incident; only a firing alert the group's latest incident has never seen opens a new one.
+
+Two ways a group "fires again" while its incident still looks open: Alertmanager resolved it but
+left muted alerts out (the group status says resolved, :func:`update_incident` closes them), or the
+resolve never reached us (service down past Alertmanager's retries). The second shows as a firing
+notification that shares no alert with the incident after a quiet spell — Alertmanager sends the
+whole group every time, so alerts it leaves out are no longer active for it (:func:`abandoned`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ Outcome = Literal["accepted", "duplicate", "rejected"]
 # are counted in ``alerts_dropped`` and shown as truncated. Without a cap a long storm in one group
 # made every fold re-serialise thousands of alerts (measured: 4,000 alerts, ack 20 → 120 ms).
 MAX_ALERTS = 500
+
+# A group that changed nothing for this long and then fires only alerts its incident never had is
+# a new outage, not an update. Longer than Alertmanager's default group_interval (5 min) times
+# three, so a group whose alerts are only briefly inhibited (a target restart) stays one incident.
+IDLE_AFTER = 15 * 60
 
 # Lower runs first: pages before tickets when the queue is long.
 PRIORITY: dict[str, int] = {"critical": 0, "warning": 1, "info": 2}
@@ -111,6 +122,33 @@ def belongs_to(latest: Incident | None, notification: Notification) -> bool:
     # alert with a new startsAt, or one that was only muted when the group resolved, is the group
     # firing again: a new incident.
     return all((a.fingerprint, a.startsAt) in known for a in notification.alerts if a.status == "firing")
+
+
+def abandoned(latest: Incident, notification: Notification, now: float) -> bool:
+    """True when ``latest`` is still firing only because its resolve never arrived: the group has
+    been quiet past ``IDLE_AFTER`` and now fires alerts it never had while leaving out every alert
+    the incident still counts as firing."""
+    if latest.status != "firing" or now - latest.updated_at < IDLE_AFTER:
+        return False
+    firing = {(a.fingerprint, a.startsAt) for a in notification.alerts if a.status == "firing"}
+    known = {(a.fingerprint, a.startsAt) for a in latest.notification.alerts}
+    still_firing = {a.fingerprint for a in latest.notification.alerts if a.status == "firing"}
+    sent = {a.fingerprint for a in notification.alerts}
+    return bool(firing) and not firing & known and not still_firing & sent
+
+
+def close_abandoned(incident: Incident, now: float) -> Incident:
+    """``incident`` resolved because Alertmanager no longer has its alerts; like muted alerts at a
+    group resolve they are recorded in ``muted`` (closed by the group, not by their own resolve)."""
+    alerts = [
+        a.model_copy(update={"status": "resolved"}) if a.status == "firing" else a
+        for a in incident.notification.alerts
+    ]
+    muted = incident.muted + tuple(
+        a.fingerprint for a in incident.notification.alerts if a.status == "firing"
+    )
+    closed = _derive(replace(incident, muted=muted), alerts)
+    return replace(closed, revision=incident.revision + 1, updated_at=now)
 
 
 def _newer(old: Alert, new: Alert) -> Alert:

@@ -47,7 +47,9 @@ from alert_webhooks.incidents import (
     Incident,
     IngestResult,
     Job,
+    abandoned,
     belongs_to,
+    close_abandoned,
     dedup_key,
     dump_incident,
     load_incident,
@@ -214,6 +216,11 @@ class RedisStore:
     def _fold(self, notification: Notification, now: float) -> tuple[Incident, bool]:
         latest_id = self._r.get(self._k(f"group:{notification.groupKey}"))
         latest = self._load(latest_id.decode()) if latest_id else None
+        if latest is not None and abandoned(latest, notification, now):
+            closed = close_abandoned(latest, now)  # its resolve never came: close it, open anew
+            self._put(latest, closed)
+            self.enqueue(closed.id, now, closed.priority)
+            latest = closed
         if latest is not None and belongs_to(latest, notification):
             incident, opened = update_incident(latest, notification, now), False
             if incident is latest:
@@ -223,9 +230,15 @@ class RedisStore:
                 return latest, False
         else:
             incident, opened = open_incident(uuid.uuid4().hex[:16], notification, now), True
+        self._put(None if opened else latest, incident)
+        self.enqueue(incident.id, now, incident.priority)
+        return incident, opened
+
+    def _put(self, previous: Incident | None, incident: Incident) -> None:
+        """Save ``incident`` as its group's latest, moving it between indexes if ``previous`` differs."""
         pipe = self._r.pipeline()
-        if latest is not None and not opened:
-            for old, new in zip(self._index_keys(latest), self._index_keys(incident), strict=True):
+        if previous is not None:
+            for old, new in zip(self._index_keys(previous), self._index_keys(incident), strict=True):
                 if old != new:
                     pipe.zrem(old, incident.id)
         for key in self._index_keys(incident):
@@ -234,8 +247,6 @@ class RedisStore:
         pipe.set(self._k(f"group:{incident.group_key}"), incident.id)
         pipe.zadd(self._k("incidents"), {incident.id: incident.created_at})
         pipe.execute()
-        self.enqueue(incident.id, now, incident.priority)
-        return incident, opened
 
     def _load(self, incident_id: str) -> Incident | None:
         raw = self._r.get(self._k(f"incident:{incident_id}"))

@@ -30,7 +30,9 @@ from alert_webhooks.incidents import (
     Incident,
     IngestResult,
     Job,
+    abandoned,
     belongs_to,
+    close_abandoned,
     dedup_key,
     dump_incident,
     load_incident,
@@ -187,6 +189,10 @@ class SqliteStore:
             (notification.groupKey,),
         ).fetchone()
         latest = load_incident(row[0]) if row else None
+        if latest is not None and abandoned(latest, notification, now):
+            latest = close_abandoned(latest, now)  # its resolve never came: close it, open anew
+            self._save(db, latest)
+            self._enqueue(db, latest.id, latest.priority, now)
         if latest is not None and belongs_to(latest, notification):
             incident, opened = update_incident(latest, notification, now), False
             if incident is latest:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from alert_webhooks.incidents import (
+    IDLE_AFTER,
     MAX_ALERTS,
+    abandoned,
     belongs_to,
+    close_abandoned,
     dedup_key,
     dump_incident,
     load_incident,
@@ -85,3 +88,34 @@ def test_alerts_kept_per_incident_are_capped_and_counted() -> None:
     assert len(grown.notification.alerts) == MAX_ALERTS
     assert grown.alerts_dropped == 150  # the 50 new ones pushed 50 more out
     assert load_incident(dump_incident(grown)) == grown
+
+
+def only_new_alert(starts: str = "2026-11-27T09:00:00Z") -> Notification:
+    """The group firing with fp1 only, a day later: fp0 is gone from Alertmanager's view of it."""
+    body = notification(alerts=2, starts=starts)
+    body["alerts"] = body["alerts"][1:]
+    return Notification.model_validate(body)
+
+
+def test_a_group_whose_resolve_never_came_opens_a_new_incident_when_it_fires_again() -> None:
+    stuck = open_incident("i1", n(), 1.0)  # fp0 firing; its resolve was lost
+    later = 1.0 + IDLE_AFTER + 1
+    assert abandoned(stuck, only_new_alert(), later)
+    closed = close_abandoned(stuck, later)
+    assert closed.status == "resolved" and closed.revision == 2 and closed.updated_at == later
+    assert closed.muted == ("g1-fp0",)
+    assert not belongs_to(closed, only_new_alert())  # so the store opens a new incident
+    # fp0 back with its old startsAt means Alertmanager still had it (muted): like an alert muted at
+    # a group resolve, it is firing again, so it opens an incident too. (An exact re-sent copy of
+    # an earlier notification never gets here: the dedup key stops it.)
+    assert not belongs_to(closed, n())
+
+
+def test_a_busy_or_quiet_but_continuing_group_is_not_abandoned() -> None:
+    firing = open_incident("i1", n(), 1.0)
+    later = 1.0 + IDLE_AFTER + 1
+    assert not abandoned(firing, only_new_alert(), 1.0 + IDLE_AFTER - 1)  # not quiet long enough
+    assert not abandoned(firing, n(alerts=2), later)  # fp0 still in the group: fp1 joins it
+    assert not abandoned(firing, n(), later)  # a repeat of what it has
+    done = update_incident(firing, n(status="resolved"), 2.0)
+    assert not abandoned(done, only_new_alert(), later)  # resolved groups follow belongs_to

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from alert_webhooks.incidents import DeliveryState
+from alert_webhooks.incidents import IDLE_AFTER, DeliveryState
 from alert_webhooks.redis_store import RedisStore
 from alert_webhooks.schemas import Notification
 from alert_webhooks.sqlite_store import SqliteStore
@@ -117,6 +117,22 @@ def test_firing_again_after_resolution_opens_a_new_incident(store: Store) -> Non
     assert again.opened and again.incident_id != first
     old = store.incident(first)
     assert old is not None and old.status == "resolved"
+
+
+def test_a_group_whose_resolve_never_came_fires_again_as_a_new_incident(store: Store) -> None:
+    stuck = store.ingest(n(), NOW).incident_id  # fp0 firing; its resolve is lost
+    assert store.ingest(n(alerts=2), NOW + 60).incident_id == stuck  # fp1 joins while fp0 fires
+    body = notification(alerts=3, starts="2026-11-27T09:00:00Z")
+    body["alerts"] = body["alerts"][2:]  # a day later only fp2 fires: Alertmanager forgot fp0, fp1
+    again = store.ingest(Notification.model_validate(body), NOW + 60 + IDLE_AFTER + 1)
+    assert again.opened and again.incident_id != stuck
+    old = store.incident(stuck)
+    assert old is not None and old.status == "resolved" and set(old.muted) == {"g1-fp0", "g1-fp1"}
+    # Both are queued: the old one's Slack message and annotation must say it is over.
+    claimed = {job.incident_id for job in store.claim("w", 10, NOW + 60 + IDLE_AFTER + 2, lease=30)}
+    assert claimed == {stuck, again.incident_id}
+    firing, total = store.incidents(IncidentFilter(status="firing"), limit=10, offset=0)
+    assert total == 1 and [i.id for i in firing] == [again.incident_id]
 
 
 def test_reprocess_bumps_the_revision(store: Store) -> None:
