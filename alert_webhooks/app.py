@@ -32,6 +32,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         app.state.service = svc
         app.state.analyst = svc.analyst
         svc.store.recover()
+        if svc.pages is not None:
+            svc.pages.warm_up()
         task = asyncio.create_task(svc.worker.run())
         scheduler = app.state.scheduler = Scheduler()
         briefing_schedule.register(scheduler, svc)  # daily digest, health reports, early warnings
@@ -43,6 +45,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
             await app.state.scheduler.stop()
             await svc.worker.stop()
             await task
+            if svc.pages is not None:
+                svc.pages.close()
             svc.store.close()
 
     app = FastAPI(

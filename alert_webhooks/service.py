@@ -20,6 +20,7 @@ from alert_webhooks.delivery.grafana import GrafanaNotifier
 from alert_webhooks.delivery.outbox import OutboxNotifier
 from alert_webhooks.delivery.slack import SlackBotNotifier, SlackWebhookNotifier
 from alert_webhooks.metrics import ServiceMetrics
+from alert_webhooks.pages import PageReader
 from alert_webhooks.settings import Settings
 from alert_webhooks.sqlite_store import SqliteStore
 from alert_webhooks.store import Store
@@ -36,20 +37,21 @@ class Service:
     metrics: ServiceMetrics
     worker: Worker
     analyst: Analyst  # the worker's; the analysis API shares it (and its metrics) via app.state
+    pages: PageReader | None = None  # incident pages in a helper process (None: the reader thread)
 
     def __post_init__(self) -> None:
         if isinstance(self.analyst, IncidentAnalyst):  # later analyses read on-call's feedback
             self.analyst.preferences = feedback.Loader(self.store)
 
 
-def build_store(settings: Settings) -> Store:
+def build_store(settings: Settings, read_only: bool = False) -> Store:
     if settings.store_backend == "redis":
         from alert_webhooks.redis_store import RedisStore  # only Redis deployments need the client
 
         return RedisStore.from_url(
             settings.redis_url, retention=settings.retention_days * 86400, lease=settings.lease_seconds
         )
-    return SqliteStore(settings.data_dir / STORE_FILE, settings.sqlite_synchronous)
+    return SqliteStore(settings.data_dir / STORE_FILE, settings.sqlite_synchronous, read_only=read_only)
 
 
 def slack_bot(settings: Settings) -> WebClient | None:
@@ -122,4 +124,5 @@ def build_service(settings: Settings, registry: CollectorRegistry | None = None)
     # The analyst's metrics go to the service's registry, so /metrics shows them too.
     analyst = build_analyst(settings, registry=metrics.registry)
     worker = Worker(store, build_notifiers(settings), analyst, metrics, worker_config(settings))
-    return Service(settings, store, metrics, worker, analyst)
+    pages = PageReader(settings, settings.read_processes) if settings.read_processes else None
+    return Service(settings, store, metrics, worker, analyst, pages)

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
     redis_url: str = Field(
         "redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "redis_url")
     )
+    # Incident pages are built in this many helper processes (0: on a thread, sharing the GIL with
+    # the intake; see alert_webhooks/pages.py for what that costs an ack).
+    read_processes: int = Field(
+        1, ge=0, le=8, validation_alias=AliasChoices("LLM_SRE_READ_PROCESSES", "read_processes")
+    )
     worker_concurrency: int = Field(
         4, gt=0, validation_alias=AliasChoices("LLM_SRE_WORKER_CONCURRENCY", "worker_concurrency")
     )

@@ -88,23 +88,35 @@ _MIGRATIONS = {2: "ALTER TABLE dead_letters ADD COLUMN cause TEXT NOT NULL DEFAU
 class SqliteStore:
     """SQLite in WAL mode: one writer connection under a lock, one read connection per reader thread."""
 
-    def __init__(self, path: Path, synchronous: str = "NORMAL") -> None:
+    def __init__(self, path: Path, synchronous: str = "NORMAL", read_only: bool = False) -> None:
+        """``read_only`` opens every connection with ``mode=ro`` (the page helper process): a write
+        through it fails instead of racing the service's writer."""
         self._path = path
+        self._read_only = read_only
         self._lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._checked = (float("-inf"), True)  # (when, result) of the last integrity check
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = self._open(synchronous)
+            if read_only:
+                self._db = self._connect()
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = self._open(synchronous)
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open the store {path}: {exc}") from None
         self._checkpointer: sqlite3.Connection | None = None
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
         self._reader_pool = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="sqlite-reader")
 
+    def _connect(self) -> sqlite3.Connection:
+        target = f"{self._path.resolve().as_uri()}?mode=ro" if self._read_only else str(self._path)
+        return sqlite3.connect(
+            target, uri=self._read_only, check_same_thread=False, isolation_level=None, timeout=30
+        )
+
     def _open(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
+        db = self._connect()
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'FULL' else 'NORMAL'}")
         # No checkpoint on commit: it fsyncs in whichever thread commits, and when that was the
@@ -136,8 +148,7 @@ class SqliteStore:
     def _read(self) -> Iterator[sqlite3.Connection]:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None, timeout=30)
-            self._local.db = db
+            db = self._local.db = self._connect()
             with self._lock:
                 self._readers.append(db)
         yield db

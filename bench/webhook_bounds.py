@@ -16,10 +16,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing.synchronize import Event as EventLike
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -37,28 +43,47 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-async def readers(url: str, count: int, stop: asyncio.Event) -> int:
-    done = 0
-    # Generous timeout: with one reader thread, 32 readers queue for it (the point is that acks don't).
+async def readers(url: str, count: int, stop: EventLike, pages: Any) -> None:
+    # Generous timeout: 32 readers queue for one page helper (the point is that acks don't).
     async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=600) as client:
 
         async def loop() -> None:
-            nonlocal done
             while not stop.is_set():
                 (await client.get("/api/v1/incidents", params={"limit": 500})).raise_for_status()
-                done += 1
+                with pages.get_lock():
+                    pages.value += 1
 
         await asyncio.gather(*(loop() for _ in range(count)))
-    return done
+
+
+def read_until_stopped(url: str, count: int, stop: EventLike, pages: Any) -> None:
+    asyncio.run(readers(url, count, stop, pages))
+
+
+@contextmanager
+def reader_process(url: str, count: int) -> Iterator[Any]:
+    """The readers run in a process of their own, like the dashboards and scripts they stand for:
+    in the ack-timing client's event loop, parsing their 2 MB pages delayed the timing itself."""
+    ctx = multiprocessing.get_context("spawn")
+    stop, pages = ctx.Event(), ctx.Value("i", 0)
+    proc = ctx.Process(target=read_until_stopped, args=(url, count, stop, pages), daemon=True)
+    proc.start()
+    try:
+        while pages.value == 0:  # the readers are in full swing once the first page is back
+            if not proc.is_alive():
+                raise RuntimeError("the reader process died")
+            time.sleep(0.05)
+        yield pages
+    finally:
+        stop.set()
+        proc.join(timeout=60)
 
 
 async def acks_under_readers(url: str, args: argparse.Namespace, ids: Counter) -> tuple[list[float], int]:
-    stop = asyncio.Event()
-    reading = asyncio.create_task(readers(url, args.readers, stop))
-    await asyncio.sleep(1.0)  # the readers are in full swing
-    latencies = await open_loop(url, args.seconds, args.rate, ids)
-    stop.set()
-    return latencies, await reading
+    with reader_process(url, args.readers) as pages:
+        before = pages.value
+        latencies = await open_loop(url, args.seconds, args.rate, ids)
+        return latencies, pages.value - before
 
 
 async def post_all(url: str, bodies: list[bytes], concurrency: int = 8) -> None:
@@ -84,9 +109,8 @@ def p(lat: list[float], q: int) -> float:
 
 
 async def storm_with_readers(url: str, args: argparse.Namespace, wal: Path) -> tuple[float, float]:
-    stop = asyncio.Event()
-    reading = asyncio.create_task(readers(url, args.readers, stop))
     biggest = 0.0
+    stop = asyncio.Event()
 
     async def watch() -> None:
         nonlocal biggest
@@ -94,12 +118,12 @@ async def storm_with_readers(url: str, args: argparse.Namespace, wal: Path) -> t
             biggest = max(biggest, wal.stat().st_size / 2**20 if wal.exists() else 0.0)
             await asyncio.sleep(0.2)
 
-    watcher = asyncio.create_task(watch())
-    await post_all(url, [body(20_000_000 + n) for n in range(4000)])
-    await asyncio.sleep(3.0)  # a few housekeeping rounds after the storm
-    stop.set()
-    await reading
-    await watcher
+    with reader_process(url, args.readers):
+        watcher = asyncio.create_task(watch())
+        await post_all(url, [body(20_000_000 + n) for n in range(4000)])
+        await asyncio.sleep(3.0)  # a few housekeeping rounds after the storm
+        stop.set()
+        await watcher
     return biggest, wal.stat().st_size / 2**20 if wal.exists() else 0.0
 
 

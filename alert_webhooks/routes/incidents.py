@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from alert_webhooks.delivery.render import view
-from alert_webhooks.incidents import DeliveryState, Incident
+from alert_webhooks.pages import incident_out, incident_page
 from alert_webhooks.routes.deps import Authorized, ServiceDep
 from alert_webhooks.routes.errors import errors
-from alert_webhooks.schemas import DeliveryOut, IncidentOut, IncidentPage, Status
-from alert_webhooks.store import IncidentFilter, call, read
+from alert_webhooks.schemas import IncidentOut, IncidentPage, Status
+from alert_webhooks.store import IncidentFilter, call
 
 router = APIRouter(prefix="/api/v1", tags=["incidents"], dependencies=Authorized, responses=errors(401))
 
 Text = Annotated[str | None, Query(max_length=200)]
-
-
-def incident_out(incident: Incident, sinks: list[str]) -> IncidentOut:
-    deliveries = [
-        DeliveryOut(
-            sink=sink,
-            ref=state.ref,
-            revision=state.revision,
-            status=state.status,
-            up_to_date=state.revision >= incident.revision,
-        )
-        for sink in sinks
-        for state in [incident.deliveries.get(sink, DeliveryState())]
-    ]
-    return IncidentOut(
-        id=incident.id,
-        group_key=incident.group_key,
-        status=incident.status,  # type: ignore[arg-type]
-        severity=incident.severity,
-        alertname=incident.alertname,
-        service=incident.service,
-        starts_at=incident.starts_at,
-        ends_at=incident.ends_at,
-        revision=incident.revision,
-        created_at=datetime.fromtimestamp(incident.created_at, UTC),
-        updated_at=datetime.fromtimestamp(incident.updated_at, UTC),
-        summary=view(incident).summary,
-        alerts=len(incident.notification.alerts) + incident.alerts_dropped,
-        delivered=all(d.up_to_date for d in deliveries),
-        deliveries=deliveries,
-        analysis=incident.analysis,
-    )
 
 
 @router.get("/incidents", response_model=IncidentPage)
@@ -63,14 +29,8 @@ async def list_incidents(
 ) -> Response:
     """Incidents, newest first; filter by status, severity, alert name or service."""
     where = IncidentFilter(status=status, severity=severity, alertname=alertname, service=service_label)
-    sinks = service.worker.sinks
-
-    def page() -> bytes:
-        found, total = service.store.incidents(where, limit, offset)
-        items = [incident_out(i, sinks) for i in found]
-        return IncidentPage(items=items, total=total, limit=limit, offset=offset).model_dump_json().encode()
-
-    return Response(await read(service.store, page), media_type="application/json")
+    body = await incident_page(service.store, service.pages, where, limit, offset, service.worker.sinks)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/incidents/{incident_id}", responses=errors(notes={404: "No such incident"}))
