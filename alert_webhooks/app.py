@@ -32,8 +32,6 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         app.state.service = svc
         app.state.analyst = svc.analyst
         svc.store.recover()
-        if svc.pages is not None:
-            svc.pages.warm_up()
         task = asyncio.create_task(svc.worker.run())
         scheduler = app.state.scheduler = Scheduler()
         briefing_schedule.register(scheduler, svc)  # daily digest, health reports, early warnings

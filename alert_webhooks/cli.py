@@ -72,6 +72,8 @@ def _serve(args: argparse.Namespace) -> int:
     except (OSError, RuntimeError) as exc:
         print(f"llm-sre serve: {exc}", file=sys.stderr)
         return 2
+    if service.pages is not None:
+        service.pages.warm_up()  # in serve only: apps built by tests spawn a helper on first use
     uvicorn.run(
         create_app(settings, service=service),
         host=args.host,
