@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from alert_webhooks.analysis.case import TARGET_LABELS
 from alert_webhooks.analysis.llm import LLM
 from analysts.base import Specialist
 from analysts.efficiency import EFFICIENCY
@@ -36,12 +37,21 @@ class Route:
     analyst: Specialist
     method: str  # "rules" | "embedding" | "model"
     why: str
+    tied: bool = False  # rules and embeddings tied and no model broke it: the closest was taken
+
+
+# Where an alert fired, not what it is about: a service called auth-api must not send its latency
+# alert to the security analyst.
+PLACE_LABELS = frozenset({*TARGET_LABELS, "exported_service", "exported_job", "namespace", "env"})
 
 
 def alert_text(labels: Mapping[str, str]) -> str:
-    """What an alert is routed on: its name and label values (``analyst`` label wins outright)."""
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", labels.get("alertname", ""))
-    return " ".join([words, *(str(v) for k, v in sorted(labels.items()) if k != "alertname")])
+    """What an alert is routed on: its name and topical label values (``analyst`` label wins outright)."""
+    # LLMLatencyHigh → "LLM Latency High": split at case changes, and before the last capital of a run.
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", labels.get("alertname", ""))
+    return " ".join(
+        [words, *(str(v) for k, v in sorted(labels.items()) if k != "alertname" and k not in PLACE_LABELS)]
+    )
 
 
 class Router:
@@ -105,6 +115,7 @@ class Router:
             "embedding",
             f"keywords and embeddings tied between "
             f"{', '.join(by_sim)}; no model to break the tie, took the closest",
+            tied=True,
         )
 
     async def _ask_model(self, text: str, names: list[str]) -> str | None:
