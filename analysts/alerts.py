@@ -28,7 +28,7 @@ from alert_webhooks.analysis.result import AnalysisResult, Evidence, SpecialistO
 from alert_webhooks.schemas import Notification
 from analysts.ask import context_lines, count_route
 from analysts.base import Answer, Context
-from analysts.prometheus import Prometheus
+from analysts.prometheus import CachedPrometheus
 from analysts.router import Route, Router
 from analysts.settings import AnalystsSettings
 from clustering.evidence import SERVICE_LABELS
@@ -57,7 +57,7 @@ class AlertSpecialists:
         self.incident, self.settings, self.registry = incident, settings, registry
         self.router = Router()  # no model in the first phase
         url = settings.prometheus_url
-        self.prometheus = Prometheus(url, settings.evidence_seconds) if url else None
+        self.prometheus = CachedPrometheus(url, settings.evidence_seconds) if url else None
 
     async def first(self, incident_id: str, notification: Notification) -> AnalysisResult:
         labels = alert_labels(notification)
