@@ -14,7 +14,6 @@ alert) and keeps, per (service, kind), how many and when first and last seen, in
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import Counter
@@ -28,23 +27,9 @@ from prometheus_client import CollectorRegistry
 from clustering.store import load_json, save_json
 from exporters.catalogue import metrics
 from exporters.labels import BoundedLabel
-from exporters.redact import redact
-from exporters.secret_rules import MARKER
+from exporters.redact import new_secret_kinds, redact
 
 FILE = "secrets.json"
-# Personal data the masker also replaces: masked, but not a credential to rotate, and auth logs name
-# users by email on every line, so counting it would keep the alert firing.
-PERSONAL = frozenset({"email", "phone", "rrn", "card"})
-_MARKER = re.compile(re.escape(MARKER).replace(r"\{\}", r"([a-z0-9_]{1,40})"))
-
-
-def new_kinds(raw: str, masked: str) -> Counter[str]:
-    """The credentials the masker found: markers in ``masked`` that ``raw`` did not already hold (a
-    line that quotes a marker, or one an attacker forged, is not a new secret); personal data aside."""
-    found = Counter(_MARKER.findall(masked)) - Counter(_MARKER.findall(raw))
-    for kind in PERSONAL & found.keys():
-        del found[kind]
-    return found
 
 
 class SecretsWatch:
@@ -66,7 +51,7 @@ class SecretsWatch:
         self._lock = threading.Lock()
 
     def observe(self, line: str, service: str | None = None) -> Counter[str]:
-        found = new_kinds(line, redact(line))
+        found = new_secret_kinds(line, redact(line))
         if found:
             self.record(found, service or "app")
         return found

@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from clustering.live import live_listeners
 from exporters.log_exporter import PatternCounter
-from security.secrets import SecretsWatch, load_secrets, new_kinds
+from exporters.redact import new_secret_kinds
+from security.secrets import SecretsWatch, load_secrets
 
 AWS = "AKIAIOSFODNN7EXAMPLE"
 GITHUB = "ghp_abcdefghijklmnopqrstuvwxyz0123456789"
@@ -39,10 +40,10 @@ def test_the_log_exporter_counts_secrets_by_service_and_kind_and_keeps_first_see
 
 def test_personal_data_and_markers_already_in_the_line_are_not_secrets_seen() -> None:
     # Auth logs name users by email on every line; a forged or quoted marker is not a new secret.
-    assert new_kinds("login ok for alice@corp.example", "login ok for [REDACTED:email]") == {}
+    assert new_secret_kinds("login ok for alice@corp.example", "login ok for [REDACTED:email]") == {}
     line = "password=[REDACTED:password] copied from the docs"
-    assert new_kinds(line, line) == {}
-    assert new_kinds("password=hunter2xyz", "password=[REDACTED:password]") == {"password": 1}
+    assert new_secret_kinds(line, line) == {}
+    assert new_secret_kinds("password=hunter2xyz", "password=[REDACTED:password]") == {"password": 1}
 
 
 def test_first_seen_stays_and_the_file_is_rewritten_when_a_kind_is_new(tmp_path: Path) -> None:
