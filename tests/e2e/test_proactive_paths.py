@@ -135,41 +135,39 @@ def append(log: Path, lines: list[str]) -> None:
         f.writelines(line + "\n" for line in lines)
 
 
+# One cause (a database out of connections), four wordings, four services.
+POOL = (
+    ("rag-api", "connection pool exhausted (active=20, max=20)"),
+    ("ingest", "timeout acquiring connection from pool after 30000ms"),
+    ("postgres", "FATAL: sorry, too many clients already"),
+    ("worker", "QueuePool limit of size 5 overflow 10 reached"),
+)
+
+
+def app_errors(pairs) -> list[str]:
+    return [json.dumps({"level": "error", "service": s, "message": m}) for s, m in pairs]
+
+
+def sshd_failures() -> list[str]:
+    """One source trying 12 accounts: the single_source stuffing shape."""
+    return [
+        f"Dec  1 10:00:{i:02d} bastion sshd[7]: Failed password for invalid user u{i} from 203.0.113.9 "
+        "port 22 ssh2"
+        for i in range(12)
+    ]
+
+
+def exporter_follows(prom: str) -> None:
+    """The exporter reads a new file from its end: wait until it follows the file, then write."""
+    wait_until(lambda: get(f"{prom}/api/v1/query", query="up")["data"]["result"], 30, what="first scrape")
+
+
 def test_stuffing_alert_reaches_the_security_analyst_and_clusters_are_served(stack) -> None:
     log, prom, hook = stack["log"], stack["prom"], stack["webhook"]
-    # The exporter reads a new file from its end: wait until it follows the file, then write.
-    wait_until(lambda: get(f"{prom}/api/v1/query", query="up")["data"]["result"], 30, what="first scrape")
-    append(
-        log,
-        [
-            json.dumps({"level": "error", "service": s, "message": m})
-            for s, m in (
-                ("rag-api", "connection pool exhausted (active=20, max=20)"),
-                ("ingest", "timeout acquiring connection from pool after 30000ms"),
-                ("postgres", "FATAL: sorry, too many clients already"),
-            )
-        ],
-    )
-    append(
-        log,
-        [
-            f"Dec  1 10:00:{i:02d} bastion sshd[7]: Failed password for invalid user u{i} from 203.0.113.9 "
-            "port 22 ssh2"
-            for i in range(12)
-        ],
-    )
-    append(
-        log,
-        [
-            json.dumps(
-                {
-                    "level": "error",
-                    "service": "worker",
-                    "message": "QueuePool limit of size 5 overflow 10 reached",
-                }
-            )
-        ],
-    )
+    exporter_follows(prom)
+    append(log, app_errors(POOL[:3]))
+    append(log, sshd_failures())
+    append(log, app_errors(POOL[3:]))
 
     def delivered() -> list:
         page = get(f"{hook}/api/v1/incidents", alertname="CredentialStuffing")
@@ -212,26 +210,13 @@ def slack_message(slack: FakeSlackWebhook, alertname: str) -> str | None:
 
 def test_alerts_reach_slack_explained_by_the_specialist_routing_chose(stack) -> None:
     log, prom, hook, slack = stack["log"], stack["prom"], stack["webhook"], stack["slack"]
-    wait_until(lambda: get(f"{prom}/api/v1/query", query="up")["data"]["result"], 30, what="first scrape")
+    exporter_follows(prom)
     key = "AKIAIOSFODNN7EXAMPLE"
-    append(
-        log,
-        [
-            json.dumps({"level": "error", "service": s, "message": m})
-            for s, m in (
-                ("rag-api", "connection pool exhausted (active=20, max=20) <!channel>"),
-                ("ingest", "timeout acquiring connection from pool after 30000ms"),
-                ("postgres", "FATAL: sorry, too many clients already"),
-                ("worker", "QueuePool limit of size 5 overflow 10 reached"),
-            )
-        ]
-        + [json.dumps({"level": "info", "service": "auth-api", "message": f"s3 upload signed with {key}"})]
-        + [
-            f"Dec  1 10:00:{i:02d} bastion sshd[7]: Failed password for invalid user u{i} from 203.0.113.9 "
-            "port 22 ssh2"
-            for i in range(12)
-        ],
-    )
+    planted = ("rag-api", "connection pool exhausted (active=20, max=20) <!channel>")
+    append(log, app_errors([planted, *POOL[1:]]))
+    upload = {"level": "info", "service": "auth-api", "message": f"s3 upload signed with {key}"}
+    append(log, [json.dumps(upload)])
+    append(log, sshd_failures())
     names = ("CredentialStuffing", "SecretsInLogs", "LLMLatencyHigh", "CacheHitRateCollapse")
     wait_until(lambda: all(slack_message(slack, n) for n in names), 45, interval=0.5, what=f"{names} posted")
     stuffing, secrets, latency, cache = (slack_message(slack, n) or "" for n in names)
