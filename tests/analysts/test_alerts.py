@@ -131,10 +131,10 @@ def test_slack_and_grafana_show_the_specialist_escaped(data: Path) -> None:
 
 
 def test_a_routing_tie_goes_to_the_model_in_the_refinement(data: Path) -> None:
-    """Rules and embeddings tie on "login slow"; the first phase takes the closest, the model's
+    """Rules and embeddings tie on "Login Slow"; the first phase takes the closest, the model's
     pick replaces it before the incident analyst's model call."""
     registry = CollectorRegistry()
-    alert = notification({"alertname": "Probe", "topic": "login slow"})
+    alert = notification({"alertname": "LoginSlow", "service": "rag-api"})
     with FakeModelServer() as server:
         server.answer = lambda body: (
             '{"analyst": "sre"}' if "Pick the analyst" in json.dumps(body) else '{"nonsense": true}'
