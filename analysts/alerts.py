@@ -21,6 +21,7 @@ import asyncio
 import re
 from collections.abc import Mapping
 
+from cachetools import LRUCache
 from prometheus_client import CollectorRegistry
 
 from alert_webhooks.analysis.analyst import IncidentAnalyst
@@ -56,17 +57,27 @@ class AlertSpecialists:
     ) -> None:
         self.incident, self.settings, self.registry = incident, settings, registry
         self.router = Router()  # no model in the first phase
+        self._routes: LRUCache[tuple[str, str], Route] = LRUCache(maxsize=1024)
         url = settings.prometheus_url
         self.prometheus = CachedPrometheus(url, settings.evidence_seconds) if url else None
 
     async def first(self, incident_id: str, notification: Notification) -> AnalysisResult:
         labels = alert_labels(notification)
-        route = await self.router.route("", labels)
+        route = await self._route(labels)
         count_route(route, self.registry)
         base, answer = await asyncio.gather(
             self.incident.first(incident_id, notification), self._answer(route, labels)
         )
         return attach(base, route, answer)
+
+    async def _route(self, labels: Mapping[str, str]) -> Route:
+        """Routing reads only the alert's name and ``analyst`` label, so it is decided once per
+        pair: the embedding step costs ~30 ms of CPU on the event loop, too much for every alert of
+        a storm."""
+        key = (labels.get("alertname", ""), labels.get("analyst", ""))
+        if (known := self._routes.get(key)) is None:
+            known = self._routes[key] = await self.router.route("", labels)
+        return known
 
     async def refine(
         self, incident_id: str, notification: Notification | None, first: AnalysisResult
