@@ -34,7 +34,8 @@ from analysts.router import Route, Router
 from analysts.settings import AnalystsSettings
 from clustering.evidence import SERVICE_LABELS
 
-_CITE = re.compile(r"\bE(\d+)\b")
+_CITATION = re.compile(r"\[(E\d+(?:\s*[,;]\s*E\d+)*)\]")  # [E1] or [E1, E3]: only citations are renumbered
+CONTEXT_LINES = 2
 
 
 def alert_labels(notification: Notification) -> dict[str, str]:
@@ -103,7 +104,8 @@ class AlertSpecialists:
         ctx = Context(
             self.prometheus,
             None,  # the specialist's reading is deterministic here; the refinement is the model's
-            context_lines(route.analyst.name, self.settings, services),
+            # Few lines: they join the incident's evidence, which the refinement's prompt must fit.
+            context_lines(route.analyst.name, self.settings, services, limit=CONTEXT_LINES),
             self.settings.evidence_seconds,
         )
         return await route.analyst.answer(question(labels), ctx, route.why)
@@ -117,7 +119,10 @@ def attach(result: AnalysisResult, route: Route, answer: Answer) -> AnalysisResu
         Evidence(id=ids[e.id], source=f"{route.analyst.name} analyst: {e.source}", text=e.text)
         for e in answer.evidence
     ]
-    text = _CITE.sub(lambda m: ids.get(m.group(0), m.group(0)), answer.answer)
+    text = _CITATION.sub(
+        lambda m: "[" + re.sub(r"E\d+", lambda e: ids.get(e.group(0), e.group(0)), m.group(1)) + "]",
+        answer.answer,
+    )
     opinion = SpecialistOpinion(
         analyst=route.analyst.name,
         method="tie" if route.tied else route.method,

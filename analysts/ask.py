@@ -26,28 +26,30 @@ from security.watch import load_detections
 MAX_EXTRA = 5
 
 
-def context_lines(analyst: str, settings: AnalystsSettings, services: Set[str] = frozenset()) -> list[str]:
+def context_lines(
+    analyst: str, settings: AnalystsSettings, services: Set[str] = frozenset(), limit: int = MAX_EXTRA
+) -> list[str]:
     """Recent incident clusters (all analysts; only those on ``services`` when given), and for the
-    security analyst stuffing detections and secrets seen in logs, as evidence lines."""
+    security analyst stuffing detections and secrets seen in logs: up to ``limit`` lines of each."""
     lines = []
     snapshot = load_snapshot(settings.data_dir) or {}
     incidents = snapshot.get("incidents", [])
     if services:
         incidents = [i for i in incidents if services & set(i.get("services", []))]
-    for inc in incidents[:MAX_EXTRA]:
+    for inc in incidents[:limit]:
         lines.append(
             f"log cluster {inc['incidentId']} ({inc['severity']}, {inc['events']} events, services "
             f"{', '.join(inc['services'])}): {inc['templates'][0]}"
         )
     if analyst == "security":
         found = load_detections(settings.data_dir) or {}
-        for d in found.get("detections", [])[-MAX_EXTRA:]:
+        for d in found.get("detections", [])[-limit:]:
             lines.append(
                 f"detection {d['shape']} ({d['severity']}): {d['accounts']} accounts from "
                 f"{d['sources']} sources, {d['failures']} failures"
             )
         seen = (load_secrets(settings.data_dir) or {}).get("secrets", [])
-        for x in [x for x in seen if not services or x["service"] in services][-MAX_EXTRA:]:
+        for x in [x for x in seen if not services or x["service"] in services][-limit:]:
             lines.append(
                 f"secret seen in logs (masked before shipping): kind {x['kind']} in service "
                 f"{x['service']}, {x['count']} times, first seen {x['firstSeen']}, last seen {x['lastSeen']}"
