@@ -7,8 +7,8 @@ stuffing detections, secrets seen in logs, clusters on the alert's services) as
 ``AnalysisResult.specialist``, with its evidence appended to the result's (``E{n+1}`` …), so Slack,
 Grafana and the incidents API show who explained the alert, why it was chosen, and what it cites.
 
-Routing reads the alert's name and labels only (an ``analyst`` label wins), never annotations or
-log lines, so text an attacker wrote cannot pick the analyst. The first phase uses no model: a tie
+Routing reads the alert's name only (an ``analyst`` label wins), never annotations, other label
+values or log lines, so text an attacker wrote cannot pick the analyst. The first phase uses no model: a tie
 that rules and embeddings leave is settled by the closest examples, and the refinement (budgeted,
 after the first message is out) asks the model to break it.
 
