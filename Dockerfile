@@ -22,8 +22,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 # /var/lib/llm-sre/grafana is where compose mounts the grafana-token volume: created here so a
 # fresh named volume takes this owner.
 RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin llm-sre \
-    && mkdir -p /data /var/lib/llm-sre/grafana \
-    && chown llm-sre /data /var/lib/llm-sre/grafana
+    && mkdir -p /data /var/lib/llm-sre/grafana /var/lib/llm-sre/log-state \
+    && chown llm-sre /data /var/lib/llm-sre/grafana /var/lib/llm-sre/log-state
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 

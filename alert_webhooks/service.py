@@ -25,6 +25,8 @@ from alert_webhooks.settings import Settings
 from alert_webhooks.sqlite_store import SqliteStore
 from alert_webhooks.store import Store
 from alert_webhooks.worker import Worker, WorkerConfig
+from analysts.alerts import AlertSpecialists
+from analysts.settings import for_service
 
 OUTBOX_FILE = "outbox.jsonl"
 STORE_FILE = "webhook.db"
@@ -123,6 +125,8 @@ def build_service(settings: Settings, registry: CollectorRegistry | None = None)
     metrics = ServiceMetrics.create(registry or CollectorRegistry())
     # The analyst's metrics go to the service's registry, so /metrics shows them too.
     analyst = build_analyst(settings, registry=metrics.registry)
-    worker = Worker(store, build_notifiers(settings), analyst, metrics, worker_config(settings))
+    # Notifications are routed to the SRE, security or efficiency analyst (docs/analysts.md).
+    specialists = AlertSpecialists(analyst, for_service(settings), metrics.registry)
+    worker = Worker(store, build_notifiers(settings), specialists, metrics, worker_config(settings))
     pages = PageReader(settings, settings.read_processes) if settings.read_processes else None
     return Service(settings, store, metrics, worker, analyst, pages)

@@ -136,12 +136,19 @@ def _missing_note(missing: Sequence[str]) -> str:
 def _deterministic(
     findings: Sequence[Finding], evidence: Sequence[EvidenceItem], missing: Sequence[str]
 ) -> str:
+    """Findings (or the readings when none crosses a threshold), each citing the evidence it quotes."""
     if findings:
-        parts = [f.text + (f" Suggested: {f.advice}" if f.advice else "") for f in findings]
+        parts = [_cited(f.text, evidence) + (f" Suggested: {f.advice}" if f.advice else "") for f in findings]
     else:
         parts = [
             "Nothing in the readings crosses this analyst's thresholds. Readings: "
-            + "; ".join(e.text for e in evidence[:6])
+            + "; ".join(f"{e.text} [{e.id}]" for e in evidence[:6])
             + "."
         ]
     return " ".join(parts) + _missing_note(missing)
+
+
+def _cited(text: str, evidence: Sequence[EvidenceItem]) -> str:
+    """A finding quotes its readings verbatim, so the readings it contains are what it cites."""
+    ids = [e.id for e in evidence if e.text and e.text in safe(text)]
+    return f"{text} [{', '.join(ids)}]" if ids else text

@@ -16,6 +16,7 @@ import logging
 import re
 from collections.abc import Mapping
 
+from alert_webhooks.analysis.evidence import withhold
 from alert_webhooks.analysis.grounding import ground_text
 from alert_webhooks.analysis.llm import LLM
 from exporters.redact import redact
@@ -29,8 +30,9 @@ _BRACKETS = str.maketrans({"<": "‹", ">": "›"})
 
 
 def safe(text: str, limit: int = 600) -> str:
-    """Masked, markup-free, bounded: how untrusted text may appear in a prompt or an answer."""
-    text = " ".join(redact(text).split()).translate(_BRACKETS)
+    """Masked, markup-free, bounded, planted instructions withheld: how untrusted text may appear
+    in a prompt or an answer."""
+    text = " ".join(withhold(redact(text)).split()).translate(_BRACKETS)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
+from cachetools import TTLCache
 
 from alert_webhooks.analysis.sources import fmt
 
@@ -92,4 +93,24 @@ class Prometheus:
                 log.warning("prometheus query %s failed: %s", q.name, type(r).__name__)
             elif r is not None:
                 readings[q.name] = r
+        return readings
+
+
+class CachedPrometheus(Prometheus):
+    """Readings reused for ``ttl`` seconds: alerts arriving together (a storm routed to one
+    analyst) ask the same queries about the same "now", and Prometheus need answer them once."""
+
+    def __init__(
+        self, url: str, timeout: float = 3.0, ttl: float = 15.0, timer: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(url, timeout)
+        self._cache: TTLCache[tuple[str, ...], dict[str, Reading]] = TTLCache(16, ttl, timer=timer)
+
+    async def read(self, queries: Sequence[Query], deadline: float = 3.0) -> dict[str, Reading]:
+        key = tuple(q.expr for q in queries)
+        if (hit := self._cache.get(key)) is not None:
+            return hit
+        readings = await super().read(queries, deadline)
+        if readings:  # an outage is not cached: the next alert tries again
+            self._cache[key] = readings
         return readings

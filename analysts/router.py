@@ -2,8 +2,9 @@
 
 Rules first (weighted keywords per analyst), then embeddings (the question against each analyst's
 example questions, with the same local vectoriser the clustering uses), and the model only to
-break a tie that both leave. An alert is routed on its name and labels only — never on its
-annotations or log lines, which attackers can write, so text planted in a log cannot steer routing.
+break a tie that both leave. An alert is routed on its name (and an ``analyst`` label) only —
+never on its annotations, other label values or log lines, which attackers can write, so text
+planted in a log cannot steer routing.
 
     router = Router()
     route = await router.route("why did p95 latency double since noon?")
@@ -36,12 +37,18 @@ class Route:
     analyst: Specialist
     method: str  # "rules" | "embedding" | "model"
     why: str
+    tied: bool = False  # rules and embeddings tied and no model broke it: the closest was taken
 
 
 def alert_text(labels: Mapping[str, str]) -> str:
-    """What an alert is routed on: its name and label values (``analyst`` label wins outright)."""
-    words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", labels.get("alertname", ""))
-    return " ".join([words, *(str(v) for k, v in sorted(labels.items()) if k != "alertname")])
+    """What an alert is routed on: its name, split into words (an ``analyst`` label wins outright).
+
+    Not its other label values: they come from series, and series labels can come from log lines
+    (``error_code``, ``route``), so a log field could otherwise pick the analyst; and a service
+    called ``auth-api`` must not send its latency alert to the security analyst.
+    """
+    # LLMLatencyHigh → "LLM Latency High": split at case changes, and before the last capital of a run.
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", labels.get("alertname", ""))
 
 
 class Router:
@@ -105,6 +112,7 @@ class Router:
             "embedding",
             f"keywords and embeddings tied between "
             f"{', '.join(by_sim)}; no model to break the tie, took the closest",
+            tied=True,
         )
 
     async def _ask_model(self, text: str, names: list[str]) -> str | None:

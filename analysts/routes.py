@@ -17,20 +17,13 @@ from alert_webhooks.routes.deps import ServiceDep, request_settings, require_rea
 from alert_webhooks.routes.errors import errors
 from alert_webhooks.wire import STRICT
 from analysts.ask import ask
-from analysts.settings import AnalystsSettings, get_settings
+from analysts.settings import AnalystsSettings, for_service
 from clustering.store import load_snapshot
 from security.watch import load_detections
 
 
 def analysts_settings(service: ServiceDep) -> AnalystsSettings:
-    """The environment's analyst settings, on the running service's data dir and Prometheus."""
-    svc = service.settings
-    return get_settings().model_copy(
-        update={
-            "data_dir": svc.data_dir,
-            "prometheus_url": svc.prometheus_url or get_settings().prometheus_url,
-        }
-    )
+    return for_service(service.settings)
 
 
 SettingsDep = Annotated[AnalystsSettings, Depends(analysts_settings)]
@@ -83,14 +76,16 @@ class AskOut(BaseModel):
 
 
 @router.post("/ask", responses=errors(notes={413: "Body or question over the limit (LLM_SRE_ASK_MAX_CHARS)"}))
-async def ask_route(body: AskBody, settings: SettingsDep) -> AskOut:
+async def ask_route(body: AskBody, settings: SettingsDep, service: ServiceDep) -> AskOut:
     """Route a question (or an alert's labels) to an analyst and answer from evidence."""
     if len(body.question) > settings.ask_max_chars:
         raise HTTPException(
             status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             f"question longer than {settings.ask_max_chars} characters",
         )
-    return AskOut(**await ask(settings, body.question, body.labels, body.route_only))
+    return AskOut(
+        **await ask(settings, body.question, body.labels, body.route_only, service.metrics.registry)
+    )
 
 
 @router.get("/clusters")

@@ -1,4 +1,5 @@
-"""The security analyst: access anomalies, credential stuffing and likely account compromise."""
+"""The security analyst: access anomalies, credential stuffing, likely account compromise and
+secrets seen in logs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ QUERIES = (
     Query(
         "stuffing",
         "credential-stuffing detections in the last hour",
-        "sum by (shape) (increase(llm_sre_credential_stuffing_detections_total[1h]))",
+        # A counter born at 1 (the first detection) has no increase(): count it as new, as the alert does.
+        "sum by (shape) (increase(llm_sre_credential_stuffing_detections_total[1h]) > 0 or"
+        " (llm_sre_credential_stuffing_detections_total unless"
+        " llm_sre_credential_stuffing_detections_total offset 1h))",
     ),
     Query("failed_accounts", "distinct accounts with failed logins", "max(llm_sre_auth_failed_accounts)"),
     Query("failing_sources", "distinct sources with failed logins", "max(llm_sre_auth_failing_sources)"),
@@ -24,6 +28,13 @@ QUERIES = (
         "401/403/429 application errors per second",
         'sum(rate(llm_sre_app_errors_total{error_code=~"401|403|429"}[15m]))',
         "/s",
+    ),
+    # The running total, not increase(): a counter born at 1 (the first secret) has no increase.
+    Query(
+        "secrets",
+        "secrets masked in logs since the log exporter started",
+        'sum by (service, kind) (label_replace(llm_sre_log_secrets_total, "service", "$1",'
+        ' "exported_service", "(.+)"))',
     ),
 )
 
@@ -49,6 +60,15 @@ def advise(r: dict[str, Reading]) -> list[Finding]:
                     "offending sources (GET /api/v1/security/detections lists them).",
                 )
             )
+    if (secrets := r.get("secrets")) and secrets.now > (secrets.before or 0):
+        out.append(
+            Finding(
+                f"{secrets.text}: an application wrote a secret into its logs; it was masked "
+                "before shipping, but the raw log files still hold it.",
+                "runbook security-secrets: rotate the credential of that kind, remove it from the "
+                "log statement, and purge or restrict the raw files and backups.",
+            )
+        )
     if (ratio := r.get("failure_ratio")) and ratio.now >= 0.5:
         out.append(
             Finding(
@@ -82,5 +102,5 @@ SECURITY = Specialist(
     ),
     queries=QUERIES,
     advise=advise,
-    runbooks=("security-stuffing", "security-compromise"),
+    runbooks=("security-stuffing", "security-compromise", "security-secrets"),
 )

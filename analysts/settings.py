@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from alert_webhooks.analysis.llm import LLM, OllamaLLM, OpenAICompatLLM
+from alert_webhooks.settings import Settings
 
 
 def _from(default: Any, *env: str, **kw: Any) -> Any:
@@ -51,3 +52,11 @@ class AnalystsSettings(BaseSettings):
 @lru_cache
 def get_settings() -> AnalystsSettings:
     return AnalystsSettings()
+
+
+def for_service(service: Settings) -> AnalystsSettings:
+    """The environment's analyst settings on a running service's data dir and Prometheus."""
+    env = get_settings()
+    return env.model_copy(
+        update={"data_dir": service.data_dir, "prometheus_url": service.prometheus_url or env.prometheus_url}
+    )

@@ -1,4 +1,4 @@
-"""The log exporter's live hooks: incident clustering and credential-stuffing detection per line.
+"""The log exporter's live hooks: incident clustering, credential stuffing and secrets seen, per line.
 
 ``llm-sre logs export`` passes every line it counts to these listeners (``listener(line, service)``).
 Clustering keeps the last ``LLM_SRE_CLUSTER_LIVE_EVENTS`` error/warning events and re-clusters them
@@ -27,6 +27,7 @@ from clustering.store import save_snapshot
 from exporters.catalogue import metrics
 from exporters.logline import parse_line
 from security.detector import Detector
+from security.secrets import SecretsWatch
 from security.settings import get_settings as security_settings
 from security.watch import CredentialWatch, thresholds
 
@@ -99,8 +100,9 @@ class ClusterWatch:
 
 
 def live_listeners(registry: CollectorRegistry | None, data_dir: Path) -> list[Listener]:
-    """Clustering and credential-stuffing listeners configured from the environment."""
+    """Clustering, credential-stuffing and secrets-in-logs listeners configured from the environment."""
     sec = security_settings()
     watch = CredentialWatch(registry, Detector(thresholds(sec), sec.allowlist), data_dir=data_dir)
     clusters = ClusterWatch(registry, clustering_settings(), data_dir=data_dir).start()
-    return [clusters.observe, watch.observe]
+    secrets = SecretsWatch(registry, data_dir=data_dir)
+    return [clusters.observe, watch.observe, secrets.observe]

@@ -374,6 +374,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_ask_total", "Questions and alerts routed to a specialist analyst, by how routing decided.",
        ("analyst", "method"), group="analyst",
        values={"analyst": ("sre", "security", "efficiency"), "method": ("rules", "embedding", "model")}),
+    _c("llm_sre_log_secrets_total", "Secrets the masker replaced in log lines, by kind (never the value).",
+       ("service", "kind"), group="logs"),
     # --- operations: checklists and commit rules (docs/operations.md) ------------------------------
     _g("llm_sre_check_status", "Last result of a checklist check: 0 PASS, 1 WARN, 2 FAIL.",
        ("checklist", "check"), group="operations", multiprocess_mode="max",

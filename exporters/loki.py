@@ -52,7 +52,7 @@ from exporters.failures import Failure
 from exporters.jsonlog import JsonFormatter, record_trace_ids
 from exporters.loki_options import LokiOptions, basic_auth, options_from_settings, query_client
 from exporters.loki_push import Entry, Outcome, Pusher, fit, retry_after
-from exporters.redact import redact
+from exporters.redact import MARKER_HEAD, new_secret_kinds, redact
 from exporters.sampling import Sampler
 from exporters.sampling_policy import PolicyWatcher
 from exporters.spill import SpillStore, level_name
@@ -91,6 +91,7 @@ class LokiHandler(logging.Handler):
         self._dropped = m["llm_sre_loki_records_dropped_total"]
         self._spilled = m["llm_sre_loki_records_spilled_total"]
         self._spill_bytes = m["llm_sre_loki_spill_bytes"]
+        self._secrets = m["llm_sre_log_secrets_total"]  # secrets masked out of shipped records
         sampled_out = m["llm_sre_loki_records_sampled_out_total"]
         self._sampled_out = {lv: sampled_out.labels(level=lv) for lv in ("debug", "info", "warning", "error",
                                                                         "critical")}
@@ -219,11 +220,21 @@ class LokiHandler(logging.Handler):
             if rate < 1.0:
                 fields["sample_rate"] = str(rate)
             line = redact(self.format(record))
+        if MARKER_HEAD in line:  # rare: only then is the raw record read again to tell what was masked
+            self._count_secrets(record, line)
         metadata = {}
         if self.options.structured_metadata:
             metadata = {k: str(fields[k]) for k in self.options.metadata_fields if fields.get(k)}
         ns = str(int(record.created * 1_000_000_000))
         return Entry(ns, fit(line, self.options.max_line_bytes), metadata, record.levelno)
+
+    def _count_secrets(self, record: logging.LogRecord, line: str) -> None:
+        """Count the credentials masking took out of ``record``, by kind (issue 16: secrets seen in
+        logs are a security finding); a marker the record already held is not counted."""
+        raw = f"{record.getMessage()} {record.__dict__!r} {record.exc_text or ''}"
+        service = self.labels.get("service", "app")
+        for kind, n in new_secret_kinds(raw, line).items():
+            self._secrets.labels(service=service, kind=kind).inc(n)
 
     def flush(self) -> None:
         """Wait (bounded by ``close_timeout``) until everything queued so far has been pushed.

@@ -21,13 +21,15 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from exporters.secret_rules import KEY_KINDS, KEY_TRIE, RULES, key_entry, marker, trie_pattern
+from exporters.secret_rules import KEY_KINDS, KEY_TRIE, MARKER, RULES, key_entry, marker, trie_pattern
 
 __all__ = [
-    "RULES", "RedactingFilter", "marker", "redact", "redact_lines", "redact_mapping", "secret_key_kind"
+    "RULES", "RedactingFilter", "marker", "new_secret_kinds", "redact", "redact_lines", "redact_mapping",
+    "secret_key_kind",
 ]
 
 # One regex (a prefix tree) finds every hint in a single pass; a loop of ``in`` checks per rule
@@ -138,6 +140,22 @@ def redact_lines(lines: Iterable[str]) -> Iterator[str]:
         elif (begin := _PEM_BEGIN.search(body)) and not _PEM_END.search(body, begin.end()):
             in_key = True
         yield redact(body) + eol
+
+
+MARKER_HEAD = MARKER.split("{", 1)[0]  # "[REDACTED:": a cheap test before counting markers
+_MARKERS = re.compile(re.escape(MARKER_HEAD) + r"([a-z0-9_]{1,40})\]")
+# Personal data the masker also replaces: masked, but not a credential to rotate, and auth logs name
+# users by email on every line, so counting it as a secret seen would keep the alert firing.
+PERSONAL_KINDS = frozenset({"email", "phone", "rrn", "card"})
+
+
+def new_secret_kinds(raw: str, masked: str) -> Counter[str]:
+    """The credentials masking found, by kind: markers in ``masked`` that ``raw`` did not already
+    hold (a quoted or forged marker is not a secret), personal data aside. Never the values."""
+    found = Counter(_MARKERS.findall(masked)) - Counter(_MARKERS.findall(raw))
+    for kind in PERSONAL_KINDS & found.keys():
+        del found[kind]
+    return found
 
 
 class RedactingFilter(logging.Filter):

@@ -16,6 +16,7 @@ from alert_webhooks.analysis.redis_knowledge import RedisKnowledgeBase
 from alert_webhooks.analysis.runbooks import load_runbooks
 from alert_webhooks.analysis.sources import EvidenceSource, LokiSource, PrometheusSource
 from alert_webhooks.settings import Settings
+from clustering.evidence import ClusterSource
 
 
 def shared_redis(settings: Settings) -> str | None:
@@ -59,7 +60,8 @@ def build_llm(settings: Settings) -> LLM | None:
 
 
 def build_sources(settings: Settings) -> list[EvidenceSource]:
-    sources: list[EvidenceSource] = []
+    # Incident clusters the log exporter wrote to the shared data dir, on the alert's services.
+    sources: list[EvidenceSource] = [ClusterSource(settings.data_dir)]
     if settings.prometheus_url:
         sources.append(PrometheusSource(settings.prometheus_url, timeout=settings.analyst_evidence_seconds))
     if settings.loki_url:

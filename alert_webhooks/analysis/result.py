@@ -57,6 +57,18 @@ class Grounding(BaseModel):
     tokens_out: int | None = Field(None, ge=0)
 
 
+class SpecialistOpinion(BaseModel):
+    """The specialist analyst (SRE, security, efficiency) an alert was routed to, why, and what it
+    reads in its own evidence; its answer cites ids in ``AnalysisResult.evidence`` (docs/analysts.md)."""
+
+    analyst: str
+    method: str  # how routing decided: rules, embedding or model
+    why: str
+    answer: str
+    evidence: list[str] = Field(default_factory=list)  # the ids of its evidence
+    missing: list[str] = Field(default_factory=list)
+
+
 class AnalysisResult(BaseModel):
     incident_id: str
     severity: Severity
@@ -71,3 +83,4 @@ class AnalysisResult(BaseModel):
     references: list[str] = Field(default_factory=list)
     evidence: list[Evidence] = Field(default_factory=list)
     grounding: Grounding
+    specialist: SpecialistOpinion | None = None

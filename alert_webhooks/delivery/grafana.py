@@ -51,6 +51,8 @@ def annotation_text(incident: Incident) -> str:
     """Grafana renders annotation text as HTML: everything from outside is escaped here, the sink."""
     v = view(incident)
     lines = [f"[{v.status.upper()}] {v.title}: {v.summary}"]
+    if v.specialist:
+        lines.append(v.specialist)
     if v.root_cause:
         lines.append(f"Root cause: {v.root_cause}")
     lines.extend(f"- {a}" for a in v.actions)

@@ -46,6 +46,7 @@ class View:
     actions: list[str]
     evidence: list[Quote]
     links: list[tuple[str, str]]
+    specialist: str = ""  # "Security analyst (why it was chosen): its reading", or empty
 
 
 def view(incident: Incident, grafana_url: str | None = None) -> View:
@@ -62,7 +63,17 @@ def view(incident: Incident, grafana_url: str | None = None) -> View:
         actions=[redact(a) for a in analysis.immediate_actions] if analysis else [],
         evidence=cited_evidence(analysis) if analysis else [],
         links=links(incident, grafana_url),
+        specialist=specialist_text(analysis) if analysis else "",
     )
+
+
+def specialist_text(analysis: AnalysisResult) -> str:
+    """Which specialist explained the alert, why routing chose it, and what it read (masked)."""
+    s = analysis.specialist
+    if s is None:
+        return ""
+    name = s.analyst.upper() if s.analyst == "sre" else s.analyst.capitalize()
+    return redact(f"{name} analyst ({s.why}): {s.answer}")
 
 
 def alert_count_text(v: View) -> str:
@@ -75,10 +86,12 @@ def _fallback_summary(incident: Incident) -> str:
 
 
 def cited_evidence(analysis: AnalysisResult) -> list[Quote]:
-    """The evidence the summary and root cause cite, in citation order, without the alert (the
-    message already is the alert) and the runbook (the actions already quote it)."""
+    """The evidence the summary, the specialist and the root cause cite, in citation order, without
+    the alert (the message already is the alert) and the runbook (the actions already quote it)."""
     by_id = {e.id: e for e in analysis.evidence}
-    cited = [by_id[i] for i in citations(f"{analysis.summary} {analysis.root_cause_analysis}") if i in by_id]
+    specialist = analysis.specialist.answer if analysis.specialist else ""
+    text = f"{analysis.summary} {specialist} {analysis.root_cause_analysis}"
+    cited = [by_id[i] for i in citations(text) if i in by_id]
     shown = [e for e in cited if not e.source.startswith(("alert", "runbook"))][:QUOTES]
     return [
         Quote(e.id, e.source, f"{e.count}x {e.level}" if e.level else "", clip(redact(e.text), QUOTE_MAX))

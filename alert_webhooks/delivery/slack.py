@@ -80,6 +80,8 @@ def message(incident: Incident, grafana_url: str | None = None) -> dict[str, Any
             ],
         },
     ]
+    if v.specialist:
+        blocks.append({"type": "section", "text": _mrkdwn(escape(v.specialist))})
     if v.root_cause:
         blocks.append({"type": "section", "text": _mrkdwn(f"*Root cause*\n{escape(v.root_cause)}")})
     if v.actions:

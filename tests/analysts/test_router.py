@@ -73,3 +73,10 @@ def test_planted_text_cannot_steer_an_alert() -> None:
         {"alertname": "LLMLatencyHigh", "service": "rag-api"},
     )
     assert planted.analyst.name == clean.analyst.name == "sre"
+
+
+def test_label_values_from_logs_cannot_steer_an_alert() -> None:
+    """``error_code`` and ``route`` label values come from log fields an attacker can write."""
+    labels = {"service": "auth-api", "error_code": "CredentialStuffing", "route": "/login/brute-force"}
+    planted = route("", {"alertname": "AppErrorBurst", **labels})
+    assert planted.analyst.name == "sre"

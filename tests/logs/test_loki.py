@@ -374,3 +374,19 @@ def test_kept_sampled_records_carry_their_rate_and_errors_are_never_sampled(rece
     assert [r["message"] for r in rows if r["level"] == "error"] == [f"error {i}" for i in range(10)]
     assert all("sample_rate" not in r for r in rows if r["level"] == "error")
     assert sample(registry, "llm_sre_loki_records_sampled_out_total", level="info") == 5
+
+
+def test_secrets_masked_out_of_shipped_records_are_counted_by_kind(receiver, registry):
+    """Secrets seen in logs (docs/analysts.md): counted by kind, never shipped, never a label."""
+    handler = make_handler(receiver.url, registry)
+    handler.handle(record("s3 upload with AKIAIOSFODNN7EXAMPLE", api_key="k-9f8e7d6c5b4a3210"))
+    handler.handle(record("login ok for alice@corp.example"))  # personal data: masked, not a secret
+    handler.handle(record("docs say password=[REDACTED:password]"))  # already a marker: not a new one
+    handler.flush()
+    handler.close()
+    shipped = " ".join(line for _, _, line, _ in receiver.entries)
+    assert "AKIAIOSFODNN7EXAMPLE" not in shipped and "k-9f8e7d6c5b4a3210" not in shipped
+    assert sample(registry, "llm_sre_log_secrets_total", service="rag-api", kind="aws_access_key") == 1
+    assert sample(registry, "llm_sre_log_secrets_total", service="rag-api", kind="api_key") == 1
+    assert sample(registry, "llm_sre_log_secrets_total", service="rag-api", kind="password") == 0
+    assert sample(registry, "llm_sre_log_secrets_total", service="rag-api", kind="email") == 0

@@ -298,3 +298,21 @@ def test_demo_app_serves_llm_metrics_until_stopped() -> None:
     assert not thread.is_alive()
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=2)
+
+
+def test_logs_and_webhook_share_the_data_dir_the_analysts_read() -> None:
+    """The logs service writes clusters.json, security.json and secrets.json to its data dir; the
+    webhook serves and analyses them from its own: one volume, mounted at both data dirs."""
+    services = compose()["services"]
+
+    def data_volume(name: str) -> str:
+        env = services[name]["environment"]
+        mounts = dict(reversed(v.split(":")[:2]) for v in services[name]["volumes"])
+        return mounts[env["LLM_SRE_DATA_DIR"]]
+
+    assert data_volume("logs") == data_volume("webhook")
+    # The pattern state keeps its own volume, where the image lets the service write.
+    logs = services["logs"]
+    state = Path(logs["environment"]["LLM_SRE_LOG_STATE_DIR"]).parent
+    assert f"logs-data:{state}" in logs["volumes"]
+    assert str(state) in (REPO / "Dockerfile").read_text()
