@@ -9,13 +9,15 @@ waiting is less urgent: in a storm of 600 warnings the 60 criticals are the ones
 
 An hourly :class:`~alert_webhooks.budget.Budget` (tokens and model-seconds) gates each start:
 a refinement reserves the most it can cost before it runs. An incident that arrives while the
-budget is spent is recorded at once as ``budget`` (its deterministic summary stands) and still
-waits in the queue, so when the budget returns the criticals are refined first.
+budget is spent is recorded at once as ``budget_exhausted`` (its deterministic summary stands) and
+still waits in the queue, so when the budget returns the criticals are refined first; one whose
+prompt is larger than the whole budget is ``prompt_too_large`` and never waits.
 
 Every incident's analysis says what became of its refinement: ``grounding.fallback_reason`` is
 ``pending`` while it waits or runs, the analyst's reason when the model's answer was refused
-(with ``rejected_ratio``, the share of its sentences that were grounded), ``budget`` while the
-budget is spent, ``backlog`` or ``shutdown`` when it never ran, ``disabled`` when refinement is
+(with ``rejected_ratio``, the share of its sentences that were grounded), ``budget_exhausted``
+while the budget is spent, ``prompt_too_large`` when the prompt exceeds the context limit or the
+whole budget, ``backlog`` or ``shutdown`` when it never ran, ``disabled`` when refinement is
 off, and ``None`` only for an accepted LLM answer. Skips are counted (once per incident) in
 ``llm_sre_analyst_refinements_skipped_total{reason}``.
 
@@ -51,7 +53,7 @@ from exporters.catalogue import metrics
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
-NEVER_CALLED = frozenset({"disabled", "budget"})  # the analyst's reasons for not calling the model
+NEVER_CALLED = frozenset({"disabled", "prompt_too_large"})  # the analyst's reasons for not calling the model
 _URGENCY = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -124,12 +126,12 @@ class Refinement:
             return
         assert incident.analysis is not None
         cost = self.cost(incident.analysis)
-        if not self.budget.ever_fits(cost):
-            await self._skip(incident, "budget")
+        if not self.budget.ever_fits(cost):  # waiting would not help: larger than the whole budget
+            await self._skip(incident, "prompt_too_large")
             return
         if not self.budget.fits(cost):  # spent: say so at once, and wait (by urgency) for it to return
             self._deferred.add(incident.id)
-            await self._skip(incident, "budget")
+            await self._skip(incident, "budget_exhausted")
         urgency = _URGENCY.get(incident.severity, len(_URGENCY))
         heapq.heappush(self._waiting, _Waiting(urgency, next(self._seq), incident))
         if len(self._waiting) + len(self._running) > self.concurrency + self.backlog:

@@ -305,7 +305,7 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_analyst_fallbacks_total", "Analyses that fell back to the deterministic summary.",
        ("reason",), group="analyst",
        values={"reason": ("timeout", "error", "malformed", "echo", "ungrounded", "refused", "disabled",
-                          "budget")}),
+                          "prompt_too_large")}),
     _h("llm_sre_analyst_grounded_ratio", "Share of LLM summary sentences grounded in evidence.", (),
        SCORE_BUCKETS, group="analyst"),
     _c("llm_sre_analyst_dropped_sentences_total", "Ungrounded sentences dropped from LLM summaries.",
@@ -313,7 +313,7 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_analyst_results_total", "Analyses completed by backend.", ("backend",), group="analyst"),
     _c("llm_sre_analyst_refinements_skipped_total",
        "LLM refinements never attempted; the deterministic summary stands.", ("reason",), group="analyst",
-       values={"reason": ("backlog", "shutdown", "disabled", "budget")}),
+       values={"reason": ("backlog", "shutdown", "disabled", "budget_exhausted", "prompt_too_large")}),
     _g("llm_sre_analyst_refinement_backlog", "LLM refinements waiting for a model slot.", group="analyst",
        multiprocess_mode="max"),
     # --- analyst budget and trust metrics (issue 17) -------------------------------------------------

@@ -169,7 +169,8 @@ def _trust() -> Row:
                     ],
                     unit="ops",
                     stack=True,
-                    description="budget: the hourly budget was spent; the summary stayed deterministic.",
+                    description="budget_exhausted: the hourly budget was spent; prompt_too_large: the prompt "
+                    "exceeds the context limit or the whole budget. The summary stayed deterministic.",
                 )
             ),
         ],

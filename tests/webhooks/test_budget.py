@@ -93,9 +93,9 @@ async def _storm(tmp_path: Path) -> None:
         for i in store.incidents(IncidentFilter(), INCIDENTS, 0)[0]
         if i.analysis
     ]
-    assert reasons.count("budget") > INCIDENTS / 2
+    assert reasons.count("budget_exhausted") > INCIDENTS / 2
     assert reasons.count("pending") <= 101  # only those queued before the budget ran out
-    assert registry.get_sample_value("llm_sre_analyst_refinements_skipped_total", {"reason": "budget"}) > 0
+    assert registry.get_sample_value("llm_sre_analyst_refinements_skipped_total", {"reason": "budget_exhausted"}) > 0
     assert registry.get_sample_value("llm_sre_analyst_budget_remaining", {"resource": "model_seconds"}) < 60
 
     # An hour later the budget has returned: the waiting criticals are refined before any warning.
