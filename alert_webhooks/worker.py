@@ -80,6 +80,7 @@ class Worker:
         metrics: ServiceMetrics,
         config: WorkerConfig,
         clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,  # shared between replicas (redis_budget); default: this process's
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -91,7 +92,7 @@ class Worker:
         self._last_intake = float("-inf")
         self._stopping = False
         self._active: set[asyncio.Task[None]] = set()
-        budget = Budget(
+        budget = budget or Budget(
             config.llm_budget_tokens, config.llm_budget_seconds, registry=metrics.registry, clock=clock
         )
         self._refinement = Refinement(
