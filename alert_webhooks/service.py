@@ -22,6 +22,7 @@ from alert_webhooks.delivery.outbox import OutboxNotifier
 from alert_webhooks.delivery.slack import SlackBotNotifier, SlackWebhookNotifier
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.settings import Settings
+from alert_webhooks.shadow import build_shadow
 from alert_webhooks.sqlite_store import SqliteStore
 from alert_webhooks.store import Store
 from alert_webhooks.worker import Worker, WorkerConfig
@@ -152,5 +153,6 @@ def build_service(settings: Settings, registry: CollectorRegistry | None = None)
         metrics,
         worker_config(settings),
         budget=shared_budget(settings, metrics.registry),
+        shadow=build_shadow(settings, metrics.registry),
     )
     return Service(settings, store, metrics, worker, analyst)
