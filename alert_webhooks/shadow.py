@@ -120,20 +120,23 @@ class Shadow:
     async def _run(self, store: Store, job: _Job, reserved: Cost) -> None:
         incident = job.incident
         assert incident.analysis is not None
-        spent, started = reserved, self._clock()
+        spent, started, answered = reserved, self._clock(), False
         try:
             first = with_reason(incident.analysis, None)
             final = await self.analyst.refine(incident.id, incident.notification, first)
+            answered = True  # from here a preemption only interrupts the saving, not the model
             elapsed = self._clock() - started
             spent = spent_by(final, reserved, elapsed)
             trial = Trial.of(self.label, final, elapsed, self._clock())
             if final.grounding.fallback_reason not in NEVER_CALLED:
                 observe(self._registry, "shadow", trial)
-            await call(store, store.save_shadow, incident.id, ShadowRun(primary=job.primary, shadow=trial))
+            run = ShadowRun(primary=job.primary, shadow=trial)
+            await asyncio.shield(call(store, store.save_shadow, incident.id, run))
         except asyncio.CancelledError:
-            self._queue[incident.id] = job  # first in line when the slot is idle again
-            self._queue.move_to_end(incident.id, last=False)
-            spent = Cost(reserved.tokens, min(self._clock() - started, reserved.seconds))
+            if not answered and not self._closed:  # first in line when the slot is idle again
+                self._queue[incident.id] = job
+                self._queue.move_to_end(incident.id, last=False)
+                spent = Cost(reserved.tokens, min(self._clock() - started, reserved.seconds))
             raise
         except Exception:
             log.exception("shadow refinement of incident %s failed", incident.id)
@@ -147,7 +150,7 @@ class Shadow:
             task = self._task
             task.cancel()
             await asyncio.wait({task})
-        self._queue.clear()  # after the wait: the cancelled run puts itself back
+        self._queue.clear()
 
 
 def build_shadow(settings: Settings, registry: CollectorRegistry | None = None) -> Shadow | None:
