@@ -4,7 +4,9 @@ reservation lapses. The clock is injected; Redis and its Lua scripts are the rea
 
 from __future__ import annotations
 
+import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 import redis
@@ -12,10 +14,16 @@ from prometheus_client import CollectorRegistry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from alert_webhooks.analysis.factory import build_analyst
 from alert_webhooks.budget import Cost
 from alert_webhooks.redis_budget import RedisBudget
+from alert_webhooks.refinement import Refinement
+from alert_webhooks.schemas import Notification
 from alert_webhooks.service import shared_budget
 from alert_webhooks.settings import Settings
+from alert_webhooks.sqlite_store import SqliteStore
+from tests.webhooks.conftest import notification
+from tests.webhooks.test_budget import MeteredAnalyst, _drain
 
 LIMIT_TOKENS, LIMIT_SECONDS = 10_000, 300.0
 ONE = Cost(1_000, 10.0)  # a refinement's reservation: 10 fit in the tokens, 30 in the seconds
@@ -97,3 +105,45 @@ def test_an_unreachable_redis_fails_closed() -> None:
     assert not b.reserve(ONE) and not b.fits(ONE)
     assert b.returns_in(ONE) == 1.5  # asked again soon, never stuck
     b.settle(ONE, ONE)  # logged, not raised
+
+
+def test_two_schedulers_in_a_storm_share_the_one_budget(client: redis.Redis, tmp_path: Path) -> None:
+    """Two replicas' refinement schedulers (each its own store and analyst) under a storm of 200
+    incidents each: together they refine no more than the shared hourly budget allows."""
+    now = [1_790_000_000.0]
+
+    async def storm() -> list[MeteredAnalyst]:
+        template = await build_analyst(Settings(data_dir=tmp_path), use_llm=False).first(
+            "template", Notification.model_validate(notification())
+        )
+        replicas = []
+        for n in range(2):
+            store, analyst = SqliteStore(tmp_path / f"replica{n}.db"), MeteredAnalyst(now)
+            refinement = Refinement(
+                store, analyst, CollectorRegistry(), concurrency=1, backlog=50, clock=lambda: now[0],
+                budget=budget(client, now), deadline=60,
+            )
+            replicas.append((store, analyst, refinement))
+        for i in range(200):
+            for n, (store, _, refinement) in enumerate(replicas):
+                note = Notification.model_validate(notification(group=f"r{n}-{i}"))
+                incident_id = store.ingest(note, now[0]).incident_id
+                assert incident_id is not None
+                store.save_analysis(incident_id, refinement.pending(template), now[0], False)
+                incident = store.incident(incident_id)
+                assert incident is not None
+                await refinement.submit(incident)
+                await asyncio.sleep(0)
+        for _, _, refinement in replicas:
+            await _drain(refinement)
+            await refinement.close()
+        return [analyst for _, analyst, _ in replicas]
+
+    analysts = asyncio.run(storm())
+    calls = [c for a in analysts for c in a.calls]
+    assert all(a.calls for a in analysts)  # both replicas refined some
+    # Each refinement reserves its prompt plus the answer cap and 60 model-seconds: the seconds
+    # (300 s = 5 reservations at once) and the tokens decide how many can run within the hour.
+    assert sum(c.tokens for _, _, c in calls) <= LIMIT_TOKENS
+    assert sum(c.seconds for _, _, c in calls) <= LIMIT_SECONDS
+    assert len(calls) < 400 / 10
