@@ -13,7 +13,8 @@ the limit. Spend leaves the window an hour after it was settled: that is when bu
     budget.settle(Cost(2400, 60), Cost(tokens=1900, seconds=12.5))
 
 Hand-written (no library): a deque of (time, cost) is the whole algorithm, and a rate limiter
-library would not reserve-then-settle.
+library would not reserve-then-settle. This budget is one process's; with ``LLM_SRE_STORE=redis``
+the replicas share one in Redis (:mod:`alert_webhooks.redis_budget`).
 """
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ class Budget:
         self._reserved -= reserved
         self._spent.append((self._clock(), spent))
         self._in_window += spent
+        self._count(spent)
+
+    def _count(self, spent: Cost) -> None:
         self._spent_total.labels(resource="tokens").inc(spent.tokens)
         self._spent_total.labels(resource="model_seconds").inc(spent.seconds)
         self._export()

@@ -25,6 +25,7 @@ from typing import Literal
 
 from alert_webhooks.analysis.result import AnalysisResult
 from alert_webhooks.schemas import Alert, Notification
+from alert_webhooks.trials import ShadowRun
 
 Outcome = Literal["accepted", "duplicate", "rejected"]
 
@@ -74,6 +75,8 @@ class Incident:
     alerts_dropped: int = 0
     #: on-call feedback on the summary: voter hash → choice (alert_webhooks/feedback.py)
     feedback: dict[str, str] = field(default_factory=dict)
+    #: shadow mode: a second model's trial on this incident, never delivered (alert_webhooks/shadow.py)
+    shadow: ShadowRun | None = None
 
     @property
     def priority(self) -> int:
@@ -288,6 +291,7 @@ def dump_incident(incident: Incident) -> str:
             "muted": list(incident.muted),
             "alerts_dropped": incident.alerts_dropped,
             "feedback": incident.feedback,
+            "shadow": incident.shadow.model_dump(mode="json") if incident.shadow else None,
         }
     )
 
@@ -302,5 +306,6 @@ def load_incident(text: str | bytes) -> Incident:
             "notification": Notification.model_validate(data["notification"]),
             "analysis": AnalysisResult.model_validate(data["analysis"]) if data["analysis"] else None,
             "muted": tuple(data.get("muted", ())),  # rows written before muting was tracked have none
+            "shadow": ShadowRun.model_validate(data["shadow"]) if data.get("shadow") else None,
         }
     )

@@ -59,6 +59,7 @@ from alert_webhooks.incidents import (
 )
 from alert_webhooks.schemas import Notification
 from alert_webhooks.store import DeadLetter, IncidentFilter, QueueStats, StaleClaim
+from alert_webhooks.trials import ShadowRun
 
 GROUP = "workers"
 INDEXED = ("status", "severity", "alertname", "service")
@@ -324,6 +325,13 @@ class RedisStore:
             voted = with_vote(current, voter, choice, now)
             self._save(voted)
             return voted
+
+    def save_shadow(self, incident_id: str, run: ShadowRun) -> None:
+        incident = self._load(incident_id)
+        if incident is None:
+            return
+        with self._group_lock(incident.group_key):
+            self._save(replace(self._load(incident_id) or incident, shadow=run))
 
     def save_delivery(
         self, incident_id: str, sink: str, state: DeliveryState, job: Job | None = None

@@ -9,13 +9,15 @@ waiting is less urgent: in a storm of 600 warnings the 60 criticals are the ones
 
 An hourly :class:`~alert_webhooks.budget.Budget` (tokens and model-seconds) gates each start:
 a refinement reserves the most it can cost before it runs. An incident that arrives while the
-budget is spent is recorded at once as ``budget`` (its deterministic summary stands) and still
-waits in the queue, so when the budget returns the criticals are refined first.
+budget is spent is recorded at once as ``budget_exhausted`` (its deterministic summary stands) and
+still waits in the queue, so when the budget returns the criticals are refined first; one whose
+prompt is larger than the whole budget is ``prompt_too_large`` and never waits.
 
 Every incident's analysis says what became of its refinement: ``grounding.fallback_reason`` is
 ``pending`` while it waits or runs, the analyst's reason when the model's answer was refused
-(with ``rejected_ratio``, the share of its sentences that were grounded), ``budget`` while the
-budget is spent, ``backlog`` or ``shutdown`` when it never ran, ``disabled`` when refinement is
+(with ``rejected_ratio``, the share of its sentences that were grounded), ``budget_exhausted``
+while the budget is spent, ``prompt_too_large`` when the prompt exceeds the context limit or the
+whole budget, ``backlog`` or ``shutdown`` when it never ran, ``disabled`` when refinement is
 off, and ``None`` only for an accepted LLM answer. Skips are counted (once per incident) in
 ``llm_sre_analyst_refinements_skipped_total{reason}``.
 
@@ -24,7 +26,9 @@ off, and ``None`` only for an accepted LLM answer. Skips are counted (once per i
     await refinement.submit(incident)           # after: queue it, or record why not
     await refinement.close()                    # shutdown: cancel, record the unfinished
 
-Future gates (shadow runs of a second model) belong in :meth:`_start`.
+A :class:`~alert_webhooks.shadow.Shadow` configuration, when set, gets the slot only while no
+primary refinement waits or runs, and gives it back at once (:meth:`_start`). Both configurations'
+trials are counted in ``llm_sre_analyst_compared_*{config}``.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
@@ -46,12 +51,16 @@ from alert_webhooks.budget import Budget, Cost
 from alert_webhooks.incidents import Incident
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.store import Store, call
+from alert_webhooks.trials import ConfigRole, Trial
 from exporters.catalogue import metrics
+
+if TYPE_CHECKING:
+    from alert_webhooks.shadow import Shadow
 
 log = logging.getLogger(__name__)
 
 PENDING = "pending"
-NEVER_CALLED = frozenset({"disabled", "budget"})  # the analyst's reasons for not calling the model
+NEVER_CALLED = frozenset({"disabled", "prompt_too_large"})  # the analyst's reasons for not calling the model
 _URGENCY = {"critical": 0, "warning": 1, "info": 2}
 
 
@@ -66,6 +75,28 @@ def with_reason(analysis: AnalysisResult, reason: str | None) -> AnalysisResult:
     return analysis.model_copy(
         update={"grounding": analysis.grounding.model_copy(update={"fallback_reason": reason})}
     )
+
+
+def spent_by(final: AnalysisResult, reserved: Cost, elapsed: float) -> Cost:
+    """What a refinement cost: the answer's size when the analyst knows it, nothing when the model
+    was never called, else (timeout, error) all that was reserved."""
+    used = final.grounding
+    if used.tokens_in is not None and used.tokens_out is not None:
+        return Cost(used.tokens_in + used.tokens_out, elapsed)
+    if used.fallback_reason in NEVER_CALLED:
+        return Cost(0, 0.0)
+    return reserved
+
+
+def observe(registry: CollectorRegistry | None, config: ConfigRole, trial: Trial) -> None:
+    """One configuration's trial in the ``compared_*`` metrics the dashboard sets side by side."""
+    m = metrics(registry)
+    m["llm_sre_analyst_compared_refinements_total"].labels(config=config, outcome=trial.outcome).inc()
+    m["llm_sre_analyst_compared_duration_seconds"].labels(config=config).observe(trial.latency_seconds)
+    if trial.grounded_ratio is not None:
+        m["llm_sre_analyst_compared_grounded_ratio"].labels(config=config).observe(trial.grounded_ratio)
+    tokens = (trial.tokens_in or 0) + (trial.tokens_out or 0)
+    m["llm_sre_analyst_compared_tokens_total"].labels(config=config).inc(tokens)
 
 
 class Refinement:
@@ -83,8 +114,10 @@ class Refinement:
         clock: Callable[[], float] = time.time,
         budget: Budget | None = None,
         deadline: float = 60.0,
+        shadow: Shadow | None = None,
     ) -> None:
         self._store, self._analyst, self._wake, self._clock = store, analyst, wake, clock
+        self._registry, self._shadow = registry, shadow
         self.budget = budget or Budget(registry=registry, clock=clock)
         self._deadline = deadline
         self._deferred: set[str] = set()  # ids recorded (and counted) as skipped for the budget
@@ -123,13 +156,15 @@ class Refinement:
             self._skipped.labels(reason="disabled").inc()
             return
         assert incident.analysis is not None
+        if self._shadow is not None:
+            self._shadow.offer(incident)
         cost = self.cost(incident.analysis)
-        if not self.budget.ever_fits(cost):
-            await self._skip(incident, "budget")
+        if not self.budget.ever_fits(cost):  # waiting would not help: larger than the whole budget
+            await self._skip(incident, "prompt_too_large")
             return
         if not self.budget.fits(cost):  # spent: say so at once, and wait (by urgency) for it to return
             self._deferred.add(incident.id)
-            await self._skip(incident, "budget")
+            await self._skip(incident, "budget_exhausted")
         urgency = _URGENCY.get(incident.severity, len(_URGENCY))
         heapq.heappush(self._waiting, _Waiting(urgency, next(self._seq), incident))
         if len(self._waiting) + len(self._running) > self.concurrency + self.backlog:
@@ -158,9 +193,13 @@ class Refinement:
                 break
             heapq.heappop(self._waiting)
             self._deferred.discard(incident.id)
+            if self._shadow is not None:
+                self._shadow.preempt()  # the primary takes the slot now, never after the shadow
             task = asyncio.create_task(self._refine(incident, cost))
             self._running[task] = incident
             task.add_done_callback(self._finished)
+        if self._shadow is not None and not self._waiting and not self._running:
+            self._shadow.start(self._store, self.cost, self._start)
         self._depth.set(len(self._waiting))
 
     def _wait_for_budget(self, cost: Cost) -> None:
@@ -180,14 +219,15 @@ class Refinement:
         try:
             first = with_reason(incident.analysis, None)  # the analyst decides the reason now
             final = await self._analyst.refine(incident.id, incident.notification, first)
-            # The answer's size when the analyst knows it, else (timeout, error) all that was reserved.
-            used = final.grounding
-            if used.tokens_in is not None and used.tokens_out is not None:
-                spent = Cost(used.tokens_in + used.tokens_out, self._clock() - started)
-            elif used.fallback_reason in NEVER_CALLED:
-                spent = Cost(0, 0.0)
+            elapsed = self._clock() - started
+            spent = spent_by(final, reserved, elapsed)
             self.budget.settle(reserved, spent)
             reserved = Cost(0, 0.0)
+            if final.grounding.fallback_reason not in NEVER_CALLED:
+                trial = Trial.of(final.grounding.backend, final, elapsed, self._clock())
+                observe(self._registry, "primary", trial)
+                if self._shadow is not None:
+                    self._shadow.primary_done(incident.id, trial)
             final = masked_analysis(final)
             accepted = final.grounding.fallback_reason is None
             # Accepted: a new revision, so every sink is brought up to date. Refused: the reason
@@ -219,6 +259,8 @@ class Refinement:
         self._waiting.clear()
         if self._timer is not None:
             self._timer.cancel()
+        if self._shadow is not None:
+            await self._shadow.close()
         for task in list(self._running):
             task.cancel()
         if self._running:

@@ -15,6 +15,7 @@ from slack_sdk.webhook import WebhookClient
 from alert_webhooks import feedback
 from alert_webhooks.analysis.analyst import Analyst, IncidentAnalyst
 from alert_webhooks.analysis.factory import build_analyst
+from alert_webhooks.budget import Budget
 from alert_webhooks.delivery import Notifier
 from alert_webhooks.delivery.grafana import GrafanaNotifier
 from alert_webhooks.delivery.outbox import OutboxNotifier
@@ -22,6 +23,7 @@ from alert_webhooks.delivery.slack import SlackBotNotifier, SlackWebhookNotifier
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.pages import PageReader
 from alert_webhooks.settings import Settings
+from alert_webhooks.shadow import build_shadow
 from alert_webhooks.sqlite_store import SqliteStore
 from alert_webhooks.store import Store
 from alert_webhooks.worker import Worker, WorkerConfig
@@ -120,6 +122,29 @@ def worker_config(settings: Settings) -> WorkerConfig:
     )
 
 
+def shared_budget(settings: Settings, registry: CollectorRegistry) -> Budget | None:
+    """With the Redis store and a limit set, one budget for every replica; else each process's own."""
+    if settings.store_backend != "redis" or not (settings.llm_budget_tokens or settings.llm_budget_seconds):
+        return None
+    import redis  # only Redis deployments need the client
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    from alert_webhooks.redis_budget import RedisBudget
+
+    # The scheduler asks on the event loop: one short try, and a Redis that is away means "spent".
+    client = redis.Redis.from_url(
+        settings.redis_url, socket_timeout=1, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
+    return RedisBudget(
+        client,
+        settings.llm_budget_tokens,
+        settings.llm_budget_seconds,
+        hold=2 * settings.analyst_deadline_seconds + 60,  # longer than any refinement runs
+        registry=registry,
+    )
+
+
 def build_service(settings: Settings, registry: CollectorRegistry | None = None) -> Service:
     store = build_store(settings)
     metrics = ServiceMetrics.create(registry or CollectorRegistry())
@@ -127,6 +152,14 @@ def build_service(settings: Settings, registry: CollectorRegistry | None = None)
     analyst = build_analyst(settings, registry=metrics.registry)
     # Notifications are routed to the SRE, security or efficiency analyst (docs/analysts.md).
     specialists = AlertSpecialists(analyst, for_service(settings), metrics.registry)
-    worker = Worker(store, build_notifiers(settings), specialists, metrics, worker_config(settings))
+    worker = Worker(
+        store,
+        build_notifiers(settings),
+        specialists,
+        metrics,
+        worker_config(settings),
+        budget=shared_budget(settings, metrics.registry),
+        shadow=build_shadow(settings, metrics.registry),
+    )
     pages = PageReader(settings, settings.read_processes) if settings.read_processes else None
     return Service(settings, store, metrics, worker, analyst, pages)

@@ -148,6 +148,21 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("LLM_SRE_OPENAI_API_KEY", "openai_api_key")
     )
 
+    # Shadow mode: a second model configuration refines live incidents only while the model slot
+    # is idle; its results are stored and exported (config="shadow"), never delivered.
+    shadow_backend: Literal["ollama", "openai", "none"] = Field(
+        "none", validation_alias=AliasChoices("LLM_SRE_SHADOW_BACKEND", "shadow_backend")
+    )
+    shadow_model: str = Field("", validation_alias=AliasChoices("LLM_SRE_SHADOW_MODEL", "shadow_model"))
+    shadow_host: str | None = Field(None, validation_alias=AliasChoices("LLM_SRE_SHADOW_HOST", "shadow_host"))
+    # The shadow's own hourly budget (it never draws on the primary's); unset: unlimited.
+    shadow_budget_tokens: int | None = Field(
+        None, gt=0, validation_alias=AliasChoices("LLM_SRE_SHADOW_BUDGET_TOKENS", "shadow_budget_tokens")
+    )
+    shadow_budget_seconds: float | None = Field(
+        None, gt=0, validation_alias=AliasChoices("LLM_SRE_SHADOW_BUDGET_SECONDS", "shadow_budget_seconds")
+    )
+
 
     @field_validator("webhook_token", mode="before")
     @classmethod

@@ -43,6 +43,7 @@ from alert_webhooks.incidents import (
 )
 from alert_webhooks.schemas import Notification
 from alert_webhooks.store import READS, DeadLetter, IncidentFilter, QueueStats, StaleClaim
+from alert_webhooks.trials import ShadowRun
 
 WAL_LIMIT_BYTES = 64 * 1024 * 1024
 PRUNE_BATCH = 500
@@ -293,6 +294,12 @@ class SqliteStore:
             voted = with_vote(load_incident(row[0]), voter, choice, now)
             self._save(db, voted)
             return voted
+
+    def save_shadow(self, incident_id: str, run: ShadowRun) -> None:
+        with self._tx() as db:
+            row = db.execute("SELECT body FROM incidents WHERE id=?", (incident_id,)).fetchone()
+            if row:
+                self._save(db, replace(load_incident(row[0]), shadow=run))
 
     def save_delivery(
         self, incident_id: str, sink: str, state: DeliveryState, job: Job | None = None

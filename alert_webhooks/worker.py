@@ -32,6 +32,7 @@ from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.refinement import Refinement
+from alert_webhooks.shadow import Shadow
 from alert_webhooks.store import StaleClaim, Store, call
 from exporters.redact import redact
 
@@ -80,6 +81,8 @@ class Worker:
         metrics: ServiceMetrics,
         config: WorkerConfig,
         clock: Callable[[], float] = time.time,
+        budget: Budget | None = None,  # shared between replicas (redis_budget); default: this process's
+        shadow: Shadow | None = None,  # a second model run on idle slots, never delivered
     ) -> None:
         self._store = store
         self._notifiers = notifiers
@@ -91,7 +94,7 @@ class Worker:
         self._last_intake = float("-inf")
         self._stopping = False
         self._active: set[asyncio.Task[None]] = set()
-        budget = Budget(
+        budget = budget or Budget(
             config.llm_budget_tokens, config.llm_budget_seconds, registry=metrics.registry, clock=clock
         )
         self._refinement = Refinement(
@@ -103,6 +106,7 @@ class Worker:
             clock=clock,
             budget=budget,
             deadline=config.llm_deadline,
+            shadow=shadow,
         )
         self.running = False
 

@@ -305,7 +305,7 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_analyst_fallbacks_total", "Analyses that fell back to the deterministic summary.",
        ("reason",), group="analyst",
        values={"reason": ("timeout", "error", "malformed", "echo", "ungrounded", "refused", "disabled",
-                          "budget")}),
+                          "prompt_too_large")}),
     _h("llm_sre_analyst_grounded_ratio", "Share of LLM summary sentences grounded in evidence.", (),
        SCORE_BUCKETS, group="analyst"),
     _c("llm_sre_analyst_dropped_sentences_total", "Ungrounded sentences dropped from LLM summaries.",
@@ -313,7 +313,7 @@ _SPECS: tuple[MetricSpec, ...] = (
     _c("llm_sre_analyst_results_total", "Analyses completed by backend.", ("backend",), group="analyst"),
     _c("llm_sre_analyst_refinements_skipped_total",
        "LLM refinements never attempted; the deterministic summary stands.", ("reason",), group="analyst",
-       values={"reason": ("backlog", "shutdown", "disabled", "budget")}),
+       values={"reason": ("backlog", "shutdown", "disabled", "budget_exhausted", "prompt_too_large")}),
     _g("llm_sre_analyst_refinement_backlog", "LLM refinements waiting for a model slot.", group="analyst",
        multiprocess_mode="max"),
     # --- analyst budget and trust metrics (issue 17) -------------------------------------------------
@@ -336,6 +336,18 @@ _SPECS: tuple[MetricSpec, ...] = (
                "choice": ("helpful", "unhelpful", "wrong_cause")}),
     _c("llm_sre_analyst_fabricated_citations_total",
        "LLM claims citing evidence ids that do not exist (caught by the grounding check).", group="analyst"),
+    # --- shadow mode: primary vs shadow model configuration on the same live incidents (issue 17) -----
+    _c("llm_sre_analyst_compared_refinements_total", "Refinements judged, by model configuration "
+       "(primary delivers, shadow is only recorded) and whether the answer was accepted.",
+       ("config", "outcome"), group="analyst",
+       values={"config": ("primary", "shadow"), "outcome": ("accepted", "rejected")}),
+    _h("llm_sre_analyst_compared_grounded_ratio", "Grounded share of each configuration's answers "
+       "(accepted or refused).", ("config",), SCORE_BUCKETS, group="analyst",
+       values={"config": ("primary", "shadow")}),
+    _h("llm_sre_analyst_compared_duration_seconds", "Refinement latency by model configuration.", ("config",),
+       ANALYST_BUCKETS, unit="seconds", group="analyst", values={"config": ("primary", "shadow")}),
+    _c("llm_sre_analyst_compared_tokens_total", "Tokens (in + out, estimated) by model configuration.",
+       ("config",), group="analyst", values={"config": ("primary", "shadow")}),
     # --- briefings (daily digest, early warnings, reports to Redis) ----------------------------------
     _c("llm_sre_briefings_total", "Briefings made, by who wrote the summary.", ("prose",), group="briefing",
        values={"prose": ("llm", "deterministic")}),

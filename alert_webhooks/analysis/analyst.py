@@ -62,7 +62,7 @@ class AnalystConfig:
     deadline: float = 5.0  # seconds for the whole LLM call, connection included
     evidence_deadline: float = 3.0  # seconds per evidence source (Prometheus, Loki)
     grounding_threshold: float = 0.6  # below this share of grounded sentences, reject the answer
-    max_context_tokens: int = 8192  # larger prompts are not sent: fallback "budget"
+    max_context_tokens: int = 8192  # larger prompts are not sent: fallback "prompt_too_large"
 
 
 def past_case(case: PastCase) -> str:
@@ -171,7 +171,7 @@ class IncidentAnalyst:
             return None, "disabled", None
         msgs = messages(first)
         if prompt_tokens(msgs) > self.config.max_context_tokens:
-            return None, "budget", None
+            return None, "prompt_too_large", None
         started = time.perf_counter()
         try:
             completion = await asyncio.wait_for(

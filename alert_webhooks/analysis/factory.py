@@ -59,6 +59,23 @@ def build_llm(settings: Settings) -> LLM | None:
     return None
 
 
+def with_model(
+    settings: Settings, backend: str, model: str | None = None, host: str | None = None
+) -> tuple[Settings, str]:
+    """``settings`` with another backend, model or server (``llm-sre eval``, shadow mode), and its
+    label (``backend:model``)."""
+    update: dict[str, object] = {"analyst_backend": backend}
+    key, host_key = (
+        ("ollama_model", "ollama_host") if backend == "ollama" else ("openai_model", "openai_base_url")
+    )
+    if model:
+        update[key] = model
+    if host:
+        update[host_key] = host
+    changed = settings.model_copy(update=update)
+    return changed, f"{backend}:{getattr(changed, key)}"
+
+
 def build_sources(settings: Settings) -> list[EvidenceSource]:
     # Incident clusters the log exporter wrote to the shared data dir, on the alert's services.
     sources: list[EvidenceSource] = [ClusterSource(settings.data_dir)]

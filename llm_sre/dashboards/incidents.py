@@ -78,6 +78,7 @@ def _pipeline() -> Row:
 
 ANSWERS = "llm_sre_analyst_answer_duration_seconds"
 FEEDBACK = "llm_sre_analyst_feedback_total"
+COMPARED = "llm_sre_analyst_compared_refinements_total"
 BY_ANALYST = ("analyst", "category")
 
 
@@ -169,7 +170,35 @@ def _trust() -> Row:
                     ],
                     unit="ops",
                     stack=True,
-                    description="budget: the hourly budget was spent; the summary stayed deterministic.",
+                    description="budget_exhausted: the hourly budget was spent; prompt_too_large: the prompt "
+                    "exceeds the context limit or the whole budget. The summary stayed deterministic.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Primary vs shadow model: accepted",
+                    [
+                        p.Query(
+                            p.ratio(
+                                p.increase(COMPARED, '{outcome="accepted"}', by=("config",), window="1h"),
+                                p.increase(COMPARED, by=("config",), window="1h"),
+                            ),
+                            "{{config}}",
+                        ),
+                    ],
+                    unit="percentunit",
+                    min_value=0,
+                    max_value=1,
+                    description="Shadow mode (LLM_SRE_SHADOW_*): the candidate model's answers on the same "
+                    "live incidents, never delivered. `llm-sre eval --shadow` lists them per incident.",
+                )
+            ),
+            p.Tile(
+                p.timeseries_panel(
+                    "Primary vs shadow model: latency p95",
+                    [p.Query(p.quantile(0.95, "llm_sre_analyst_compared_duration_seconds", by=("config",)),
+                             "{{config}}")],
+                    unit="s",
                 )
             ),
         ],

@@ -1,11 +1,13 @@
-"""``llm-sre eval [--cases DIR] [--model M ...] [--no-llm] [--compare] [--json]``.
+"""``llm-sre eval [--cases DIR] [--model M ...] [--no-llm] [--compare] [--shadow] [--json]``.
 
 Replays case folders against the deterministic analyst or a model named on the command line and
 prints, per case and in total: accepted or rejected (with the reason), the grounded share of the
 answer's sentences, fabricated citations caught, the category against the deterministic one (and
 the case's expected one), latency and tokens. ``--compare`` runs two configurations on the same
 cases — the deterministic analyst and the model, or two models — and marks where they differ.
-Nothing is delivered or archived. See docs/analyst.md ("Evaluating a model").
+``--shadow`` runs nothing: it reads the service's store and compares what shadow mode recorded
+on live incidents, primary beside shadow. Nothing is delivered or archived. See docs/analyst.md
+("Evaluating a model").
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from alert_webhooks.analysis.factory import with_model
+from alert_webhooks.service import STORE_FILE, build_store
 from alert_webhooks.settings import Settings
 from llm_sre.evals.cases import SHIPPED, folders
 from llm_sre.evals.run import Config, ModelDown, Outcome, evaluate, probe
+from llm_sre.evals.stored import shadow_runs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,6 +56,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="two configurations side by side: deterministic vs the model, or two --model",
     )
+    parser.add_argument(
+        "--shadow",
+        action="store_true",
+        help="compare the primary and shadow trials stored on live incidents (the service's store)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=200, metavar="N", help="--shadow: the newest N incidents (default 200)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
 
@@ -61,18 +74,10 @@ def configs(args: argparse.Namespace) -> list[Config]:
     deterministic = Config("deterministic", base.model_copy(update={"analyst_backend": "none"}))
 
     def model(name: str | None) -> Config:
-        update: dict[str, object] = {"analyst_backend": backend}
+        settings, label = with_model(base, backend, name, args.host)
         if args.deadline:
-            update["analyst_deadline_seconds"] = args.deadline
-        key, host_key = (
-            ("ollama_model", "ollama_host") if backend == "ollama" else ("openai_model", "openai_base_url")
-        )
-        if name:
-            update[key] = name
-        if args.host:
-            update[host_key] = args.host
-        settings = base.model_copy(update=update)
-        return Config(f"{backend}:{getattr(settings, key)}", settings)
+            settings = settings.model_copy(update={"analyst_deadline_seconds": args.deadline})
+        return Config(label, settings)
 
     if args.no_llm:
         return [deterministic]
@@ -149,7 +154,31 @@ def differences(runs: Sequence[list[Outcome]]) -> list[str]:
     return [a.case for a, b in zip(*runs, strict=True) if (a.outcome, a.category) != (b.outcome, b.category)]
 
 
+def _stored(args: argparse.Namespace) -> tuple[list[str], list[list[Outcome]]] | None:
+    if args.limit < 1:
+        print("llm-sre eval: --limit must be at least 1", file=sys.stderr)
+        return None
+    settings = Settings()
+    if settings.store_backend == "sqlite" and not (settings.data_dir / STORE_FILE).is_file():
+        print(f"llm-sre eval: no service store at {settings.data_dir / STORE_FILE}", file=sys.stderr)
+        return None
+    try:
+        store = build_store(settings)
+    except Exception as exc:  # no store file yet, Redis away: say so, no traceback
+        print(f"llm-sre eval: cannot open the service's store: {exc}", file=sys.stderr)
+        return None
+    try:
+        return shadow_runs(store, args.limit)
+    finally:
+        store.close()
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.shadow:
+        stored = _stored(args)
+        if stored is None:
+            return 2
+        return report(args, *stored)
     if not args.cases.is_dir():
         print(f"llm-sre eval: {args.cases} is not a folder of cases", file=sys.stderr)
         return 2
@@ -165,15 +194,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"llm-sre eval: {exc}", file=sys.stderr)
         return 2
     runs = [asyncio.run(evaluate(config, cases, _progress)) for config in chosen]
-    report = {
+    return report(args, [c.label for c in chosen], runs)
+
+
+def report(args: argparse.Namespace, labels: list[str], runs: list[list[Outcome]]) -> int:
+    """Print the runs per case and in total, as a table or ``--json``."""
+    out = {
         "configs": [
-            {"config": c.label, "totals": totals(outcomes), "cases": [o.as_dict() for o in outcomes]}
-            for c, outcomes in zip(chosen, runs, strict=True)
+            {"config": label, "totals": totals(outcomes), "cases": [o.as_dict() for o in outcomes]}
+            for label, outcomes in zip(labels, runs, strict=True)
         ],
         "differ": differences(runs),
     }
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(out, indent=2))
     else:
         rows = [[getattr(o, c) for c in COLUMNS] for outcomes in runs for o in outcomes]
         print(table(rows, HEADERS))
@@ -181,9 +215,9 @@ def run(args: argparse.Namespace) -> int:
         keys = list(totals([]))
         print(
             table(
-                [[c["config"], *(c["totals"][k] for k in keys)] for c in report["configs"]], ["config", *keys]
+                [[c["config"], *(c["totals"][k] for k in keys)] for c in out["configs"]], ["config", *keys]
             )
         )
-        if args.compare:
-            print(f"\ndiffer: {', '.join(report['differ']) or 'none'}")
+        if args.compare or args.shadow:
+            print(f"\ndiffer: {', '.join(out['differ']) or 'none'}")
     return 0

@@ -227,7 +227,7 @@ def test_a_hung_server_misses_the_deadline(kb, tmp_path, server) -> None:
 
 def test_prompt_over_context_budget_is_not_sent(kb, tmp_path, server) -> None:
     run = Run(kb, tmp_path, ollama(server), max_context_tokens=1024)
-    assert run.refine().grounding.fallback_reason == "budget"
+    assert run.refine().grounding.fallback_reason == "prompt_too_large"
     assert server.requests == []
 
 

@@ -163,6 +163,8 @@ def test_issue_panels_are_present() -> None:
         "Grounding",
         "Logs",
         "Log events by pattern (top 10)",
+        "Primary vs shadow model: accepted",
+        "Primary vs shadow model: latency p95",
     } <= titles["llm-sre-incidents"]
 
 

@@ -1,6 +1,6 @@
 """The hourly LLM budget under a 10,000-alert storm (2,000 incidents of 5 alerts in a real SQLite
 store): spend within any hour never exceeds the limit, incidents that meet a spent budget keep the
-deterministic summary at once (``budget``), and when the budget returns the criticals go first.
+deterministic summary at once (``budget_exhausted``), and when the budget returns the criticals go first.
 The clock is injected; the scheduler, budget, store and metrics are the real ones."""
 
 from __future__ import annotations
@@ -93,9 +93,12 @@ async def _storm(tmp_path: Path) -> None:
         for i in store.incidents(IncidentFilter(), INCIDENTS, 0)[0]
         if i.analysis
     ]
-    assert reasons.count("budget") > INCIDENTS / 2
+    assert reasons.count("budget_exhausted") > INCIDENTS / 2
     assert reasons.count("pending") <= 101  # only those queued before the budget ran out
-    assert registry.get_sample_value("llm_sre_analyst_refinements_skipped_total", {"reason": "budget"}) > 0
+    skipped = registry.get_sample_value(
+        "llm_sre_analyst_refinements_skipped_total", {"reason": "budget_exhausted"}
+    )
+    assert skipped and skipped > 0
     assert registry.get_sample_value("llm_sre_analyst_budget_remaining", {"resource": "model_seconds"}) < 60
 
     # An hour later the budget has returned: the waiting criticals are refined before any warning.
