@@ -85,6 +85,7 @@ KNOWN_FORMATS = tuple(LogFormat(spec) for spec in (
     r"\[<Time>\] \[<Level>\] <Content>",  # Apache error log
 ))
 _DETECT_SHARE = 0.9
+DETECT_LINES = 50  # a stream's first lines that decide its header format
 # What a detected header's fields must look like, so a loose shape does not fit any line.
 _FIELD_SHAPES = {
     "Level": re.compile(r"(?i)trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|severe"),

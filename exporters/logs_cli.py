@@ -16,7 +16,7 @@ from clustering import cli as cluster_cli
 from clustering.live import live_listeners
 from exporters import loki_cli
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
-from exporters.logformat import LogFormat, detect
+from exporters.logformat import DETECT_LINES, LogFormat, detect
 from exporters.logline import parse_line
 from exporters.loki import query_client
 from exporters.patterns import PatternMiner
@@ -25,7 +25,6 @@ from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source, add_serve_arguments, run_command
 
 DEFAULT_PORT = 9465
-DETECT_LINES = 50  # lines read before mining to detect the header format
 
 
 def register(subparsers: Any) -> None:

@@ -225,18 +225,27 @@ class PatternMiner:
         """Shared constant tokens over the larger of the two constant counts (0 if too few).
 
         The first ``prefix`` tokens must agree where both are constants, as on the first
-        levels of Drain's tree."""
-        same = 0
+        levels of Drain's tree. Gives up as soon as too many tokens differ to reach ``sim_th``
+        (the answer is the same; a line is compared with every template of its length)."""
+        positions = template.positions
+        constants = max(len(positions), line_constants)
+        if not constants:
+            return 1.0
+        allowed = len(positions) - self.sim_th * constants  # differing tokens it can afford
+        if allowed < 0:
+            return 0.0
+        differ = 0
         mine_tokens = template.tokens
-        for i in template.positions:
+        for i in positions:
             mine, theirs = mine_tokens[i], tokens[i]
             if mine == theirs or _skeleton(mine) == _skeleton(theirs):
-                same += 1
-            elif (i < self.prefix and _is_word(mine) and _is_word(theirs)) or _distinct(mine, theirs):
+                continue
+            differ += 1
+            if differ > allowed or (i < self.prefix and _is_word(mine) and _is_word(theirs)) \
+                    or _distinct(mine, theirs):
                 return 0.0
-        constants = max(len(template.positions), line_constants)
-        score = same / constants if constants else 1.0
-        return score if score >= self.sim_th else 0.0
+        return (len(positions) - differ) / constants
+
 
     def _widen(self, template: _Template, tokens: list[str]) -> None:
         """Positions where the line differs become ``<*>``; the id stays."""

@@ -80,7 +80,14 @@ MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
 _ALNUM = re.compile(r"[^\W_]")
 
 _DIGIT = re.compile(r"\d")
-_DIGIT_SHAPE = str.maketrans("123456789", "000000000")
+# A shape is computed per line: bytes.translate is ~10x faster than str.translate here.
+_DIGIT_SHAPE = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _shape(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass").translate(_DIGIT_SHAPE)
+
+
 _ZERO_X = re.compile(r"\d[xX]")  # "0x…" is hex, "1x5" is not: the one rule that tells digits apart
 # What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
 _PLAIN, _TIME, _UNIT, _USER_WORD = range(4)
@@ -108,9 +115,9 @@ class Masker:
     """
 
     def __init__(self, cache_limit: int = 100_000) -> None:
-        self._lines: dict[str, tuple[str, ...]] = {}
+        self._lines: dict[bytes, tuple[str, ...]] = {}
         self._cache: dict[str, tuple[str, int]] = {}
-        self._shapes: dict[str, tuple[str, int]] = {}
+        self._shapes: dict[bytes, tuple[str, int]] = {}
         self._limit = cache_limit
 
     def _classify(self, token: str) -> tuple[str, int]:
@@ -124,16 +131,17 @@ class Masker:
             kind = _TIME if masked.startswith("<TS>") else _PLAIN
         else:
             # Ids of one shape pay one regex run (see the class docstring).
-            shape = token.translate(_DIGIT_SHAPE)
+            shape = _shape(token)
             known = self._shapes.get(shape)
             if known is None:
-                masked = _PART.sub(_part, shape)
+                zeroed = shape.decode("utf-8", "surrogatepass")
+                masked = _PART.sub(_part, zeroed)
                 same_for_the_shape = not _DIGIT.search(masked)  # else a digit survived
                 if not same_for_the_shape:
                     masked = _PART.sub(_part, token)
                 kind = (_TIME if masked.startswith("<TS>")
                         else _UNIT if _UNIT_WORD.fullmatch(masked) else _PLAIN)
-                if same_for_the_shape and shape != token:
+                if same_for_the_shape and zeroed != token:
                     if len(self._shapes) >= self._limit:
                         self._shapes.clear()
                     self._shapes[shape] = (masked, kind)
@@ -147,7 +155,7 @@ class Masker:
     def tokens(self, message: str) -> tuple[str, ...]:
         """The message's tokens, variable parts masked; repeated parameters collapse into one
         (lists of ids and stack addresses of any length read alike)."""
-        shape = message.translate(_DIGIT_SHAPE)
+        shape = _shape(message)
         known = self._lines.get(shape)
         if known is not None:
             return known
