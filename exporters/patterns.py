@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from exporters.redact import redact
-from exporters.tokens import MASK_TOKEN, Masker, is_parameter, mask
+from exporters.tokens import MASK_TOKEN, Masker, is_parameter, mask, shape
 
 __all__ = ["Match", "PatternMiner", "is_parameter", "mask"]
 
@@ -72,6 +72,7 @@ def _is_word(token: str) -> bool:
     return _WORD.fullmatch(token) is not None
 
 
+@functools.lru_cache(maxsize=65_536)
 def _distinct(mine: str, theirs: str) -> bool:
     """Two tokens that make lines different events however much else they share: enum-like
     state words (LEADING/FOLLOWING), or plain words after a common start (Resumed/Paused,
@@ -144,7 +145,8 @@ class PatternMiner:
         self._by_length: dict[int, dict[int, _Template]] = {}
         self._by_head: dict[tuple[int, str], dict[int, _Template]] = {}
         self._by_signature: dict[tuple[str, ...], int] = {}
-        self._cache: dict[tuple[str, ...], int] = {}
+        self._cache: dict[tuple[str, ...], int] = {}  # masked tokens -> template id
+        self._by_shape: dict[bytes, int] = {}  # message shape -> template id
         self._masker = Masker()
         self._next_id = 1
         self.stats: Counter[str] = Counter()  # malformed input by kind, evicted, state_unreadable
@@ -154,28 +156,43 @@ class PatternMiner:
     # -- mining ------------------------------------------------------------------------------
     def add(self, message: str) -> Match:
         """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
+        # The hot path: a message whose shape (digits read as 0) was mined before is one
+        # dict lookup. Only sanitised messages are remembered, so a hit needs no checks.
+        line_shape = shape(message) if type(message) is str else None
+        tid = self._by_shape.get(line_shape) if line_shape is not None else None
+        template = self._templates.get(tid) if tid is not None else None
+        if template is not None:
+            template.size += 1
+            self._templates.move_to_end(template.id)
+            return template.seen
         if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
             message = self._sanitise(message)
+            line_shape = None
         key = self._masker.tokens(message)
         if not key:
             self._note("empty", "empty message mined as the empty template")
         tid = self._cache.get(key)
         template = self._templates.get(tid) if tid is not None else None
+        new = False
         if template is None:
             tokens = list(key)
             template = self._match(tokens)
             new = template is None
             if template is None:
                 template = self._create(tokens)
-            if len(self._cache) >= self.max_cache:
-                self._cache.clear()
-            self._cache[key] = template.id
-            if new:
-                template.size += 1
-                return template.seen._replace(new=True)
+            self._remember(self._cache, key, template.id)
+        if key and line_shape is not None and self._masker.masks_by_shape(line_shape):  # empty: counted
+            self._remember(self._by_shape, line_shape, template.id)
         template.size += 1
+        if new:
+            return template.seen._replace(new=True)
         self._templates.move_to_end(template.id)
         return template.seen
+
+    def _remember(self, cache: dict, key: object, tid: int) -> None:
+        if len(cache) >= self.max_cache:  # bounded: a clear costs a few lookups, never a wrong id
+            cache.clear()
+        cache[key] = tid
 
     def _sanitise(self, message: str) -> str:
         if isinstance(message, bytes):  # a caller that skipped decoding

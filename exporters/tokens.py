@@ -71,24 +71,57 @@ _PARTS = (
     # Letters and digits in one word: node, block, job and core ids, versions.
     ("ID", r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])\w[\w.-]*\w|(?<![\w.-])\d[\w.-]*\w"),
 )
-# Every shape starts at a word boundary or a punctuation mark: saying so up front lets the
-# engine skip the inside of words without trying each alternative there.
-_PART = re.compile(r"(?=\b|[^\w\s])(?:" + "|".join(f"(?P<{name}>{rx})" for name, rx in _PARTS) + ")")
+# The characters a shape cannot match without (shapes not named here need none). A token is
+# matched only against the shapes it could hold: Python's regex engine tries every alternative
+# at every position, and on a 150-character path the URL shape alone costs ~100 µs.
+_FEATURES = (":", ".", "/", "\\", "-", '"', "'")
+_NEEDS = {  # shape: (features of which it needs all) or (…)
+    "UUID": ("-",), "URL": (":/",), "TS": (":", "-", "/"), "IP": (".", ":"), "HOST": (".:",),
+    "PATH": ("/", "\\"), "STR": ('"', "'"), "NAME": (".",),
+}
+
+
+@functools.lru_cache(maxsize=128)
+def _shapes_regex(features: tuple[bool, ...]) -> re.Pattern[str]:
+    present = {f for f, there in zip(_FEATURES, features, strict=True) if there}
+    shapes = [f"(?P<{name}>{rx})" for name, rx in _PARTS
+              if name not in _NEEDS or any(present.issuperset(need) for need in _NEEDS[name])]
+    # Every shape starts at a word boundary or a punctuation mark: saying so up front lets the
+    # engine skip the inside of words without trying each alternative there.
+    return re.compile(r"(?=\b|[^\w\s])(?:" + "|".join(shapes) + ")")
+
+
+def _mask_parts(token: str) -> str:
+    """``token`` with every shape in it replaced by its mask: the same as one regex of all
+    shapes, since a shape left out could not have matched anywhere in the token."""
+    return _shapes_regex(tuple(f in token for f in _FEATURES)).sub(_part, token)
+
+
 _TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>", "STATUS": "<STATUS>"}
 MASKS = frozenset(_TOKEN.values())
 MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
 _ALNUM = re.compile(r"[^\W_]")
+# What every shape above needs in a token with no digit: a URL's "://", an IPv6's two colons
+# (or "[" and one), a path's slash, a quote, two dots of a name, eight hex letters. A token
+# without any of it ("ciod:", "(Resumed)", "x-y") stays as it is.
+_HEX_VALUE = re.compile(r"0[xX][0-9a-fA-F]+([,;)\]]?)")
+_MAY_MASK = re.compile(r"[\d/\\\"']|:.*:|\[.*:|[a-fA-F]{8}|\..*\.")
 
 _DIGIT = re.compile(r"\d")
 # A shape is computed per line: bytes.translate is ~10x faster than str.translate here.
 _DIGIT_SHAPE = bytes.maketrans(b"123456789", b"000000000")
+# "0x…" is hex and "1x5" is not, the one rule that tells digits apart: where a digit precedes
+# an x, 0 keeps its own shape and the other digits read as 1.
+_HEX_SHAPE = bytes.maketrans(b"23456789", b"11111111")
 
 
-def _shape(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass").translate(_DIGIT_SHAPE)
+def shape(text: str) -> bytes:
+    """``text`` with digits read as 0 (see :class:`Masker`): a cache key for masking results."""
+    raw = text.encode("utf-8", "surrogatepass")
+    zeroed = raw.translate(_DIGIT_SHAPE)
+    return raw.translate(_HEX_SHAPE) if b"0x" in zeroed or b"0X" in zeroed else zeroed
 
 
-_ZERO_X = re.compile(r"\d[xX]")  # "0x…" is hex, "1x5" is not: the one rule that tells digits apart
 # What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
 _PLAIN, _TIME, _UNIT, _USER_WORD = range(4)
 
@@ -108,10 +141,10 @@ def is_parameter(token: str) -> bool:
 class Masker:
     """Masks messages token by token, remembering what it has seen (bounded).
 
-    Every rule here treats all digits alike (but ``0x``, checked apart), so a token or a whole
-    message masks as its *shape* (digits read as 0) does unless a digit survives into the result. Lines of
-    one statement that differ only in numbers share a shape: after warm-up most lines cost one
-    ``str.translate`` and one dict lookup; the rest, one lookup per token.
+    Every rule here treats all digits alike (but ``0x``, see :func:`shape`), so a token or a
+    whole message masks as its *shape* (digits read as 0) does unless a digit survives into the
+    result. Lines of one statement that differ only in numbers share a shape: after warm-up most
+    lines cost one ``bytes.translate`` and one dict lookup; the rest, one lookup per token.
     """
 
     def __init__(self, cache_limit: int = 100_000) -> None:
@@ -126,25 +159,26 @@ class Masker:
         elif token.isalpha():  # a word: only the unit after a number and "user" mean something
             unit = len(token) <= 7 and _UNIT_WORD.fullmatch(token) is not None
             masked, kind = token, _UNIT if unit else _USER_WORD if token in ("user", "User") else _PLAIN
-        elif _ZERO_X.search(token):
-            masked = _PART.sub(_part, token)
-            kind = _TIME if masked.startswith("<TS>") else _PLAIN
+        elif not _MAY_MASK.search(token):  # "(Resumed)", "error," or "x-y": constant
+            masked, kind = token, _UNIT if _UNIT_WORD.fullmatch(token) else _PLAIN
+        elif hex_value := _HEX_VALUE.fullmatch(token):  # addresses: every one is a new shape
+            masked, kind = "<HEX>" + hex_value.group(1), _PLAIN
         else:
             # Ids of one shape pay one regex run (see the class docstring).
-            shape = _shape(token)
-            known = self._shapes.get(shape)
+            token_shape = shape(token)
+            known = self._shapes.get(token_shape)
             if known is None:
-                zeroed = shape.decode("utf-8", "surrogatepass")
-                masked = _PART.sub(_part, zeroed)
+                shaped = token_shape.decode("utf-8", "surrogatepass")
+                masked = _mask_parts(shaped)
                 same_for_the_shape = not _DIGIT.search(masked)  # else a digit survived
                 if not same_for_the_shape:
-                    masked = _PART.sub(_part, token)
+                    masked = _mask_parts(token)
                 kind = (_TIME if masked.startswith("<TS>")
                         else _UNIT if _UNIT_WORD.fullmatch(masked) else _PLAIN)
-                if same_for_the_shape and zeroed != token:
+                if same_for_the_shape and shaped != token:
                     if len(self._shapes) >= self._limit:
                         self._shapes.clear()
-                    self._shapes[shape] = (masked, kind)
+                    self._shapes[token_shape] = (masked, kind)
             else:
                 masked, kind = known
         if len(self._cache) >= self._limit:  # bounded: variable tokens would grow it forever
@@ -152,19 +186,22 @@ class Masker:
         self._cache[token] = (masked, kind)
         return masked, kind
 
+    def masks_by_shape(self, shape: bytes) -> bool:
+        """Whether every message of this :func:`shape` masks alike (one was masked already)."""
+        return shape in self._lines
+
     def tokens(self, message: str) -> tuple[str, ...]:
         """The message's tokens, variable parts masked; repeated parameters collapse into one
         (lists of ids and stack addresses of any length read alike)."""
-        shape = _shape(message)
-        known = self._lines.get(shape)
+        line_shape = shape(message)
+        known = self._lines.get(line_shape)
         if known is not None:
             return known
         out = self._tokens(message)
-        # else a digit survived, or "1x5" would read as hex: not the shape's answer
-        if not _DIGIT.search(" ".join(out)) and not _ZERO_X.search(message):
+        if not _DIGIT.search(" ".join(out)):  # else a digit survived: not the shape's answer
             if len(self._lines) >= self._limit:
                 self._lines.clear()
-            self._lines[shape] = out
+            self._lines[line_shape] = out
         return out
 
     def _tokens(self, message: str) -> tuple[str, ...]:
