@@ -97,7 +97,8 @@ def _mask_parts(token: str) -> str:
     return _shapes_regex(tuple(f in token for f in _FEATURES)).sub(_part, token)
 
 
-_TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {"MSG": "<MSG>", "USER": "<USER>", "STATUS": "<STATUS>"}
+_TOKEN = {name: f"<{name}>" for name, _ in _PARTS} | {
+    "MSG": "<MSG>", "USER": "<USER>", "STATUS": "<STATUS>", "VALUE": "<VALUE>"}
 MASKS = frozenset(_TOKEN.values())
 MASK_TOKEN = re.compile(r"<[A-Z]+>|<\*>|\[REDACTED:\w+\]")
 _ALNUM = re.compile(r"[^\W_]")
@@ -231,7 +232,26 @@ class Masker:
             if out and masked == out[-1] and is_parameter(masked):
                 continue
             out.append(masked)
+        if "/" in message or "\\" in message:
+            _mask_named_values(message, out)
         return tuple(out)
+
+
+_PATH_TAIL = re.compile(r"[/\\]([^/\\\s'\"]+?)['\"]?[.,;:)\]]*(?=\s|$)")
+_VALUE_PUNCT = re.compile(r"([^\W\d][\w.-]*?)([,;:)\].]*)")
+
+
+def _mask_named_values(message: str, out: list[str]) -> None:
+    """A word that the line repeats as the last part of one of its paths is that path's value
+    (``hive: SOFTWARE, into key '…/config/SOFTWARE'``): masked, so hives, files and keys of one
+    statement stay one template."""
+    tails = set(_PATH_TAIL.findall(message))
+    if not tails:
+        return
+    for i, token in enumerate(out):
+        m = _VALUE_PUNCT.fullmatch(token)
+        if m is not None and m.group(1) in tails:
+            out[i] = "<VALUE>" + m.group(2)
 
 
 _default = Masker()

@@ -33,6 +33,10 @@ from exporters.tokens import Masker, is_parameter, mask
         ("wait @0x1 @0x2 @0x3 @0x4 done", "wait @<HEX> done"),  # repeated parameters collapse
         ('INFO: 10.0.0.1:5 - "POST /v1/chat HTTP/1.1" 500 Internal Server Error',
          'INFO: <IP> - "POST <PATH> HTTP/<NUM>" <STATUS>'),  # a status and its reason phrase
+        # a word the line repeats as the end of its own path is that path's value
+        ("mounting volume DATA, from /srv/vol/DATA", "mounting volume <VALUE>, from <PATH>"),
+        (r"open hive users.db at C:\cfg\users.db.", r"open hive <VALUE> at <PATH>"),
+        ("reading config from /etc/app/settings.yaml", "reading config from <PATH>"),
     ],
 )
 def test_mask(message, masked):
@@ -56,6 +60,14 @@ def test_a_digit_that_survives_masking_is_not_taken_from_the_shape():
     assert masker.tokens("block _1 ready") == ("block", "_1", "ready")
     assert masker.tokens("block _7 ready") == ("block", "_7", "ready")
     assert masker.tokens("0x1f and 1x5") == ("<HEX>", "and", "<ID>")
+    assert masker.tokens("0x2e and 2x5") == ("<HEX>", "and", "<ID>")  # one shape per kind of x
+    assert masker.tokens("1x2e and 0x5") == ("<ID>", "and", "<HEX>")
+
+
+def test_words_with_punctuation_and_hex_addresses_take_the_short_path_to_the_same_mask():
+    masker = Masker()
+    assert masker.tokens("CE sym 2, at 0x0b85eee0, mask 0x05 (done) ciod: ok") == (
+        "CE", "sym", "<NUM>,", "at", "<HEX>,", "mask", "<HEX>", "(done)", "ciod:", "ok")
 
 
 @pytest.mark.parametrize(("token", "expected"), [
