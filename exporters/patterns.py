@@ -97,6 +97,23 @@ def _wording(word: str) -> bool:
     return word[0].isupper() or word.endswith(("ed", "ing")) or word.lower() in _BOOLEANS
 
 
+_VALUE_WORD = re.compile(r"[a-z][a-z0-9_-]*[)\],;:.]*")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _value_word(token: str) -> bool:
+    """A lower-case word that is not wording (see :func:`_wording`): ``ftp``, ``b)``."""
+    m = _VALUE_WORD.fullmatch(token)
+    return m is not None and not _wording(token.rstrip(")],;:."))
+
+
+def _after_verb(tokens: list[str], i: int) -> bool:
+    """The token follows a lower-case verb form (``removing ftp``, ``restarted sshd``): the
+    verb's object, a value."""
+    verb = tokens[i - 1] if i else ""
+    return verb[:1].islower() and verb.isalpha() and verb.endswith(("ing", "ed"))
+
+
 class Match(NamedTuple):
     pattern_id: str
     template: str
@@ -245,22 +262,30 @@ class PatternMiner:
         levels of Drain's tree. Gives up as soon as too many tokens differ to reach ``sim_th``
         (the answer is the same; a line is compared with every template of its length)."""
         positions = template.positions
+        last = len(tokens) - 1
+        if template.tokens[last] == WILDCARD and _after_verb(tokens, last) and _value_word(tokens[last]):
+            line_constants -= 1  # the verb's object fills the slot the template already has there
         constants = max(len(positions), line_constants)
         if not constants:
             return 1.0
-        allowed = len(positions) - self.sim_th * constants  # differing tokens it can afford
-        if allowed < 0:
+        # Differing tokens it can afford; one more when it is the only one and a value (below).
+        allowed = len(positions) - self.sim_th * constants
+        if allowed < 0 and constants - len(positions) > 0:
             return 0.0
-        differ = 0
+        differ, slot = 0, True
         mine_tokens = template.tokens
         for i in positions:
             mine, theirs = mine_tokens[i], tokens[i]
             if mine == theirs or _skeleton(mine) == _skeleton(theirs):
                 continue
             differ += 1
-            if differ > allowed or (i < self.prefix and _is_word(mine) and _is_word(theirs)) \
-                    or _distinct(mine, theirs):
+            slot = slot and differ == 1 and i == last and _after_verb(tokens, i) \
+                and _value_word(mine) and _value_word(theirs)
+            if (differ > allowed and not slot) or _distinct(mine, theirs) \
+                    or (i < self.prefix and i < last and _is_word(mine) and _is_word(theirs)):
                 return 0.0
+        if differ == len(positions):
+            return 0.0
         return (len(positions) - differ) / constants
 
 

@@ -54,6 +54,7 @@ _PARTS = (
     ("UUID", r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
     ("URL", r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+"),
     ("TS", r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?"
+           r"|\d{4}-\d{2}-\d{2}_\d{2}[,.]\d{2}[,.]\d{2}(?:[.,]\d+)?"  # in file names: no colons
            r"|\d{1,2}:\d{2}:\d{2}(?:[.,:]\d+)*|(?<![\w.])\d{4}[-/]\d{1,2}[-/]\d{1,2}(?![\w.])"
            r"|\[?\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2}"),
     ("IP", r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?(?![\w.])"
@@ -69,7 +70,7 @@ _PARTS = (
     ("NAME", r"(?<![\w.-])(?:[A-Za-z_][\w-]*\.){2,}[A-Za-z_][\w$-]*"),
     ("NUM", rf"(?<![\w.])[-+]?\d+(?:[.,]\d+)*(?:[eE][-+]?\d+)?{_UNITS}?(?![\w.])"),
     # Letters and digits in one word: node, block, job and core ids, versions.
-    ("ID", r"(?<![\w.-])(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])\w[\w.-]*\w|(?<![\w.-])\d[\w.-]*\w"),
+    ("ID", r"(?<![\w.])(?<!\w-)(?=[\w.-]*\d)(?=[\w.-]*[A-Za-z])\w[\w.-]*\w|(?<![\w.])(?<!\w-)\d[\w.-]*\w"),
 )
 # The characters a shape cannot match without (shapes not named here need none). A token is
 # matched only against the shapes it could hold: Python's regex engine tries every alternative

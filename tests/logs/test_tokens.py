@@ -37,6 +37,8 @@ from exporters.tokens import Masker, is_parameter, mask
         ("mounting volume DATA, from /srv/vol/DATA", "mounting volume <VALUE>, from <PATH>"),
         (r"open hive users.db at C:\cfg\users.db.", r"open hive <VALUE> at <PATH>"),
         ("reading config from /etc/app/settings.yaml", "reading config from <PATH>"),
+        # a timestamp in a file name, and the id after it
+        ("copy [2017-07-03_16,06,19.861073]-Reporter-008.xml, done", "copy [<TS>]-<ID>, done"),
     ],
 )
 def test_mask(message, masked):
