@@ -44,8 +44,7 @@ from drain3.masking import MaskingInstruction
 from drain3.template_miner_config import TemplateMinerConfig
 from logcorpus import grouping_accuracy
 
-from exporters.logformat import DETECT_LINES, LogFormat, detect
-from exporters.logline import parse_line
+from exporters.logformat import DETECT_LINES, LogFormat, detect, parse
 from exporters.patterns import PatternMiner
 
 # Per-system settings of logpai/logparser's benchmark/Drain_benchmark.py (Apache-2.0).
@@ -124,13 +123,13 @@ def llm_sre(system: str, detected: bool = False) -> Miner:
     given = LogFormat(SETTINGS[system]["log_format"])
 
     def run(lines: list[str]) -> list[Mined]:
-        # As `llm-sre logs mine` without --format: detect the header from the first lines,
-        # else let exporters.logline parse each line on its own.
-        fmt = detect(lines[:DETECT_LINES]) if detected else given
+        # As `llm-sre logs mine` and `logs export` without --format: detect the header from the
+        # first lines; a line without it is parsed on its own (exporters.logline).
+        fmt = detect(lines[:DETECT_LINES]) if detected else None
         miner = PatternMiner()
         out = []
         for line in lines:
-            m = miner.add(fmt.message(line) if fmt is not None else parse_line(line).message)
+            m = miner.add(parse(line, fmt).message if detected else given.message(line))
             out.append((m.pattern_id, m.pattern_id, m.new))
         templates = miner.templates()
         return [(pid, templates[pid], new) for pid, _, new in out]

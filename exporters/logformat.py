@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from exporters.logline import LogLine, normalise_level, parse_line
+
 # Adapted from logparser's generate_logformat_regex (Apache-2.0, github.com/logpai/logparser).
 _FIELD = re.compile(r"(<[^<>]+>)")
 _LAZY_FIELDS = 3
@@ -105,6 +107,17 @@ def _fits(fmt: LogFormat, line: str) -> bool:
         shape.fullmatch(m.group(name) or "") is not None
         for name, shape in _FIELD_SHAPES.items() if name in fmt.regex.groupindex
     )
+
+
+def parse(line: str, fmt: LogFormat | None) -> LogLine:
+    """``line`` parsed on its own (:func:`exporters.logline.parse_line`), with the message and
+    level of ``fmt``'s header instead where the line has that header."""
+    parsed = parse_line(line)
+    m = fmt.match(line.rstrip("\r\n")) if fmt is not None else None
+    if m is None:
+        return parsed
+    level = normalise_level(m.group("Level")) if "Level" in m.re.groupindex else parsed.level
+    return LogLine(level, m.group("Content"), parsed.fields)
 
 
 def detect(sample: Iterable[str]) -> LogFormat | None:

@@ -45,6 +45,8 @@ __all__ = ["Match", "PatternMiner", "is_parameter", "mask"]
 log = logging.getLogger(__name__)
 
 WILDCARD = "<*>"
+# Kinds of malformed input, each counted in PatternMiner.stats (and exported by exporters.miner_metrics).
+MALFORMED = ("bytes", "truncated", "invalid_utf8", "control", "empty")
 # Malformed input: longer messages are cut (a 1 MB line is one event, not 1 MB of template).
 MAX_MESSAGE_CHARS = 4_096
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -166,7 +168,8 @@ class PatternMiner:
         self._by_shape: dict[bytes, int] = {}  # message shape -> template id
         self._masker = Masker()
         self._next_id = 1
-        self.stats: Counter[str] = Counter()  # malformed input by kind, evicted, state_unreadable
+        self.stats: Counter[str] = Counter()  # MALFORMED kinds, evicted, state_unreadable
+        self.mined = 0  # messages mined (a plain int: the hot path pays one increment)
         if state_path is not None and state_path.exists():
             self._load(state_path)
 
@@ -178,6 +181,7 @@ class PatternMiner:
         line_shape = shape(message) if type(message) is str else None
         tid = self._by_shape.get(line_shape) if line_shape is not None else None
         template = self._templates.get(tid) if tid is not None else None
+        self.mined += 1
         if template is not None:
             template.size += 1
             self._templates.move_to_end(template.id)
@@ -333,6 +337,10 @@ class PatternMiner:
         self._unindex(template)
         del self._templates[template.id]
         self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
+
+    def __len__(self) -> int:
+        """Templates held (at most ``max_templates``)."""
+        return len(self._templates)
 
     def templates(self) -> dict[str, str]:
         return {t.seen.pattern_id: t.seen.template for t in self._templates.values()}
