@@ -206,7 +206,7 @@ class PatternMiner:
             self._remember(self._by_shape, line_shape, template.id)
         template.size += 1
         if new:
-            return template.seen._replace(new=True)
+            return Match(template.seen.pattern_id, template.seen.template, True)
         self._templates.move_to_end(template.id)
         return template.seen
 

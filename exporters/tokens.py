@@ -238,7 +238,6 @@ class Masker:
         return tuple(out)
 
 
-_PATH_TAIL = re.compile(r"[/\\]([^/\\\s'\"]+?)['\"]?[.,;:)\]]*(?=\s|$)")
 _VALUE_PUNCT = re.compile(r"([^\W\d][\w.-]*?)([,;:)\].]*)")
 
 
@@ -246,9 +245,9 @@ def _mask_named_values(message: str, out: list[str]) -> None:
     """A word that the line repeats as the last part of one of its paths is that path's value
     (``hive: SOFTWARE, into key '…/config/SOFTWARE'``): masked, so hives, files and keys of one
     statement stay one template."""
-    tails = set(_PATH_TAIL.findall(message))
-    if not tails:
-        return
+    tails = {token.replace("\\", "/").rpartition("/")[2].strip("'\"").rstrip(".,;:)]").strip("'\"")
+             for token in message.split() if "/" in token or "\\" in token}
+    tails.discard("")
     for i, token in enumerate(out):
         m = _VALUE_PUNCT.fullmatch(token)
         if m is not None and m.group(1) in tails:
