@@ -125,7 +125,7 @@ def shape(text: str) -> bytes:
 
 
 # What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
-_PLAIN, _TIME, _UNIT, _USER_WORD = range(4)
+_PLAIN, _TIME, _UNIT, _USER_WORD = range(4)  # _PLAIN is 0: false
 
 
 def _part(m: re.Match[str]) -> str:
@@ -220,16 +220,19 @@ class Masker:
         get, classify = self._cache.get, self._classify
         for token in message.split():
             masked, kind = get(token) or classify(token)
-            if after_user and kind == _PLAIN and masked == token and token.isidentifier() \
-                    and token not in _NOT_NAMES:
-                masked = "<USER>"  # sshd, su, cron, PAM: "for user root" - a word, but a value
-            after_user = kind == _USER_WORD
-            if kind == _TIME:  # "Dec 10 06:55:46", "2026-11-26 10:00:01": one token
-                while out and out[-1].lstrip("[(") in _TIME_PARTS:
-                    out.pop()
-            elif kind == _UNIT and out and out[-1].endswith("<NUM>"):
-                out[-1] += masked[len(masked.rstrip(")],;:.")) :]  # "(1.16 KB)" -> "(<NUM>)"
-                continue
+            if after_user:
+                after_user = False
+                if kind == _PLAIN and masked == token and token.isidentifier() and token not in _NOT_NAMES:
+                    masked = "<USER>"  # sshd, su, cron, PAM: "for user root" - a word, but a value
+            if kind:  # most tokens are plain: one test
+                if kind == _USER_WORD:
+                    after_user = True
+                elif kind == _TIME:  # "Dec 10 06:55:46", "2026-11-26 10:00:01": one token
+                    while out and out[-1].lstrip("[(") in _TIME_PARTS:
+                        out.pop()
+                elif out and out[-1].endswith("<NUM>"):  # a unit: "(1.16 KB)" -> "(<NUM>)"
+                    out[-1] += masked[len(masked.rstrip(")],;:.")) :]
+                    continue
             if out and masked == out[-1] and is_parameter(masked):
                 continue
             out.append(masked)
