@@ -110,14 +110,16 @@ def _fits(fmt: LogFormat, line: str) -> bool:
 
 
 def parse(line: str, fmt: LogFormat | None) -> LogLine:
-    """``line`` parsed on its own (:func:`exporters.logline.parse_line`), with the message and
-    level of ``fmt``'s header instead where the line has that header."""
-    parsed = parse_line(line)
+    """``line`` split by ``fmt``'s header where it has it - its message, and the header's level
+    or else the message's own (:func:`exporters.logline.parse_line`) - otherwise parsed on its own."""
     m = fmt.match(line.rstrip("\r\n")) if fmt is not None else None
     if m is None:
-        return parsed
-    level = normalise_level(m.group("Level")) if "Level" in m.re.groupindex else parsed.level
-    return LogLine(level, m.group("Content"), parsed.fields)
+        return parse_line(line)
+    content = m.group("Content")
+    if "Level" in m.re.groupindex:
+        return LogLine(normalise_level(m.group("Level")), content)
+    own = parse_line(content)
+    return LogLine(own.level, content, own.fields)
 
 
 def detect(sample: Iterable[str]) -> LogFormat | None:
