@@ -106,7 +106,13 @@ _ALNUM = re.compile(r"[^\W_]")
 # What every shape above needs in a token with no digit: a URL's "://", an IPv6's two colons
 # (or "[" and one), a path's slash, a quote, two dots of a name, eight hex letters. A token
 # without any of it ("ciod:", "(Resumed)", "x-y") stays as it is.
-_HEX_VALUE = re.compile(r"0[xX][0-9a-fA-F]+([,;)\]]?)")
+# Whole-token values whose letters differ on every line (addresses, hex ids, UUIDs, host:port),
+# so no shape cache helps: recognised by one anchored regex instead of the search over all
+# shapes. Each branch is exactly what that search gives for such a token.
+_WHOLE_VALUE = re.compile(
+    r"(?P<lead>[(\[]?)(?:(?P<HEX>0[xX][0-9a-fA-F]+|(?=[0-9a-fA-F]*\d)(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{8,})"
+    r"|(?P<UUID>[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"|(?P<HOST>(?![0-9a-fA-F]{8}-)(?:[\w-]+\.)+[A-Za-z][\w-]*:\d{1,5}))(?P<trail>[,;)\]]?)")
 _MAY_MASK = re.compile(r"[\d/\\\"']|:.*:|\[.*:|[a-fA-F]{8}|\..*\.")
 
 _DIGIT = re.compile(r"\d")
@@ -163,8 +169,9 @@ class Masker:
             masked, kind = token, _UNIT if unit else _USER_WORD if token in ("user", "User") else _PLAIN
         elif not _MAY_MASK.search(token):  # "(Resumed)", "error," or "x-y": constant
             masked, kind = token, _UNIT if _UNIT_WORD.fullmatch(token) else _PLAIN
-        elif hex_value := _HEX_VALUE.fullmatch(token):  # addresses: every one is a new shape
-            masked, kind = "<HEX>" + hex_value.group(1), _PLAIN
+        elif value := _WHOLE_VALUE.fullmatch(token):
+            name = "HEX" if value["HEX"] else "UUID" if value["UUID"] else "HOST"
+            masked, kind = f"{value['lead']}<{name}>{value['trail']}", _PLAIN
         else:
             # Ids of one shape pay one regex run (see the class docstring).
             token_shape = shape(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporters.tokens import Masker, is_parameter, mask
+from exporters.tokens import _WHOLE_VALUE, Masker, _mask_parts, is_parameter, mask
 
 
 @pytest.mark.parametrize(
@@ -64,6 +64,14 @@ def test_a_digit_that_survives_masking_is_not_taken_from_the_shape():
     assert masker.tokens("0x1f and 1x5") == ("<HEX>", "and", "<ID>")
     assert masker.tokens("0x2e and 2x5") == ("<HEX>", "and", "<ID>")  # one shape per kind of x
     assert masker.tokens("1x2e and 0x5") == ("<ID>", "and", "<HEX>")
+
+
+@pytest.mark.parametrize("token", [
+    "(0x7f92413e3000)", "deadbeef12,", "[550e8400-e29b-41d4-a716-446655440000]", "proxy.example.edu.hk:5070",
+    "(a1b2c3d4e5)", "10.1.2.3.example.com:80,"])
+def test_whole_token_values_take_a_short_path_to_the_mask_the_full_search_gives(token):
+    assert _WHOLE_VALUE.fullmatch(token) is not None
+    assert Masker().tokens(token) == (_mask_parts(token),)
 
 
 def test_words_with_punctuation_and_hex_addresses_take_the_short_path_to_the_same_mask():
