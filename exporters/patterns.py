@@ -130,6 +130,7 @@ class _Template:
     positions: list[int] = field(init=False)  # of the constant tokens
     signature: tuple[str, ...] = field(init=False)
     seen: Match = field(init=False)  # what a line of this template returns: built once
+    evicted: bool = field(default=False, init=False)  # so a cached reference is not followed
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -165,7 +166,7 @@ class PatternMiner:
         self._by_head: dict[tuple[int, str], dict[int, _Template]] = {}
         self._by_signature: dict[tuple[str, ...], int] = {}
         self._cache: dict[tuple[str, ...], int] = {}  # masked tokens -> template id
-        self._by_shape: dict[bytes, int] = {}  # message shape -> template id
+        self._by_shape: dict[bytes, _Template] = {}  # message shape -> template
         self._masker = Masker()
         self._next_id = 1
         self.stats: Counter[str] = Counter()  # MALFORMED kinds, evicted, state_unreadable
@@ -178,14 +179,16 @@ class PatternMiner:
         """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
         # The hot path: a message whose shape (digits read as 0) was mined before is one
         # dict lookup. Only sanitised messages are remembered, so a hit needs no checks.
-        line_shape = shape(message) if type(message) is str else None
-        tid = self._by_shape.get(line_shape) if line_shape is not None else None
-        template = self._templates.get(tid) if tid is not None else None
         self.mined += 1
-        if template is not None:
-            template.size += 1
-            self._templates.move_to_end(template.id)
-            return template.seen
+        if type(message) is str:
+            line_shape: bytes | None = shape(message)
+            template = self._by_shape.get(line_shape)
+            if template is not None and not template.evicted:
+                template.size += 1
+                self._templates.move_to_end(template.id)
+                return template.seen
+        else:
+            line_shape = None
         if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
             message = self._sanitise(message)
             line_shape = None
@@ -203,17 +206,17 @@ class PatternMiner:
                 template = self._create(tokens)
             self._remember(self._cache, key, template.id)
         if key and line_shape is not None and self._masker.masks_by_shape(line_shape):  # empty: counted
-            self._remember(self._by_shape, line_shape, template.id)
+            self._remember(self._by_shape, line_shape, template)
         template.size += 1
         if new:
             return Match(template.seen.pattern_id, template.seen.template, True)
         self._templates.move_to_end(template.id)
         return template.seen
 
-    def _remember(self, cache: dict, key: object, tid: int) -> None:
+    def _remember(self, cache: dict, key: object, value: object) -> None:
         if len(cache) >= self.max_cache:  # bounded: a clear costs a few lookups, never a wrong id
             cache.clear()
-        cache[key] = tid
+        cache[key] = value
 
     def _sanitise(self, message: str) -> str:
         if isinstance(message, bytes):  # a caller that skipped decoding
@@ -336,6 +339,7 @@ class PatternMiner:
     def _evict(self, template: _Template) -> None:
         self._unindex(template)
         del self._templates[template.id]
+        template.evicted = True
         self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
 
     def __len__(self) -> int:

@@ -169,27 +169,22 @@ class Masker:
             masked, kind = token, _UNIT if unit else _USER_WORD if token in ("user", "User") else _PLAIN
         elif not _MAY_MASK.search(token):  # "(Resumed)", "error," or "x-y": constant
             masked, kind = token, _UNIT if _UNIT_WORD.fullmatch(token) else _PLAIN
+        elif (known := self._shapes.get(token_shape := shape(token))) is not None:
+            masked, kind = known  # ids of one shape pay one regex run (see the class docstring)
         elif value := _WHOLE_VALUE.fullmatch(token):
             name = "HEX" if value["HEX"] else "UUID" if value["UUID"] else "HOST"
             masked, kind = f"{value['lead']}<{name}>{value['trail']}", _PLAIN
         else:
-            # Ids of one shape pay one regex run (see the class docstring).
-            token_shape = shape(token)
-            known = self._shapes.get(token_shape)
-            if known is None:
-                shaped = token_shape.decode("utf-8", "surrogatepass")
-                masked = _mask_parts(shaped)
-                same_for_the_shape = not _DIGIT.search(masked)  # else a digit survived
-                if not same_for_the_shape:
-                    masked = _mask_parts(token)
-                kind = (_TIME if masked.startswith("<TS>")
-                        else _UNIT if _UNIT_WORD.fullmatch(masked) else _PLAIN)
-                if same_for_the_shape and shaped != token:
-                    if len(self._shapes) >= self._limit:
-                        self._shapes.clear()
-                    self._shapes[token_shape] = (masked, kind)
-            else:
-                masked, kind = known
+            shaped = token_shape.decode("utf-8", "surrogatepass")
+            masked = _mask_parts(shaped)
+            same_for_the_shape = not _DIGIT.search(masked)  # else a digit survived
+            if not same_for_the_shape:
+                masked = _mask_parts(token)
+            kind = _TIME if masked.startswith("<TS>") else _UNIT if _UNIT_WORD.fullmatch(masked) else _PLAIN
+            if same_for_the_shape and shaped != token:
+                if len(self._shapes) >= self._limit:
+                    self._shapes.clear()
+                self._shapes[token_shape] = (masked, kind)
         if len(self._cache) >= self._limit:  # bounded: variable tokens would grow it forever
             self._cache.clear()
         self._cache[token] = (masked, kind)
@@ -248,7 +243,7 @@ class Masker:
         return tuple(out)
 
 
-_VALUE_PUNCT = re.compile(r"([^\W\d][\w.-]*?)([,;:)\].]*)")
+_VALUE_WORD = re.compile(r"[^\W\d][\w.-]*")
 
 
 def _mask_named_values(message: str, out: list[str]) -> None:
@@ -259,9 +254,9 @@ def _mask_named_values(message: str, out: list[str]) -> None:
              for token in message.split() if "/" in token or "\\" in token}
     tails.discard("")
     for i, token in enumerate(out):
-        m = _VALUE_PUNCT.fullmatch(token)
-        if m is not None and m.group(1) in tails:
-            out[i] = "<VALUE>" + m.group(2)
+        word = token.rstrip(",;:).]")
+        if word in tails and _VALUE_WORD.fullmatch(word):
+            out[i] = "<VALUE>" + token[len(word) :]
 
 
 _default = Masker()
