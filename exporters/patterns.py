@@ -192,7 +192,7 @@ class PatternMiner:
         if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
             message = self._sanitise(message)
             line_shape = None
-        key = self._masker.tokens(message)
+        key = self._masker.tokens(message, line_shape)
         if not key:
             self._note("empty", "empty message mined as the empty template")
         tid = self._cache.get(key)

@@ -194,10 +194,12 @@ class Masker:
         """Whether every message of this :func:`shape` masks alike (one was masked already)."""
         return shape in self._lines
 
-    def tokens(self, message: str) -> tuple[str, ...]:
+    def tokens(self, message: str, line_shape: bytes | None = None) -> tuple[str, ...]:
         """The message's tokens, variable parts masked; repeated parameters collapse into one
-        (lists of ids and stack addresses of any length read alike)."""
-        line_shape = shape(message)
+        (lists of ids and stack addresses of any length read alike). ``line_shape``: the
+        message's :func:`shape`, when the caller has it already."""
+        if line_shape is None:
+            line_shape = shape(message)
         known = self._lines.get(line_shape)
         if known is not None:
             return known
