@@ -23,9 +23,11 @@ user's ``--format``), cut by the same :class:`exporters.logformat.LogFormat`. Mi
 Printed per system: GA (loghub's grouping accuracy: a line is right when the lines sharing its
 predicted template are exactly the lines sharing its true one), PA (the template, with every
 ``<...>`` mask read as ``<*>``, equals the true one), lines/s (median of ``--runs`` fresh runs,
-CPU time, header cut included for every miner), templates found against the truth,
+CPU time, header cut included for every miner; the miners take turns within each round, so load
+from other processes falls on all of them alike), templates found against the truth,
 and false new-pattern events: after the first 20% of a file, a "new pattern" for a line whose
-true template was already seen (share of the lines after that point).
+true template was already seen (share of the lines after that point). The average rows add the
+median over systems of each miner's speed ratio to drain3 default, and the worst false-new rate.
 """
 
 from __future__ import annotations

@@ -130,7 +130,6 @@ class _Template:
     positions: list[int] = field(init=False)  # of the constant tokens
     signature: tuple[str, ...] = field(init=False)
     seen: Match = field(init=False)  # what a line of this template returns: built once
-    evicted: bool = field(default=False, init=False)  # so a cached reference is not followed
 
     def __post_init__(self) -> None:
         self.refresh()
@@ -166,7 +165,7 @@ class PatternMiner:
         self._by_head: dict[tuple[int, str], dict[int, _Template]] = {}
         self._by_signature: dict[tuple[str, ...], int] = {}
         self._cache: dict[tuple[str, ...], int] = {}  # masked tokens -> template id
-        self._by_shape: dict[bytes, _Template] = {}  # message shape -> template
+        self._by_shape: dict[bytes, int] = {}  # message shape -> template id
         self._masker = Masker()
         self._next_id = 1
         self.stats: Counter[str] = Counter()  # MALFORMED kinds, evicted, state_unreadable
@@ -182,8 +181,8 @@ class PatternMiner:
         self.mined += 1
         if type(message) is str:
             line_shape: bytes | None = shape(message)
-            template = self._by_shape.get(line_shape)
-            if template is not None and not template.evicted:
+            template = self._templates.get(self._by_shape.get(line_shape, 0))  # ids start at 1
+            if template is not None:
                 template.size += 1
                 self._templates.move_to_end(template.id)
                 return template.seen
@@ -206,17 +205,17 @@ class PatternMiner:
                 template = self._create(tokens)
             self._remember(self._cache, key, template.id)
         if key and line_shape is not None and self._masker.masks_by_shape(line_shape):  # empty: counted
-            self._remember(self._by_shape, line_shape, template)
+            self._remember(self._by_shape, line_shape, template.id)
         template.size += 1
         if new:
             return Match(template.seen.pattern_id, template.seen.template, True)
         self._templates.move_to_end(template.id)
         return template.seen
 
-    def _remember(self, cache: dict, key: object, value: object) -> None:
+    def _remember(self, cache: dict, key: object, tid: int) -> None:
         if len(cache) >= self.max_cache:  # bounded: a clear costs a few lookups, never a wrong id
             cache.clear()
-        cache[key] = value
+        cache[key] = tid
 
     def _sanitise(self, message: str) -> str:
         if isinstance(message, bytes):  # a caller that skipped decoding
@@ -339,7 +338,6 @@ class PatternMiner:
     def _evict(self, template: _Template) -> None:
         self._unindex(template)
         del self._templates[template.id]
-        template.evicted = True
         self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
 
     def __len__(self) -> int:
