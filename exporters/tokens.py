@@ -127,7 +127,10 @@ def shape(text: str) -> bytes:
     """``text`` with digits read as 0 (see :class:`Masker`): a cache key for masking results."""
     raw = text.encode("utf-8", "surrogatepass")
     zeroed = raw.translate(_DIGIT_SHAPE)
-    return raw.translate(_HEX_SHAPE) if b"0x" in zeroed or b"0X" in zeroed else zeroed
+    # One byte is found (memchr) far faster than a two-byte string, and most lines have no x.
+    if (120 in zeroed and b"0x" in zeroed) or (88 in zeroed and b"0X" in zeroed):  # 120, 88: x, X
+        return raw.translate(_HEX_SHAPE)
+    return zeroed
 
 
 # What a token means to the pass that joins tokens: nothing, a time, a unit, the word "user".
