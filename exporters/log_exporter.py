@@ -48,8 +48,8 @@ from exporters.tailer import COMPRESSED, JsonlTailer
 log = logging.getLogger(__name__)
 
 OTHER = "_other"
-_HEAD_BYTES = 256 * 1024  # of a file read to detect its header format
 UNKNOWN = "unknown"
+_HEAD_BYTES = 256 * 1024  # of a file read to detect its header format
 _ERROR_LEVELS = frozenset({"error", "critical"})
 _ROUTE_KEYS = ("route", "http.route", "path", "url.path", "endpoint")
 _CODE_KEYS = ("error_code", "code", "error_type", "status", "status_code", "http.status_code")
@@ -181,17 +181,16 @@ class PatternCounter:
     def observe(self, line: str, service: str | None = None, stream: str | None = None) -> Match:
         """Count one line; ``stream`` names the source stream whose detected header it has."""
         parsed = parse(line, self._formats.get(stream) if stream is not None else None)
-        message, level = parsed.message, parsed.level
         svc = self._services(str(parsed.fields.get("service") or service or self.service))
         with self._lock:  # admission, eviction and the increment together, or a race re-creates
-            match = self.miner.add(message)  # an evicted pattern's series
-            label, evicted = self.top.label(f"{svc}\x00{level}", match.pattern_id, self._clock())
+            match = self.miner.add(parsed.message)  # an evicted pattern's series
+            label, evicted = self.top.label(f"{svc}\x00{parsed.level}", match.pattern_id, self._clock())
             if evicted is not None:
-                self._events.remove(svc, level, evicted)
-            self._events.labels(svc, level, label).inc()
+                self._events.remove(svc, parsed.level, evicted)
+            self._events.labels(svc, parsed.level, label).inc()
         if match.new:
-            self._new.labels(svc, level).inc()
-        if level in _ERROR_LEVELS:
+            self._new.labels(svc, parsed.level).inc()
+        if parsed.level in _ERROR_LEVELS:
             self._count_error(svc, parsed.fields)
         for listener in self.listeners:
             listener(line, svc)
