@@ -259,6 +259,15 @@ _SPECS: tuple[MetricSpec, ...] = (
        group="logs"),
     _c("llm_sre_app_errors_total", "Application errors by route and error code.",
        ("service", "route", "error_code"), group="logs"),
+    # The pattern miner's own counts (exporters/miner_metrics.py), read at scrape time.
+    _c("llm_sre_log_miner_lines_total", "Log messages the pattern miner has mined.", group="logs"),
+    _g("llm_sre_log_miner_templates", "Templates the pattern miner holds (bounded; least recently seen "
+       "evicted past the cap).", group="logs"),
+    _c("llm_sre_log_miner_evictions_total", "Templates evicted by the pattern miner's cap.", group="logs"),
+    _c("llm_sre_log_miner_malformed_lines_total", "Malformed log messages the miner repaired and mined "
+       "(bytes: undecoded, truncated: over 4,096 characters, invalid_utf8, control: binary, empty).",
+       ("reason",), group="logs",
+       values={"reason": ("bytes", "truncated", "invalid_utf8", "control", "empty")}),
     # Loki pipeline (docs/logs.md §2): `level` is one of the five stdlib level names.
     _c("llm_sre_loki_records_dropped_total", "Log records dropped before reaching Loki.", ("reason", "level"),
        group="logs", values={"reason": ("memory_full", "disk_budget", "disk_hard_limit", "disk_free_floor",

@@ -13,13 +13,19 @@ and counted as
   incident-aggregation alert sums by service, route and error_code.
 
 Sources are :class:`exporters.sidecar.Source` objects (files, stdin, a Loki query), so the
-exporter reuses the sidecar's threads, error counting and ``/metrics`` server.
+exporter reuses the sidecar's threads, error counting and ``/metrics`` server. Each source's
+streams get their header format detected from their first lines (:func:`exporters.logformat.detect`,
+never from a file name), the same as ``llm-sre logs mine`` and ``bench/loghub.py``: a file from
+its first lines on disk, stdin from its first lines, a Loki service from its lines in the first
+poll that has any.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import logging
 import os
 import re
 import threading
@@ -34,12 +40,16 @@ from prometheus_client import CollectorRegistry
 
 from exporters.catalogue import metrics
 from exporters.labels import BoundedLabel, error_type
-from exporters.logline import parse_line
+from exporters.logformat import DETECT_LINES, LogFormat, detect, parse
+from exporters.miner_metrics import MinerCollector
 from exporters.patterns import Match, PatternMiner
 from exporters.tailer import COMPRESSED, JsonlTailer
 
+log = logging.getLogger(__name__)
+
 OTHER = "_other"
 UNKNOWN = "unknown"
+_HEAD_BYTES = 256 * 1024  # of a file read to detect its header format
 _ERROR_LEVELS = frozenset({"error", "critical"})
 _ROUTE_KEYS = ("route", "http.route", "path", "url.path", "endpoint")
 _CODE_KEYS = ("error_code", "code", "error_type", "status", "status_code", "http.status_code")
@@ -147,15 +157,30 @@ class PatternCounter:
         self._clock = clock
         self._lock = threading.Lock()
         self.miner = PatternMiner(state_path=state_dir / "patterns.drain" if state_dir else None)
+        if registry is not None:
+            registry.register(MinerCollector(self.miner))
         self.top = TopPatterns(limit=top_n)
+        self._formats: dict[str, LogFormat | None] = {}  # header format by stream, detected once
         self._services = BoundedLabel([service], limit=max_values)
         self._routes = BoundedLabel(limit=max_values)
         self._codes = BoundedLabel(limit=max_values)
         if state_dir is not None and (state_dir / "patterns.json").exists():
             self.top.restore(json.loads((state_dir / "patterns.json").read_text()))
 
-    def observe(self, line: str, service: str | None = None) -> Match:
-        parsed = parse_line(line)
+    def detect_format(self, stream: str, sample: Iterable[str]) -> LogFormat | None:
+        """Decide a stream's header format once, from its first lines (None: parse each line)."""
+        with self._lock:
+            if stream not in self._formats:
+                fmt = self._formats[stream] = detect(sample)
+                log.info("log stream %s: header format %s", stream, fmt.spec if fmt else "none detected")
+            return self._formats[stream]
+
+    def knows_format(self, stream: str) -> bool:
+        return stream in self._formats
+
+    def observe(self, line: str, service: str | None = None, stream: str | None = None) -> Match:
+        """Count one line; ``stream`` names the source stream whose detected header it has."""
+        parsed = parse(line, self._formats.get(stream) if stream is not None else None)
         svc = self._services(str(parsed.fields.get("service") or service or self.service))
         with self._lock:  # admission, eviction and the increment together, or a race re-creates
             match = self.miner.add(parsed.message)  # an evicted pattern's series
@@ -210,9 +235,14 @@ class LineSource:
         self.interval = interval
 
     def poll(self) -> None:
+        stream = f"lines:{self.service or ''}"
+        if not self.counter.knows_format(stream):  # waits for the first lines (or the end)
+            head = list(itertools.islice(self.lines, DETECT_LINES))
+            self.counter.detect_format(stream, head)
+            self.lines = itertools.chain(head, self.lines)
         for line in self.lines:
             if line.strip():
-                self.counter.observe(line, self.service)
+                self.counter.observe(line, self.service, stream)
 
 
 class _LogFiles(JsonlTailer):
@@ -246,6 +276,16 @@ class _LogFiles(JsonlTailer):
         self._save()
 
 
+def _head(path: Path) -> list[str]:
+    """A file's first lines, whatever offset reading starts from: what its header is detected on."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(_HEAD_BYTES)
+    except OSError:
+        return []
+    return data.decode("utf-8", "replace").splitlines()[:DETECT_LINES]
+
+
 def glob_escape(name: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", name)
 
@@ -264,15 +304,20 @@ class FileSource:
         self.save_every = save_every
         self._saved_at = time.monotonic()
 
-    def _service(self, path: Path) -> str | None:
-        return next((svc for p, svc in self.files.items() if path.name.startswith(p.name)), None)
+    def _configured(self, path: Path) -> Path | None:
+        """The ``--file`` path that ``path`` (or its rotation, ``app.log.1``) belongs to."""
+        return next((p for p in self.files if path.name.startswith(p.name)), None)
 
     def poll(self) -> None:
         for batch in self.tailer.read():
-            service = self._service(batch.path)
+            configured = self._configured(batch.path)
+            service = self.files.get(configured) if configured is not None else None
+            stream = f"file:{configured or batch.path}"
+            if not self.counter.knows_format(stream):
+                self.counter.detect_format(stream, _head(batch.path))
             for raw in batch.lines:
                 if raw.strip():
-                    self.counter.observe(raw.decode("utf-8", "replace"), service)
+                    self.counter.observe(raw.decode("utf-8", "replace"), service, stream)
         if time.monotonic() - self._saved_at >= self.save_every:
             self.counter.save()
             self._saved_at = time.monotonic()
@@ -310,8 +355,13 @@ class LokiSource:
                 for stream in response.json()["data"]["result"]
                 for ns, line, *_ in stream.get("values", [])
             )
+            for service in {svc for _, _, svc in entries}:
+                stream = f"loki:{service or ''}"
+                if not self.counter.knows_format(stream):
+                    sample = (line for _, line, svc in entries if svc == service)
+                    self.counter.detect_format(stream, itertools.islice(sample, DETECT_LINES))
             for ns, line, service in entries:
-                self.counter.observe(line, service)
+                self.counter.observe(line, service, f"loki:{service or ''}")
                 self.since_ns = max(self.since_ns, ns)
             if len(entries) < self.limit:
                 return

@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from exporters.logline import LogLine, normalise_level, parse_line
+
 # Adapted from logparser's generate_logformat_regex (Apache-2.0, github.com/logpai/logparser).
 _FIELD = re.compile(r"(<[^<>]+>)")
 _LAZY_FIELDS = 3
@@ -85,6 +87,7 @@ KNOWN_FORMATS = tuple(LogFormat(spec) for spec in (
     r"\[<Time>\] \[<Level>\] <Content>",  # Apache error log
 ))
 _DETECT_SHARE = 0.9
+DETECT_LINES = 50  # a stream's first lines that decide its header format
 # What a detected header's fields must look like, so a loose shape does not fit any line.
 _FIELD_SHAPES = {
     "Level": re.compile(r"(?i)trace|debug|info|notice|warn|warning|error|err|critical|crit|fatal|severe"),
@@ -104,6 +107,19 @@ def _fits(fmt: LogFormat, line: str) -> bool:
         shape.fullmatch(m.group(name) or "") is not None
         for name, shape in _FIELD_SHAPES.items() if name in fmt.regex.groupindex
     )
+
+
+def parse(line: str, fmt: LogFormat | None) -> LogLine:
+    """``line`` split by ``fmt``'s header where it has it - its message, and the header's level
+    or else the message's own (:func:`exporters.logline.parse_line`) - otherwise parsed on its own."""
+    m = fmt.match(line.rstrip("\r\n")) if fmt is not None else None
+    if m is None:
+        return parse_line(line)
+    content = m.group("Content")
+    if "Level" in m.re.groupindex:
+        return LogLine(normalise_level(m.group("Level")), content)
+    own = parse_line(content)
+    return LogLine(own.level, content, own.fields)
 
 
 def detect(sample: Iterable[str]) -> LogFormat | None:

@@ -16,8 +16,7 @@ from clustering import cli as cluster_cli
 from clustering.live import live_listeners
 from exporters import loki_cli
 from exporters.log_exporter import FileSource, LineSource, LokiSource, PatternCounter
-from exporters.logformat import LogFormat, detect
-from exporters.logline import parse_line
+from exporters.logformat import DETECT_LINES, LogFormat, detect, parse
 from exporters.loki import query_client
 from exporters.patterns import PatternMiner
 from exporters.redact import redact_lines
@@ -25,7 +24,6 @@ from exporters.settings import ExporterSettings, get_settings
 from exporters.sidecar import Sidecar, Source, add_serve_arguments, run_command
 
 DEFAULT_PORT = 9465
-DETECT_LINES = 50  # lines read before mining to detect the header format
 
 
 def register(subparsers: Any) -> None:
@@ -92,8 +90,8 @@ def _mine(args: argparse.Namespace) -> int:
     fmt = given or detect(head)
     miner = PatternMiner(state_path=args.state)
     for line_no, line in enumerate(itertools.chain(head, lines), start=1):
-        parsed = parse_line(line)
-        match = miner.add(parsed.message if fmt is None else fmt.message(line))
+        parsed = parse(line, fmt)
+        match = miner.add(parsed.message)
         print(json.dumps({"line_no": line_no, "pattern_id": match.pattern_id, "template": match.template,
                           "level": parsed.level}, ensure_ascii=False))
     miner.save()

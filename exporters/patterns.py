@@ -38,13 +38,15 @@ from pathlib import Path
 from typing import NamedTuple
 
 from exporters.redact import redact
-from exporters.tokens import MASK_TOKEN, Masker, is_parameter, mask
+from exporters.tokens import MASK_TOKEN, Masker, is_parameter, mask, shape
 
 __all__ = ["Match", "PatternMiner", "is_parameter", "mask"]
 
 log = logging.getLogger(__name__)
 
 WILDCARD = "<*>"
+# Kinds of malformed input, each counted in PatternMiner.stats (and exported by exporters.miner_metrics).
+MALFORMED = ("bytes", "truncated", "invalid_utf8", "control", "empty")
 # Malformed input: longer messages are cut (a 1 MB line is one event, not 1 MB of template).
 MAX_MESSAGE_CHARS = 4_096
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -72,6 +74,7 @@ def _is_word(token: str) -> bool:
     return _WORD.fullmatch(token) is not None
 
 
+@functools.lru_cache(maxsize=65_536)
 def _distinct(mine: str, theirs: str) -> bool:
     """Two tokens that make lines different events however much else they share: enum-like
     state words (LEADING/FOLLOWING), or plain words after a common start (Resumed/Paused,
@@ -94,6 +97,23 @@ def _wording(word: str) -> bool:
     (Resumed, Starting, SPP), a verb form (-ed, -ing) or a boolean. Lower-case nouns in a slot
     are usually values (``for root from``, ``for git from``)."""
     return word[0].isupper() or word.endswith(("ed", "ing")) or word.lower() in _BOOLEANS
+
+
+_VALUE_WORD = re.compile(r"[a-z][a-z0-9_-]*[)\],;:.]*")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _value_word(token: str) -> bool:
+    """A lower-case word that is not wording (see :func:`_wording`): ``ftp``, ``b)``."""
+    m = _VALUE_WORD.fullmatch(token)
+    return m is not None and not _wording(token.rstrip(")],;:."))
+
+
+def _after_verb(tokens: list[str], i: int) -> bool:
+    """The token follows a lower-case verb form (``removing ftp``, ``restarted sshd``): the
+    verb's object, a value."""
+    verb = tokens[i - 1] if i else ""
+    return verb[:1].islower() and verb.isalpha() and verb.endswith(("ing", "ed"))
 
 
 class Match(NamedTuple):
@@ -144,38 +164,58 @@ class PatternMiner:
         self._by_length: dict[int, dict[int, _Template]] = {}
         self._by_head: dict[tuple[int, str], dict[int, _Template]] = {}
         self._by_signature: dict[tuple[str, ...], int] = {}
-        self._cache: dict[tuple[str, ...], int] = {}
+        self._cache: dict[tuple[str, ...], int] = {}  # masked tokens -> template id
+        self._by_shape: dict[bytes, int] = {}  # message shape -> template id
         self._masker = Masker()
         self._next_id = 1
-        self.stats: Counter[str] = Counter()  # malformed input by kind, evicted, state_unreadable
+        self.stats: Counter[str] = Counter()  # MALFORMED kinds, evicted, state_unreadable
+        self.mined = 0  # messages mined (a plain int: the hot path pays one increment)
         if state_path is not None and state_path.exists():
             self._load(state_path)
 
     # -- mining ------------------------------------------------------------------------------
     def add(self, message: str) -> Match:
         """Mine one message (not a raw line: see :mod:`exporters.logline`, :mod:`exporters.logformat`)."""
+        # The hot path: a message whose shape (digits read as 0) was mined before is one
+        # dict lookup. Only sanitised messages are remembered, so a hit needs no checks.
+        self.mined += 1
+        if type(message) is str:
+            line_shape: bytes | None = shape(message)
+            template = self._templates.get(self._by_shape.get(line_shape, 0))  # ids start at 1
+            if template is not None:
+                template.size += 1
+                self._templates.move_to_end(template.id)
+                return template.seen
+        else:
+            line_shape = None
         if not isinstance(message, str) or len(message) > MAX_MESSAGE_CHARS or not message.isprintable():
             message = self._sanitise(message)
-        key = self._masker.tokens(message)
+            line_shape = None
+        key = self._masker.tokens(message, line_shape)
         if not key:
             self._note("empty", "empty message mined as the empty template")
         tid = self._cache.get(key)
         template = self._templates.get(tid) if tid is not None else None
+        new = False
         if template is None:
             tokens = list(key)
             template = self._match(tokens)
             new = template is None
             if template is None:
                 template = self._create(tokens)
-            if len(self._cache) >= self.max_cache:
-                self._cache.clear()
-            self._cache[key] = template.id
-            if new:
-                template.size += 1
-                return template.seen._replace(new=True)
+            self._remember(self._cache, key, template.id)
+        if key and line_shape is not None and self._masker.masks_by_shape(line_shape):  # empty: counted
+            self._remember(self._by_shape, line_shape, template.id)
         template.size += 1
+        if new:
+            return Match(template.seen.pattern_id, template.seen.template, True)
         self._templates.move_to_end(template.id)
         return template.seen
+
+    def _remember(self, cache: dict, key: object, tid: int) -> None:
+        if len(cache) >= self.max_cache:  # bounded: a clear costs a few lookups, never a wrong id
+            cache.clear()
+        cache[key] = tid
 
     def _sanitise(self, message: str) -> str:
         if isinstance(message, bytes):  # a caller that skipped decoding
@@ -225,18 +265,35 @@ class PatternMiner:
         """Shared constant tokens over the larger of the two constant counts (0 if too few).
 
         The first ``prefix`` tokens must agree where both are constants, as on the first
-        levels of Drain's tree."""
-        same = 0
+        levels of Drain's tree. Gives up as soon as too many tokens differ to reach ``sim_th``
+        (the answer is the same; a line is compared with every template of its length)."""
+        positions = template.positions
+        last = len(tokens) - 1
+        if template.tokens[last] == WILDCARD and _after_verb(tokens, last) and _value_word(tokens[last]):
+            line_constants -= 1  # the verb's object fills the slot the template already has there
+        constants = max(len(positions), line_constants)
+        if not constants:
+            return 1.0
+        # Differing tokens it can afford; one more when it is the only one and a value (below).
+        allowed = len(positions) - self.sim_th * constants
+        if allowed < 0 and constants - len(positions) > 0:
+            return 0.0
+        differ, slot = 0, True
         mine_tokens = template.tokens
-        for i in template.positions:
+        for i in positions:
             mine, theirs = mine_tokens[i], tokens[i]
             if mine == theirs or _skeleton(mine) == _skeleton(theirs):
-                same += 1
-            elif (i < self.prefix and _is_word(mine) and _is_word(theirs)) or _distinct(mine, theirs):
+                continue
+            differ += 1
+            slot = slot and differ == 1 and i == last and _after_verb(tokens, i) \
+                and _value_word(mine) and _value_word(theirs)
+            if (differ > allowed and not slot) or _distinct(mine, theirs) \
+                    or (i < self.prefix and i < last and _is_word(mine) and _is_word(theirs)):
                 return 0.0
-        constants = max(len(template.positions), line_constants)
-        score = same / constants if constants else 1.0
-        return score if score >= self.sim_th else 0.0
+        if differ == len(positions):
+            return 0.0
+        return (len(positions) - differ) / constants
+
 
     def _widen(self, template: _Template, tokens: list[str]) -> None:
         """Positions where the line differs become ``<*>``; the id stays."""
@@ -282,6 +339,10 @@ class PatternMiner:
         self._unindex(template)
         del self._templates[template.id]
         self.stats["evicted"] += 1  # cache entries pointing at it are dropped when next hit
+
+    def __len__(self) -> int:
+        """Templates held (at most ``max_templates``)."""
+        return len(self._templates)
 
     def templates(self) -> dict[str, str]:
         return {t.seen.pattern_id: t.seen.template for t in self._templates.values()}

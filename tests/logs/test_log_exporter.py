@@ -288,3 +288,70 @@ def test_error_messages_never_become_label_values():
         '{"level": "error", "message": "x", "route": "/a", "error_type": "db password=hunter2 rejected"}'
     )
     assert app_errors(registry, service="svc", route="/a", error_code="_OTHER") == 1
+
+
+# HDFS-style lines no per-line parser knows: "<Date> <Time> <Pid> <Level> <Component>: <Content>".
+_HEADED = [f"081109 2036{i:02d} {140 + i} {level} dfs.{component}: served block blk_{i}{i} to /10.0.0.{i}"
+           for i, (level, component) in enumerate([("INFO", "DataNode"), ("INFO", "FSNamesystem"),
+                                                    ("WARN", "DataNode$Responder")] * 3)]
+
+
+def _one_template_without_header(counter: PatternCounter) -> str:
+    [template] = counter.miner.templates().values()
+    assert template == "served block <ID> to /<IP>"  # neither the component nor the pid
+    return next(iter(counter.miner.templates()))
+
+
+def test_a_file_header_is_detected_from_its_first_lines_even_when_reading_starts_at_the_end(tmp_path):
+    log = tmp_path / "hdfs.log"  # the name says nothing; the first lines decide
+    log.write_text("\n".join(_HEADED[:6]) + "\n")
+    registry = CollectorRegistry()
+    counter = PatternCounter(registry, service="hdfs")
+    source = FileSource(counter, {log: "hdfs"}, tmp_path / "offsets.json")  # history skipped
+    source.poll()
+    with log.open("a") as f:
+        f.write("\n".join(_HEADED[6:]) + "\n")
+    source.poll()
+    pid = _one_template_without_header(counter)
+    assert events(registry, service="hdfs", level="info", pattern=pid) == 2
+    assert events(registry, service="hdfs", level="warning", pattern=pid) == 1  # the header's level
+
+
+def test_stdin_and_loki_streams_detect_their_header_too(fake_loki):
+    clock = Clock()
+    stdin = PatternCounter(CollectorRegistry(), service="svc")
+    LineSource(stdin, iter(line + "\n" for line in _HEADED), service="hdfs").poll()
+    _one_template_without_header(stdin)
+    fake_loki.entries[:] = [(int(1_000_000.5e9) + i, "hdfs", line) for i, line in enumerate(_HEADED)]
+    loki = PatternCounter(CollectorRegistry(), service="x")
+    with httpx.Client() as client:
+        clock.t += 1
+        LokiSource(loki, client, fake_loki.url, '{service=~".+"}', interval=5, clock=clock).poll()
+    _one_template_without_header(loki)
+
+
+def test_lines_without_a_known_header_are_parsed_one_by_one():
+    counter = PatternCounter(CollectorRegistry(), service="svc")
+    lines = ['{"level": "error", "message": "rerank failed after 3 tries"}', "plain words 1", "plain words 2"]
+    LineSource(counter, iter(lines), service="app").poll()
+    assert sorted(counter.miner.templates().values()) == [
+        "plain words <NUM>", "rerank failed after <NUM> tries"]
+
+
+def test_the_miners_own_counts_are_exported():
+    registry = CollectorRegistry()
+    counter = PatternCounter(registry, service="svc")
+    counter.miner.max_templates = 2
+    lines = ["alpha started 1", "alpha started 2", "beta stopped", "gamma failed", "bad \x00 bytes", "\t"]
+    for line in lines:
+        counter.observe(line)
+
+    def value(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    assert value("llm_sre_log_miner_lines_total") == 6
+    assert value("llm_sre_log_miner_templates") == 2
+    assert value("llm_sre_log_miner_evictions_total") == 3  # beta, gamma, then the control-character line
+    assert value("llm_sre_log_miner_malformed_lines_total", reason="control") == 1
+    assert value("llm_sre_log_miner_malformed_lines_total", reason="empty") == 1
+    assert value("llm_sre_log_miner_malformed_lines_total", reason="truncated") == 0

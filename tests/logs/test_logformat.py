@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from exporters.logformat import LogFormat, detect
+from exporters.logformat import LogFormat, detect, parse
+from exporters.logline import LogLine
 from tests.logs.test_logs_cli import run_cli
 
 
@@ -97,3 +98,12 @@ def test_logs_mine_survives_malformed_input(tmp_path):
     assert [r["line_no"] for r in rows] == [1, 2, 3, 4, 5]
     assert len(rows[2]["template"]) <= 4_096
     assert "pattern miner:" in result.stderr  # said so, once per kind
+
+
+def test_parse_takes_the_headers_message_and_level_else_the_lines_own():
+    log4j = LogFormat("<Date> <Time> <Level> <Component>: <Content>")
+    syslog = LogFormat(r"<Month> <Day> <Time> <Host> <Component>(\[<Pid>\])?: <Content>")
+    assert parse("2026-11-26 10:00:01 WARN rag.api: slow 812ms\n", log4j) == LogLine("warning", "slow 812ms")
+    assert parse("Dec 10 06:55:46 lab sshd[42]: error: bad key", syslog).level == "error"  # the message's
+    assert parse('{"level": "error", "message": "boom"}', log4j) == LogLine("error", "boom")  # no header
+    assert parse("plain words", None) == LogLine("info", "plain words")

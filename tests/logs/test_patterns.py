@@ -93,6 +93,19 @@ def test_values_widen_one_template_and_different_wording_splits():
     assert len(set(verbs)) == 2 and len(set(states)) == 3 and len(set(flags)) == 2
 
 
+def test_the_object_of_a_verb_at_the_end_of_a_short_line_is_a_value():
+    """``removing ftp`` / ``removing echo``: one differing word is below any similarity
+    threshold on a two-word line, but the object of a verb is a value; nouns that are not
+    objects (``Link error`` / ``Link ok``) and wording (``begin``/``ending``) stay apart."""
+    miner = PatternMiner()
+    removing = [miner.add(f"removing {s}") for s in ("daytime", "echo", "ftp", "telnet")]
+    links = _ids(miner, ["Link error", "Link ok"])
+    phases = _ids(miner, ["stopped Installer initialization.", "stopped Installer finalization."])
+    assert len({m.pattern_id for m in removing}) == 1 and not any(m.new for m in removing[1:])
+    assert removing[-1].template == "removing <*>"
+    assert len(set(links)) == 2 and len(set(phases)) == 2
+
+
 def test_state_words_split_templates_whichever_line_came_first():
     miner = PatternMiner()
     states = {miner.add(f"Notification: {n} (n.leader), {s} (n.state)").pattern_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporters.tokens import Masker, is_parameter, mask
+from exporters.tokens import _WHOLE_VALUE, Masker, _mask_parts, is_parameter, mask
 
 
 @pytest.mark.parametrize(
@@ -33,6 +33,12 @@ from exporters.tokens import Masker, is_parameter, mask
         ("wait @0x1 @0x2 @0x3 @0x4 done", "wait @<HEX> done"),  # repeated parameters collapse
         ('INFO: 10.0.0.1:5 - "POST /v1/chat HTTP/1.1" 500 Internal Server Error',
          'INFO: <IP> - "POST <PATH> HTTP/<NUM>" <STATUS>'),  # a status and its reason phrase
+        # a word the line repeats as the end of its own path is that path's value
+        ("mounting volume DATA, from /srv/vol/DATA", "mounting volume <VALUE>, from <PATH>"),
+        (r"open hive users.db at C:\cfg\users.db.", r"open hive <VALUE> at <PATH>"),
+        ("reading config from /etc/app/settings.yaml", "reading config from <PATH>"),
+        # a timestamp in a file name, and the id after it
+        ("copy [2017-07-03_16,06,19.861073]-Reporter-008.xml, done", "copy [<TS>]-<ID>, done"),
     ],
 )
 def test_mask(message, masked):
@@ -56,6 +62,22 @@ def test_a_digit_that_survives_masking_is_not_taken_from_the_shape():
     assert masker.tokens("block _1 ready") == ("block", "_1", "ready")
     assert masker.tokens("block _7 ready") == ("block", "_7", "ready")
     assert masker.tokens("0x1f and 1x5") == ("<HEX>", "and", "<ID>")
+    assert masker.tokens("0x2e and 2x5") == ("<HEX>", "and", "<ID>")  # one shape per kind of x
+    assert masker.tokens("1x2e and 0x5") == ("<ID>", "and", "<HEX>")
+
+
+@pytest.mark.parametrize("token", [
+    "(0x7f92413e3000)", "deadbeef12,", "[550e8400-e29b-41d4-a716-446655440000]", "proxy.example.edu.hk:5070",
+    "(a1b2c3d4e5)", "10.1.2.3.example.com:80,"])
+def test_whole_token_values_take_a_short_path_to_the_mask_the_full_search_gives(token):
+    assert _WHOLE_VALUE.fullmatch(token) is not None
+    assert Masker().tokens(token) == (_mask_parts(token),)
+
+
+def test_words_with_punctuation_and_hex_addresses_take_the_short_path_to_the_same_mask():
+    masker = Masker()
+    assert masker.tokens("CE sym 2, at 0x0b85eee0, mask 0x05 (done) ciod: ok") == (
+        "CE", "sym", "<NUM>,", "at", "<HEX>,", "mask", "<HEX>", "(done)", "ciod:", "ok")
 
 
 @pytest.mark.parametrize(("token", "expected"), [
