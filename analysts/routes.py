@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
-from alert_webhooks.routes.deps import ServiceDep, request_settings, require_read_token
+from alert_webhooks.routes.deps import ServiceDep, check_read_token, request_settings
 from alert_webhooks.routes.errors import errors
 from alert_webhooks.wire import STRICT
 from analysts.ask import ask
@@ -22,14 +22,14 @@ from clustering.store import load_snapshot
 from security.watch import load_detections
 
 
-def analysts_settings(service: ServiceDep) -> AnalystsSettings:
+async def analysts_settings(service: ServiceDep) -> AnalystsSettings:
     return for_service(service.settings)
 
 
 SettingsDep = Annotated[AnalystsSettings, Depends(analysts_settings)]
 
 
-def require_configured_token(request: Request) -> None:
+async def require_configured_token(request: Request) -> None:
     """Closed without a configured token, reads included: these answers carry log-derived
     accounts and sources and spend model time. ``LLM_SRE_INSECURE=1`` opens them."""
     settings = request_settings(request)
@@ -40,7 +40,7 @@ def require_configured_token(request: Request) -> None:
             "(set the token, or LLM_SRE_INSECURE=1 on a trusted network)",
             headers={"WWW-Authenticate": 'Bearer realm="llm-sre"'},
         )
-    require_read_token(request)
+    check_read_token(request)
 
 
 router = APIRouter(

@@ -43,30 +43,30 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-async def readers(url: str, count: int, stop: EventLike, pages: Any) -> None:
+async def readers(url: str, count: int, limit: int, stop: EventLike, pages: Any) -> None:
     # Generous timeout: 32 readers queue for one page helper (the point is that acks don't).
     async with httpx.AsyncClient(base_url=url, headers=HEADERS, timeout=600) as client:
 
         async def loop() -> None:
             while not stop.is_set():
-                (await client.get("/api/v1/incidents", params={"limit": 500})).raise_for_status()
+                (await client.get("/api/v1/incidents", params={"limit": limit})).raise_for_status()
                 with pages.get_lock():
                     pages.value += 1
 
         await asyncio.gather(*(loop() for _ in range(count)))
 
 
-def read_until_stopped(url: str, count: int, stop: EventLike, pages: Any) -> None:
-    asyncio.run(readers(url, count, stop, pages))
+def read_until_stopped(url: str, count: int, limit: int, stop: EventLike, pages: Any) -> None:
+    asyncio.run(readers(url, count, limit, stop, pages))
 
 
 @contextmanager
-def reader_process(url: str, count: int) -> Iterator[Any]:
+def reader_process(url: str, count: int, limit: int) -> Iterator[Any]:
     """The readers run in a process of their own, like the dashboards and scripts they stand for:
     in the ack-timing client's event loop, parsing their 2 MB pages delayed the timing itself."""
     ctx = multiprocessing.get_context("spawn")
     stop, pages = ctx.Event(), ctx.Value("i", 0)
-    proc = ctx.Process(target=read_until_stopped, args=(url, count, stop, pages), daemon=True)
+    proc = ctx.Process(target=read_until_stopped, args=(url, count, limit, stop, pages), daemon=True)
     proc.start()
     try:
         while pages.value == 0:  # the readers are in full swing once the first page is back
@@ -80,7 +80,7 @@ def reader_process(url: str, count: int) -> Iterator[Any]:
 
 
 async def acks_under_readers(url: str, args: argparse.Namespace, ids: Counter) -> tuple[list[float], int]:
-    with reader_process(url, args.readers) as pages:
+    with reader_process(url, args.readers, args.limit) as pages:
         before = pages.value
         latencies = await open_loop(url, args.seconds, args.rate, ids)
         return latencies, pages.value - before
@@ -118,7 +118,7 @@ async def storm_with_readers(url: str, args: argparse.Namespace, wal: Path) -> t
             biggest = max(biggest, wal.stat().st_size / 2**20 if wal.exists() else 0.0)
             await asyncio.sleep(0.2)
 
-    with reader_process(url, args.readers):
+    with reader_process(url, args.readers, args.limit):
         watcher = asyncio.create_task(watch())
         await post_all(url, [body(20_000_000 + n) for n in range(4000)])
         await asyncio.sleep(3.0)  # a few housekeeping rounds after the storm
@@ -133,7 +133,7 @@ def acks(url: str, args: argparse.Namespace, ids: Counter) -> None:
     print(f"acks at {args.rate:.0f}/s, no readers: p50 {p(quiet, 50):.1f}, p99 {p(quiet, 99):.1f} ms")
     print(
         f"acks with {args.readers} readers: p50 {p(loaded, 50):.1f} ms, p99 {p(loaded, 99):.1f} ms "
-        f"({pages} pages of 500 read; p99 ratio {p(loaded, 99) / p(quiet, 99):.2f})"
+        f"({pages} pages of {args.limit} read; p99 ratio {p(loaded, 99) / p(quiet, 99):.2f})"
     )
 
 
@@ -149,6 +149,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--rate", type=float, default=50.0)
     parser.add_argument("--readers", type=int, default=32)
+    parser.add_argument("--limit", type=int, default=500, help="incidents per page the readers ask for")
     parser.add_argument("--preload", type=int, default=600, help="incidents stored before measuring")
     parser.add_argument("--parts", default="acks,rss,wal", help="which measurements (comma-separated)")
     args = parser.parse_args()
