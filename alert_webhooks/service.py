@@ -102,7 +102,7 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
     else:
         notifiers.append(OutboxNotifier(outbox, "slack", settings.grafana_url))
     if api := grafana_api(settings):
-        notifiers.append(GrafanaNotifier(api))
+        notifiers.append(GrafanaNotifier(api, in_flight=settings.sink_timeout_seconds))
     else:
         notifiers.append(OutboxNotifier(outbox, "grafana", settings.grafana_url))
     return notifiers
