@@ -169,17 +169,21 @@ def start_server(
     return proc, f"http://127.0.0.1:{port}"
 
 
+def load(url: str | Sequence[str], args: argparse.Namespace) -> dict[str, float]:
+    """The closed loop (requests/s), then the open loop (ack p50/p99) against ``url``(s)."""
+    ids = Counter()
+    rps = asyncio.run(closed_loop(url, args.seconds, args.concurrency, ids))
+    q = statistics.quantiles(asyncio.run(open_loop(url, args.seconds, args.rate, ids)), n=100)
+    return {"rps": rps, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
+
+
 def measure(kind: str, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_server(kind, Path(tmp))
         try:
-            ids = Counter()
-            rps = asyncio.run(closed_loop(url, args.seconds, args.concurrency, ids))
-            lat = asyncio.run(open_loop(url, args.seconds, args.rate, ids))
+            return load(url, args)
         finally:
             proc.stop()
-    q = statistics.quantiles(lat, n=100)
-    return {"rps": rps, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
 def main() -> None:

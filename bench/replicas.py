@@ -14,7 +14,6 @@ CPU, not the store; the load average is printed with the figures.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
@@ -25,7 +24,7 @@ import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from intake import Counter, closed_loop, open_loop, start_server
+from intake import load, start_server
 
 from llm_sre.processes import free_port, redis_server, wait_until
 
@@ -35,16 +34,11 @@ def measure(workers: int, redis_url: str, args: argparse.Namespace) -> dict[str,
     with tempfile.TemporaryDirectory() as tmp:
         env = {"LLM_SRE_STORE": "redis", "REDIS_URL": redis_url}
         started = [start_server("llm-sre", Path(tmp) / str(n), env) for n in range(workers)]
-        urls = [url for _, url in started]
         try:
-            ids = Counter()
-            rps = asyncio.run(closed_loop(urls, args.seconds, args.concurrency, ids))
-            lat = asyncio.run(open_loop(urls, args.seconds, args.rate, ids))
+            return load([url for _, url in started], args)
         finally:
             for proc, _ in started:
                 proc.stop()
-    q = statistics.quantiles(lat, n=100)
-    return {"rps": rps, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
 def main() -> None:
