@@ -17,7 +17,8 @@ Fenced like the Slack POST: before creating, the notifier yields a ``pending:<ti
 the worker stores only while its claim is current. A replica whose lease passed stops there; one
 that still held it has its create in flight, and the successor that finds the mark and no
 annotation waits (a retry) until the create has landed or its timeout has passed, then adopts or
-creates. (Without the mark, a create stalled past the lease and one by the successor both landed.)
+creates. A create Grafana answered, even with an error, clears the mark (only an unanswered one can
+still land). (Without the mark, a create stalled past the lease and one by the successor both landed.)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from typing import Any
 
 import niquests
 from grafana_client import GrafanaApi
-from grafana_client.client import GrafanaClientError, GrafanaException
+from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaTimeoutError
 
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
 from alert_webhooks.delivery.render import (
@@ -53,6 +54,13 @@ PENDING = "pending:"
 
 def _ms(moment: datetime | None) -> int | None:
     return int(moment.timestamp() * 1000) if moment else None
+
+
+def in_doubt(exc: Exception) -> bool:
+    """A create that got no answer (timeout, connection lost) may still land."""
+    return isinstance(exc, DeliveryError) and isinstance(
+        exc.__cause__, GrafanaTimeoutError | niquests.RequestException | OSError
+    )
 
 
 def annotation_text(incident: Incident) -> str:
@@ -160,13 +168,14 @@ class GrafanaNotifier:
                     tags=body["tags"],
                     text=body["text"],
                 )
-            except (DeliveryError, PermanentDeliveryError) as exc:
-                if isinstance(exc.__cause__, GrafanaClientError):  # a 4xx answer: nothing was created
+                created_id = int(created["id"])
+            except Exception as exc:
+                if not in_doubt(exc):  # Grafana answered: no create is in flight, the lookup decides
                     yield state
                 raise
-            yield DeliveryState(str(created["id"]), incident.revision, incident.status)
-            ref = await self._keep_oldest(incident, int(created["id"]))
-            if ref == str(created["id"]):
+            yield DeliveryState(str(created_id), incident.revision, incident.status)
+            ref = await self._keep_oldest(incident, created_id)
+            if ref == str(created_id):
                 return
             # The slow create won: it may show an older revision, so bring it up to date below.
         await self._call(
