@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import sys
 import time
 from collections.abc import Iterator
@@ -10,8 +12,11 @@ from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio
 
+from llm_sre.lease import JobLease
 from llm_sre.processes import ManagedProcess, wait_until
+from llm_sre.scheduler import Scheduler
 
 LEASE = 1.5
 
@@ -86,3 +91,34 @@ def test_a_killed_holder_is_taken_over_after_its_lease_expires(
     assert {pid for pid, _ in taken} <= {p.proc.pid for p in others}  # type: ignore[union-attr]
     assert taken[0][1] >= killed_at + left - 0.05  # not before the dead holder's lease expired
     assert_once_per_tick([at for _, at in taken], period=1)
+
+
+def test_a_triggered_job_runs_even_if_its_tick_ran_and_never_beside_a_holder(
+    fresh_redis: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``trigger`` (an operator's "send the digest now") skips the once-per-tick check, not the lease."""
+    ran: list[str] = []
+
+    async def scenario() -> None:
+        client = redis.asyncio.Redis.from_url(fresh_redis)
+        await client.set("llm-sre:schedule:digest:last", repr(time.time()))  # this tick ran elsewhere
+        scheduler = Scheduler(lease=JobLease(client, seconds=5))
+
+        async def digest() -> None:
+            ran.append("digest")
+
+        scheduler.add_job("digest", "0 3 * * *", digest)
+        scheduler.start()
+        scheduler.trigger("digest")
+        await asyncio.to_thread(wait_until, lambda: ran, 10, what="the triggered run")
+        holder = client.lock("llm-sre:schedule:digest:lease", timeout=5)
+        assert await holder.acquire(blocking=False)  # another replica runs it right now
+        scheduler.trigger("digest")
+        skipped = "scheduled job digest: another replica runs this tick"
+        await asyncio.to_thread(wait_until, lambda: skipped in caplog.text, 10, what="the skip")
+        await holder.release()
+        await scheduler.stop()
+
+    with caplog.at_level(logging.DEBUG, logger="llm_sre.scheduler"):
+        asyncio.run(scenario())
+    assert ran == ["digest"]
