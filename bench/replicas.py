@@ -2,7 +2,7 @@
 real Redis (AOF on), requests spread round-robin by the client as a plain load balancer would;
 ratios against 1 worker measured in the same run.
 
-    .venv/bin/python bench/replicas.py [--seconds 8] [--rate 100] [--concurrency 24] [--rounds 2]
+    .venv/bin/python bench/replicas.py [--seconds 8] [--rate 40] [--concurrency 24] [--rounds 2]
 
 Same client and bodies as bench/intake.py (each POST a new alert group, so every ack is a real
 write): a closed loop of ``--concurrency`` clients → requests/s, then an open loop at ``--rate``
@@ -44,7 +44,7 @@ def measure(workers: int, redis_url: str, args: argparse.Namespace) -> dict[str,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=8.0)
-    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--rate", type=float, default=40.0)
     parser.add_argument("--concurrency", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; medians are reported")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
