@@ -17,7 +17,7 @@ from fastapi.openapi.utils import get_openapi
 from alert_webhooks.limits import BodyLimit
 from alert_webhooks.routes import analysis, errors, feedback, health, incidents, intake
 from alert_webhooks.schemas import Notification
-from alert_webhooks.service import Service, build_service
+from alert_webhooks.service import Service, build_service, job_lease, register_prune
 from alert_webhooks.settings import Settings
 from analysts import routes as analysts_routes
 from briefing import schedule as briefing_schedule
@@ -33,7 +33,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         app.state.analyst = svc.analyst
         svc.store.recover()
         task = asyncio.create_task(svc.worker.run())
-        scheduler = app.state.scheduler = Scheduler()
+        scheduler = app.state.scheduler = Scheduler(lease=job_lease(settings))  # once per cluster
+        register_prune(scheduler, svc)  # hourly history prune
         briefing_schedule.register(scheduler, svc)  # daily digest, health reports, early warnings
         checklist_schedule.register(scheduler, svc)  # daily and weekly checklists
         scheduler.start()

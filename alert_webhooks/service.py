@@ -4,6 +4,9 @@ settings. Tests build a :class:`Service` from their own parts instead.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from dataclasses import dataclass
 
 from grafana_client import GrafanaApi
@@ -29,8 +32,12 @@ from alert_webhooks.store import Store
 from alert_webhooks.worker import Worker, WorkerConfig
 from analysts.alerts import AlertSpecialists
 from analysts.settings import for_service
+from llm_sre.lease import JobLease
+from llm_sre.scheduler import Scheduler
 
+log = logging.getLogger(__name__)
 OUTBOX_FILE = "outbox.jsonl"
+PRUNE_CRON = "7 * * * *"  # hourly, off the full hour other jobs crowd
 STORE_FILE = "webhook.db"
 
 
@@ -101,7 +108,7 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
     else:
         notifiers.append(OutboxNotifier(outbox, "slack", settings.grafana_url))
     if api := grafana_api(settings):
-        notifiers.append(GrafanaNotifier(api))
+        notifiers.append(GrafanaNotifier(api, in_flight=settings.sink_timeout_seconds))
     else:
         notifiers.append(OutboxNotifier(outbox, "grafana", settings.grafana_url))
     return notifiers
@@ -118,7 +125,6 @@ def worker_config(settings: Settings) -> WorkerConfig:
         retry_base=settings.retry_base_seconds,
         retry_max=settings.retry_max_seconds,
         lease=settings.lease_seconds,
-        retention=settings.retention_days * 86400,
     )
 
 
@@ -143,6 +149,23 @@ def shared_budget(settings: Settings, registry: CollectorRegistry) -> Budget | N
         hold=2 * settings.analyst_deadline_seconds + 60,  # longer than any refinement runs
         registry=registry,
     )
+def job_lease(settings: Settings) -> JobLease | None:
+    """With Redis (several replicas) each scheduled job runs once per cluster, under a lease as long
+    as a delivery job's; one SQLite process needs none."""
+    if settings.store_backend != "redis":
+        return None
+    return JobLease.from_url(settings.redis_url, settings.lease_seconds)
+
+
+def register_prune(scheduler: Scheduler, service: Service) -> None:
+    """Forget history older than the retention, hourly (once per cluster with Redis)."""
+    retention = service.settings.retention_days * 86400
+
+    async def prune() -> None:
+        removed = await asyncio.to_thread(service.store.prune, time.time() - retention)
+        log.info("pruned %d records older than %.0f days", removed, retention / 86400)
+
+    scheduler.add_job("prune", PRUNE_CRON, prune)
 
 
 def build_service(settings: Settings, registry: CollectorRegistry | None = None) -> Service:

@@ -61,8 +61,6 @@ class WorkerConfig:
     # unfinished job is picked up again after the restart.
     stop_grace: float = 5.0
     housekeeping_interval: float = 2.0  # SQLite WAL checkpoints: bounds the WAL file during a storm
-    retention: float = 30 * 86400  # seconds; older history is pruned, hourly
-    prune_interval: float = 3600.0
     owner: str = f"{socket.gethostname()}-{os.getpid()}"
 
 
@@ -127,16 +125,13 @@ class Worker:
 
     async def run(self) -> None:
         self.running = True
-        next_housekeeping = next_prune = 0.0
+        next_housekeeping = 0.0
         try:
             while not self._stopping:
                 try:
                     if time.monotonic() >= next_housekeeping:
                         next_housekeeping = time.monotonic() + self._config.housekeeping_interval
                         await asyncio.to_thread(self._store.housekeeping)
-                    if time.monotonic() >= next_prune:
-                        next_prune = time.monotonic() + self._config.prune_interval
-                        await asyncio.to_thread(self._store.prune, self._clock() - self._config.retention)
                     claimed = await self._claim()
                 except Exception:  # store unreachable (Redis restarting, disk full): try again
                     log.exception("worker: the store failed; retrying in %.1fs", self._config.poll)

@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -91,16 +92,22 @@ class Counter:
         return self.n
 
 
-async def closed_loop(url: str, seconds: float, concurrency: int, ids: Counter) -> float:
+def spread(urls: str | Sequence[str], n: int) -> str:
+    """Round-robin over several servers (bench/replicas.py), as a plain load balancer would."""
+    return urls if isinstance(urls, str) else urls[n % len(urls)]
+
+
+async def closed_loop(url: str | Sequence[str], seconds: float, concurrency: int, ids: Counter) -> float:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     done = 0
     stop = time.perf_counter() + seconds
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
+    async with httpx.AsyncClient(headers=headers, timeout=30) as client:
 
         async def one() -> None:
             nonlocal done
             while time.perf_counter() < stop:
-                resp = await client.post("/alertmanager", content=body(ids.next()))
+                n = ids.next()
+                resp = await client.post(f"{spread(url, n)}/alertmanager", content=body(n))
                 resp.raise_for_status()
                 done += 1
 
@@ -109,16 +116,16 @@ async def closed_loop(url: str, seconds: float, concurrency: int, ids: Counter) 
         return done / (time.perf_counter() - start)
 
 
-async def open_loop(url: str, seconds: float, rate: float, ids: Counter) -> list[float]:
+async def open_loop(url: str | Sequence[str], seconds: float, rate: float, ids: Counter) -> list[float]:
     headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
     latencies: list[float] = []
     async with httpx.AsyncClient(
-        base_url=url, headers=headers, timeout=30, limits=httpx.Limits(max_connections=200)
+        headers=headers, timeout=30, limits=httpx.Limits(max_connections=200)
     ) as client:
 
-        async def one(payload: bytes) -> None:
+        async def one(n: int) -> None:
             start = time.perf_counter()
-            resp = await client.post("/alertmanager", content=payload)
+            resp = await client.post(f"{spread(url, n)}/alertmanager", content=body(n))
             resp.raise_for_status()
             latencies.append(time.perf_counter() - start)
 
@@ -129,12 +136,14 @@ async def open_loop(url: str, seconds: float, rate: float, ids: Counter) -> list
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(body(ids.next()))))
+            tasks.append(asyncio.create_task(one(ids.next())))
         await asyncio.gather(*tasks)
     return latencies
 
 
-def start_server(kind: str, workdir: Path) -> tuple[ManagedProcess, str]:
+def start_server(
+    kind: str, workdir: Path, extra_env: dict[str, str] | None = None
+) -> tuple[ManagedProcess, str]:
     port = free_port()
     if kind == "bare":
         argv = [sys.executable, __file__, "--serve-bare", str(port)]
@@ -152,24 +161,29 @@ def start_server(kind: str, workdir: Path) -> tuple[ManagedProcess, str]:
             "LLM_SRE_DATA_DIR": str(workdir / "data"),
             "LLM_SRE_WEBHOOK_TOKEN": TOKEN,
             "LLM_SRE_LLM_CONCURRENCY": "0",
+            **(extra_env or {}),
         }
     proc = ManagedProcess(
-        kind, argv, workdir / f"{kind}.log", env=env, ready_url=f"http://127.0.0.1:{port}/healthz"
+        kind, argv, workdir / f"{kind}-{port}.log", env=env, ready_url=f"http://127.0.0.1:{port}/healthz"
     ).start()
     return proc, f"http://127.0.0.1:{port}"
+
+
+def load(url: str | Sequence[str], args: argparse.Namespace) -> dict[str, float]:
+    """The closed loop (requests/s), then the open loop (ack p50/p99) against ``url``(s)."""
+    ids = Counter()
+    rps = asyncio.run(closed_loop(url, args.seconds, args.concurrency, ids))
+    q = statistics.quantiles(asyncio.run(open_loop(url, args.seconds, args.rate, ids)), n=100)
+    return {"rps": rps, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
 def measure(kind: str, args: argparse.Namespace) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_server(kind, Path(tmp))
         try:
-            ids = Counter()
-            rps = asyncio.run(closed_loop(url, args.seconds, args.concurrency, ids))
-            lat = asyncio.run(open_loop(url, args.seconds, args.rate, ids))
+            return load(url, args)
         finally:
             proc.stop()
-    q = statistics.quantiles(lat, n=100)
-    return {"rps": rps, "p50_ms": q[49] * 1000, "p99_ms": q[98] * 1000}
 
 
 def main() -> None:

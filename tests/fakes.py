@@ -53,6 +53,7 @@ class FakeService:
                     body = json.loads(raw)
                 elif "x-www-form-urlencoded" in ctype:
                     body = dict(parse_qsl(raw.decode()))
+                outer.before(self.command, self.path)
                 with outer.lock:
                     failure = outer.failures.popleft() if outer.failures else None
                     if failure is None:
@@ -83,6 +84,10 @@ class FakeService:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def before(self, method: str, path: str) -> None:
+        """Called as a request arrives, outside the lock: a subclass can hold one request here
+        (a create still in flight) while others are served."""
 
     @property
     def url(self) -> str:

@@ -12,6 +12,13 @@ already carrying the incident's tag (a create whose response was lost to a SIGKI
 A create slower than the sink timeout can still be in flight during that lookup and land after
 our second create; so after creating, the notifier looks again and keeps only the oldest
 annotation of the incident, deleting the others.
+
+Fenced like the Slack POST: before creating, the notifier yields a ``pending:<time>`` mark, which
+the worker stores only while its claim is current. A replica whose lease passed stops there; one
+that still held it has its create in flight, and the successor that finds the mark and no
+annotation waits (a retry) until the create has landed or its timeout has passed, then adopts or
+creates. A create Grafana answered, even with an error, clears the mark (only an unanswered one can
+still land). (Without the mark, a create stalled past the lease and one by the successor both landed.)
 """
 
 from __future__ import annotations
@@ -19,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import html
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
 import niquests
 from grafana_client import GrafanaApi
-from grafana_client.client import GrafanaClientError, GrafanaException
+from grafana_client.client import GrafanaClientError, GrafanaException, GrafanaTimeoutError
 
 from alert_webhooks.delivery import DeliveryError, PermanentDeliveryError
 from alert_webhooks.delivery.render import (
@@ -41,10 +49,18 @@ from alert_webhooks.incidents import DeliveryState, Incident
 from exporters.loki import retry_after
 
 TEXT_MAX = 10_000
+PENDING = "pending:"
 
 
 def _ms(moment: datetime | None) -> int | None:
     return int(moment.timestamp() * 1000) if moment else None
+
+
+def in_doubt(exc: Exception) -> bool:
+    """A create that got no answer (timeout, connection lost) may still land."""
+    return isinstance(exc, DeliveryError) and isinstance(
+        exc.__cause__, GrafanaTimeoutError | niquests.RequestException | OSError
+    )
 
 
 def annotation_text(incident: Incident) -> str:
@@ -80,8 +96,13 @@ class GrafanaNotifier:
     sink = "grafana"
     metric_sink = "grafana"
 
-    def __init__(self, api: GrafanaApi) -> None:
+    def __init__(
+        self, api: GrafanaApi, in_flight: float = 10.0, clock: Callable[[], float] = time.time
+    ) -> None:
+        """``in_flight``: the longest a create can take (the sink timeout)."""
         self._api = api
+        self._in_flight = in_flight
+        self._clock = clock
         # grafana-client raises with the parsed body only, so a 429's Retry-After would be lost;
         # a response hook on its niquests session keeps the header for the thread that made the call.
         self._last = threading.local()
@@ -129,20 +150,34 @@ class GrafanaNotifier:
 
     async def deliver(self, incident: Incident, state: DeliveryState) -> AsyncIterator[DeliveryState]:
         body = annotation(incident)
-        ref = state.ref or await self._existing(incident)
+        pending = state.ref is not None and state.ref.startswith(PENDING)
+        ref = (None if pending else state.ref) or await self._existing(incident)
+        if ref is None and pending:
+            assert state.ref is not None
+            wait = float(state.ref.removeprefix(PENDING)) + self._in_flight - self._clock()
+            if wait > 0:
+                raise DeliveryError("grafana: an earlier create may still be in flight", retry_after=wait)
         if ref is None:
-            created = await self._call(
-                self._api.annotations.add_annotation,
-                dashboard_uid=body["dashboardUID"],
-                panel_id=body["panelId"],
-                time_from=body["time"],
-                time_to=body["timeEnd"],
-                tags=body["tags"],
-                text=body["text"],
-            )
-            yield DeliveryState(str(created["id"]), incident.revision, incident.status)
-            ref = await self._keep_oldest(incident, int(created["id"]))
-            if ref == str(created["id"]):
+            # Stored fenced before the POST: a holder that lost its claim stops here.
+            yield DeliveryState(f"{PENDING}{self._clock()!r}", state.revision, state.status)
+            try:
+                created = await self._call(
+                    self._api.annotations.add_annotation,
+                    dashboard_uid=body["dashboardUID"],
+                    panel_id=body["panelId"],
+                    time_from=body["time"],
+                    time_to=body["timeEnd"],
+                    tags=body["tags"],
+                    text=body["text"],
+                )
+                created_id = int(created["id"])
+            except Exception as exc:
+                if not in_doubt(exc):  # Grafana answered: no create is in flight, the lookup decides
+                    yield state
+                raise
+            yield DeliveryState(str(created_id), incident.revision, incident.status)
+            ref = await self._keep_oldest(incident, created_id)
+            if ref == str(created_id):
                 return
             # The slow create won: it may show an older revision, so bring it up to date below.
         await self._call(

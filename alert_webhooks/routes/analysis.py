@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from alert_webhooks.analysis.analyst import IncidentAnalyst
@@ -20,6 +21,7 @@ from alert_webhooks.analysis.result import AnalysisResult, Category
 from alert_webhooks.masking import masked_analysis
 from alert_webhooks.routes.deps import Authorized, ReadOnly, request_settings
 from alert_webhooks.routes.errors import errors
+from alert_webhooks.store import call
 from alert_webhooks.wire import STRICT
 from exporters.redact import redact_mapping
 
@@ -71,9 +73,15 @@ async def analyze(incident: IncidentInput, analyst: AnalystDep) -> AnalysisResul
 
 
 @router.get("/analyze/{incident_id}", dependencies=Authorized, responses=errors(404))
-def get_analysis(incident_id: str, analyst: AnalystDep) -> AnalysisResult:
+async def get_analysis(incident_id: str, analyst: AnalystDep, request: Request) -> AnalysisResult:
     """The latest analysis of an incident (from the API or from an Alertmanager notification)."""
-    found = analyst.archive.get(incident_id) if analyst.archive else None
+    # The incident's own record first: it is what the worker and the refinement scheduler update
+    # (a refinement replaced, or skipped with its reason); the archive holds the API's analyses.
+    store = getattr(getattr(request.app.state, "service", None), "store", None)
+    incident = await call(store, store.incident, incident_id) if store else None
+    found = incident.analysis if incident else None
+    if found is None and analyst.archive:
+        found = await run_in_threadpool(analyst.archive.get, incident_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no analysis for incident {incident_id!r}")
     return found

@@ -4,14 +4,20 @@ analysis archive (issue 19)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import redis
 from fastapi.testclient import TestClient
 
 from alert_webhooks.analysis.redis_archive import RedisArchive
 from alert_webhooks.analysis.result import AnalysisResult, Grounding
+from alert_webhooks.refinement import with_reason
+from llm_sre.processes import wait_until
+from tests.fakes import FakeSlackWebhook
+from tests.webhooks.conftest import notification
 
 DOC = {
     "id": "pgbouncer-pool-full",
@@ -74,3 +80,25 @@ def test_related_cases_are_the_latest_others_of_the_same_runbook(redis_url: str)
     assert [c.incident_id for c in related] == ["inc-2", "inc-0"]
     assert all("hunter2" not in c.summary for c in related)
     assert archive.get("inc-1").references == ["runbook:tls-certificate-expired"]  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_an_incidents_analysis_is_read_from_its_record_and_stored_once(
+    backend: str, make_client: Callable[..., TestClient], redis_url: str, slack: FakeSlackWebhook
+) -> None:
+    """``GET /api/v1/analyze/{id}`` answers what the incident shows, also after the refinement
+    scheduler recorded a skip; on Redis the archive keeps no second copy of the analysis."""
+    client = make_client(store_backend=backend, redis_url=redis_url,
+                         slack_webhook_url=f"{slack.url}/services/T000/B000/test")  # fmt: skip
+    incident_id = client.post("/alertmanager", json=notification(group="once")).json()["incident_id"]
+    wait_until(lambda: client.get(f"/api/v1/incidents/{incident_id}").json()["delivered"], 15, what="sent")
+    shown = client.get(f"/api/v1/incidents/{incident_id}").json()["analysis"]
+    assert client.get(f"/api/v1/analyze/{incident_id}").json() == shown
+
+    store = client.app.state.service.store  # type: ignore[attr-defined]
+    skipped = with_reason(AnalysisResult.model_validate(shown), "budget")
+    store.save_analysis(incident_id, skipped, time.time(), False)  # what the scheduler does on a skip
+    assert client.get(f"/api/v1/analyze/{incident_id}").json()["grounding"]["fallback_reason"] == "budget"
+    if backend == "redis":
+        archived = redis.Redis.from_url(redis_url).hgetall(f"llm-sre:archive:{incident_id}")
+        assert set(archived) == {b"reference"}
