@@ -7,8 +7,9 @@ anyway); reads use their own connection on one reader thread, so WAL lets them r
 writes and a burst of ``GET /api/v1/incidents`` never holds the lock an ack needs (measured before:
 32 reader loops pushed ack p50 to 8 s). One reader thread bounds how much of the GIL reads take;
 queued reads wait, cheaply, on the loop.
-The WAL is checkpointed by the worker (``housekeeping``) and truncated when it passes
-``WAL_LIMIT_BYTES``, so readers that keep it busy cannot grow it without bound.
+The WAL is checkpointed by the worker (``housekeeping``), restarted from its beginning past a
+quarter of ``WAL_LIMIT_BYTES`` and truncated past all of it, so readers that keep it busy cannot
+grow it without bound.
 """
 
 from __future__ import annotations
@@ -401,14 +402,29 @@ class SqliteStore:
         return len(chosen)
 
     def housekeeping(self) -> None:
-        """Checkpoint the WAL into the database. PASSIVE never blocks anyone, but readers that keep
-        the WAL busy stop it from restarting; past ``WAL_LIMIT_BYTES`` a TRUNCATE checkpoint waits
-        briefly (50 ms) for a gap and shrinks the file (measured before: 2.86 GB under readers)."""
+        """Checkpoint the WAL into the database and keep the file small without stalling writes.
+
+        PASSIVE copies frames and never blocks anyone, but the WAL only starts over from its
+        beginning when no reader holds a place in it, which readers that never pause prevent.
+        Past a quarter of ``WAL_LIMIT_BYTES`` a RESTART is tried without waiting (0.1 ms when no
+        reader is in the way; otherwise the next round tries again): the file is then reused from
+        its start and cut to the limit (``journal_size_limit``) by the next write. Only when that
+        keeps failing and the file passes the limit does a TRUNCATE wait for a gap (up to 50 ms)
+        and shrink it. A TRUNCATE holds the write lock while it truncates: 110-130 ms for a 66 MiB
+        WAL, which was the ack p99 under 32 readers before the RESTART came first (measured before
+        any of this: 2.86 GB under readers)."""
         if self._checkpointer is None:
-            self._checkpointer = sqlite3.connect(self._path, check_same_thread=False, timeout=0.05)
-        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self._checkpointer = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
+        checkpointer = self._checkpointer
+        checkpointer.execute("PRAGMA busy_timeout=0")
+        checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if self.wal_bytes() > WAL_LIMIT_BYTES // 4:
+            busy, _, _ = checkpointer.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            if not busy:
+                return
         if self.wal_bytes() > WAL_LIMIT_BYTES:
-            self._checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            checkpointer.execute("PRAGMA busy_timeout=50")
+            checkpointer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def wal_bytes(self) -> int:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -93,10 +94,44 @@ def test_the_wal_is_truncated_past_its_limit_even_with_a_reader(
             if n % 50 == 0:
                 store.incidents(sqlite_store.IncidentFilter(), 500, 0)  # a reader between writes
         assert store.wal_bytes() > 256 * 1024
-        store.housekeeping()
+        store.housekeeping()  # restarts the WAL: the next write starts at its beginning, cut to the limit
+        store.ingest(Notification.model_validate(notification(group="after")), NOW + 400)
         assert store.wal_bytes() <= 256 * 1024
-        assert store.incidents(sqlite_store.IncidentFilter(), 1, 0)[1] == 400
+        assert store.incidents(sqlite_store.IncidentFilter(), 1, 0)[1] == 401
     finally:
+        store.close()
+
+
+def test_a_reader_in_the_wal_makes_housekeeping_try_later_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The RESTART gives up at once when a reader holds a place in the WAL; only past the whole limit
+    does a TRUNCATE (which holds the write lock) run."""
+    monkeypatch.setattr(sqlite_store, "WAL_LIMIT_BYTES", 32 * 1024 * 1024)
+    store = SqliteStore(tmp_path / "webhook.db")
+    reader = sqlite3.connect(tmp_path / "webhook.db", isolation_level=None)
+    try:
+        for n in range(150):
+            store.ingest(Notification.model_validate(notification(group=f"r{n}", alerts=3)), NOW + n)
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM incidents").fetchone()  # a snapshot inside the WAL
+        for n in range(150, 300):
+            store.ingest(Notification.model_validate(notification(group=f"r{n}", alerts=3)), NOW + n)
+        size = store.wal_bytes()
+        assert 8 * 1024 * 1024 < size < 32 * 1024 * 1024  # past the restart point, below the limit
+        store.housekeeping()  # the RESTART is busy: nothing waits, nothing is cut
+        store.ingest(Notification.model_validate(notification(group="next")), NOW + 300)
+        assert store.wal_bytes() >= size
+        reader.execute("COMMIT")  # the reader moves on: the next round restarts the WAL
+        store.housekeeping()
+        store.ingest(Notification.model_validate(notification(group="last")), NOW + 301)
+        probe = sqlite3.connect(tmp_path / "webhook.db")
+        frames = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        probe.close()
+        assert frames < 50  # the WAL started over (thousands of frames before)
+        assert store.incidents(sqlite_store.IncidentFilter(), 1, 0)[1] == 302
+    finally:
+        reader.close()
         store.close()
 
 
