@@ -30,6 +30,7 @@ from alert_webhooks.budget import Budget
 from alert_webhooks.delivery import DeliveryError, Notifier, PermanentDeliveryError, cause_of, worst
 from alert_webhooks.incidents import DeliveryState, Incident, Job
 from alert_webhooks.masking import masked_analysis
+from alert_webhooks.memory import release_free_memory
 from alert_webhooks.metrics import ServiceMetrics
 from alert_webhooks.refinement import Refinement
 from alert_webhooks.shadow import Shadow
@@ -132,6 +133,7 @@ class Worker:
                     if time.monotonic() >= next_housekeeping:
                         next_housekeeping = time.monotonic() + self._config.housekeeping_interval
                         await asyncio.to_thread(self._store.housekeeping)
+                        await asyncio.to_thread(release_free_memory)
                     claimed = await self._claim()
                 except Exception:  # store unreachable (Redis restarting, disk full): try again
                     log.exception("worker: the store failed; retrying in %.1fs", self._config.poll)

@@ -32,6 +32,7 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from bench.intake import TOKEN, Counter, body, open_loop, start_server  # noqa: E402
+from llm_sre.processes import wait_until  # noqa: E402
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
 
@@ -137,11 +138,24 @@ def acks(url: str, args: argparse.Namespace, ids: Counter) -> None:
     )
 
 
+def queue_depth(url: str) -> float:
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        if line.startswith("llm_sre_webhook_queue_depth"):
+            return float(line.split()[-1])
+    raise RuntimeError("no llm_sre_webhook_queue_depth on /metrics")
+
+
 def rss(url: str, pid: int) -> None:
     before = rss_mib(pid)
     asyncio.run(post_all(url, [big_body(n) for n in range(400)], concurrency=4))
+    at_ack = rss_mib(pid)
+    # What is kept, not what the worker holds while it catches up: measured once the queue is empty.
+    wait_until(lambda: queue_depth(url) == 0, timeout=300, what="the worker to drain the queue")
     after = rss_mib(pid)
-    print(f"RSS: {before:.0f} MiB before, {after:.0f} MiB after 400 x 1 MB bodies ({after / before:.2f}x)")
+    print(
+        f"RSS: {before:.0f} MiB before, {at_ack:.0f} MiB at the last ack, {after:.0f} MiB once the queue "
+        f"drained, after 400 x 1 MB bodies ({after / before:.2f}x)"
+    )
 
 
 def main() -> None:
