@@ -138,14 +138,17 @@ def test_no_secret_reaches_the_store_the_api_or_any_sink_and_duplicates_still_de
     first = client.post("/alertmanager", json=body, headers=AUTH).json()
     assert first["status"] == "accepted"
     assert client.post("/alertmanager", json=body, headers=AUTH).json() == {**first, "status": "duplicate"}
+
+    def delivered(status: str) -> bool:
+        (incident,) = client.get("/api/v1/incidents").json()["items"]
+        return incident["status"] == status and incident["delivered"]
+
+    # The firing copy goes out before the resolve arrives (else the worker rightly coalesces both
+    # into one "resolved" post, and the sinks would see one message, not two).
+    wait_until(lambda: delivered("firing"), 15, what="firing and delivered")
     client.post("/alertmanager", json=resolved(body), headers=AUTH)
     assert client.post("/alertmanager", json=resolved(body), headers=AUTH).json()["status"] == "duplicate"
-
-    def done() -> bool:
-        (incident,) = client.get("/api/v1/incidents").json()["items"]
-        return incident["status"] == "resolved" and incident["delivered"]
-
-    wait_until(done, 15, what="resolved and delivered")
+    wait_until(lambda: delivered("resolved"), 15, what="resolved and delivered")
     api = client.get("/api/v1/incidents").text + client.get(f"/api/v1/incidents/{first['incident_id']}").text
     stored = _sqlite_contents(tmp_path) if backend == "sqlite" else _redis_contents(url)
     if backend == "sqlite":
