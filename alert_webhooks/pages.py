@@ -4,8 +4,8 @@ A 500-incident page is pure-Python work (stored JSON → models → response JSO
 *thread* that work holds the GIL, and the event loop that acknowledges Alertmanager waits for it at
 every switch: with 32 readers looping on ``?limit=500`` the ack p99 went from 23 ms to 304 ms on a
 quiet 2-core machine (``bench/webhook_bounds.py``). In a separate process the page costs the intake
-nothing but a copy of the finished bytes. The helper opens the store read-only (SQLite ``mode=ro``;
-Redis through its own client), so it can never write behind the service's back.
+nothing but a copy of the finished bytes. The helper opens its own store (SQLite with
+``mode=ro``, so a write through it fails; Redis through its own client) and only reads through it.
 
 ``LLM_SRE_READ_PROCESSES=0`` keeps pages on the reader thread (one process fewer, ~60 MiB less).
 """

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -139,10 +140,9 @@ def acks(url: str, args: argparse.Namespace, ids: Counter) -> None:
 
 
 def queue_depth(url: str) -> float:
-    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
-        if line.startswith("llm_sre_webhook_queue_depth"):
-            return float(line.split()[-1])
-    raise RuntimeError("no llm_sre_webhook_queue_depth on /metrics")
+    families = text_string_to_metric_families(httpx.get(f"{url}/metrics", timeout=10).text)
+    family = next(f for f in families if f.name == "llm_sre_webhook_queue_depth")
+    return sum(sample.value for sample in family.samples)
 
 
 def rss(url: str, pid: int) -> None:
