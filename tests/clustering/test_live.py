@@ -94,8 +94,16 @@ def test_clusters_become_evidence_for_an_alert_on_one_of_their_services(tmp_path
          "templates": ["no space left on device"]}]})
     at = datetime(2026, 12, 1, tzinfo=UTC)
     case = Case((AlertFacts("AppErrorBurst", "firing", {"service": "rag-api"}, {}, at),), at)
-    found = asyncio.run(ClusterSource(tmp_path).collect(case))
+    source = ClusterSource(tmp_path)
+    found = asyncio.run(source.collect(case))
     assert [f.text for f in found] == [
         "log cluster cl-1 (critical): 4 events across ingest, rag-api; "
         "most frequent: connection pool exhausted"
+    ]
+    # The exporter rewrites the snapshot: the same source reads the new one, not its cached copy.
+    save_snapshot(tmp_path, {"incidents": [
+        {"incidentId": "cl-3", "severity": "warning", "events": 9, "services": ["rag-api"],
+         "templates": ["timeout acquiring connection"]}]})
+    assert [f.text for f in asyncio.run(source.collect(case))] == [
+        "log cluster cl-3 (warning): 9 events across rag-api; most frequent: timeout acquiring connection"
     ]
